@@ -1,0 +1,64 @@
+// The main app's schema: what the operator app and instant-provisioner share.
+// Push it with `npx instant-cli push schema`, or merge these entities and links
+// into your own instant.schema.ts (see the README).
+import { i } from '@instantdb/admin';
+
+const _schema = i.schema({
+  entities: {
+    // Tasks are created by the browser; the daemon only needs to know they exist.
+    tasks: i.entity({
+      title: i.string().optional(),
+      createdAt: i.date().indexed(),
+    }),
+    iterations: i.entity({
+      createdAt: i.date().indexed().optional(),
+    }),
+    // One record per task, written only by instant-provisioner.
+    databases: i.entity({
+      // The claim key: the database itself guarantees at most one record per task.
+      taskId: i.string().unique().indexed(),
+      // Three-word name, also the title of the InstantDB app; how orphans are found.
+      name: i.string().unique().indexed(),
+      status: i.string().indexed(), // 'provisioning' | 'ready' | 'failed'
+      instantAppId: i.string().unique().indexed().optional(),
+      adminToken: i.string().optional(),
+      error: i.string().optional(),
+      attempts: i.number().optional(),
+      createdAt: i.date().indexed(),
+      readyAt: i.date().optional(),
+      // Lease: who works on the record and until when. `generation` counts the
+      // fenced writes made to it; see databaseFences.
+      leaseOwner: i.string().optional(),
+      leaseExpiresAt: i.number().indexed().optional(),
+      generation: i.number().optional(),
+    }),
+    // Fencing tokens. Every write that moves a record from generation g to g + 1
+    // also creates the fence `<recordId>/<g + 1>`; the key is unique, so of two
+    // writers that both read generation g exactly one wins (InstantDB has no
+    // compare-and-set, but it does enforce unique attributes).
+    databaseFences: i.entity({
+      key: i.string().unique().indexed(),
+      owner: i.string(),
+      createdAt: i.date(),
+    }),
+  },
+  links: {
+    taskMainDatabase: {
+      forward: { on: 'tasks', has: 'one', label: 'mainDatabase' },
+      reverse: { on: 'databases', has: 'one', label: 'task' },
+    },
+    databaseOriginIteration: {
+      forward: { on: 'databases', has: 'one', label: 'originIteration' },
+      reverse: { on: 'iterations', has: 'many', label: 'originatedDatabases' },
+    },
+  },
+  rooms: {},
+});
+
+type AppSchema = typeof _schema;
+// Re-declared as an interface so editor tooltips stay readable (InstantDB's convention).
+interface Schema extends AppSchema {}
+const schema: Schema = _schema;
+
+export type { Schema };
+export default schema;
