@@ -1,0 +1,69 @@
+/**
+ * Finds apps by title through GET /superadmin/apps, one listing shared by every
+ * concurrent lookup.
+ *
+ * A lookup says from when a listing is good enough (`notBefore`): the moment
+ * after which no create for that title can still land. A listing that started at
+ * or after that moment can answer it, whether it is still running or finished a
+ * moment ago; an older one cannot, so a new listing starts.
+ */
+import type { Clock } from '../clock.js';
+import type { PlatformClient } from './ports.js';
+import type { ListedApp } from './types.js';
+
+interface Listing {
+  startedAt: number;
+  apps: Promise<ListedApp[]>;
+  settledAt: number | null;
+}
+
+export class AppDirectory {
+  private latest: Listing | null = null;
+
+  constructor(
+    private readonly platform: PlatformClient,
+    private readonly clock: Clock,
+    /** Request timeout for one listing. */
+    private readonly timeoutMs: number,
+    /** How long a finished listing keeps answering lookups (bounds memory, not correctness). */
+    private readonly reuseMs = 5_000,
+  ) {}
+
+  /** Apps titled `title`, from a listing that started at or after `notBefore`. */
+  async findByTitle(title: string, notBefore: number): Promise<ListedApp[]> {
+    const apps = await this.listing(notBefore);
+    return apps.filter((app) => app.title === title);
+  }
+
+  /** Every app, from a listing that started at or after `notBefore`. */
+  listAll(notBefore: number): Promise<ListedApp[]> {
+    return this.listing(notBefore);
+  }
+
+  private listing(notBefore: number): Promise<ListedApp[]> {
+    const now = this.clock.now();
+    const latest = this.latest;
+    const fresh =
+      latest !== null &&
+      latest.startedAt >= notBefore &&
+      (latest.settledAt === null || now - latest.settledAt <= this.reuseMs);
+    if (fresh) return latest.apps;
+
+    const controller = new AbortController();
+    const cancelTimeout = this.clock.setTimer(() => controller.abort(), this.timeoutMs);
+    const listing: Listing = { startedAt: now, apps: this.platform.listApps(controller.signal), settledAt: null };
+    this.latest = listing;
+    listing.apps.then(
+      () => {
+        cancelTimeout();
+        listing.settledAt = this.clock.now();
+      },
+      () => {
+        cancelTimeout();
+        // A failed listing answers nobody else.
+        if (this.latest === listing) this.latest = null;
+      },
+    );
+    return listing.apps;
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The one gate every Platform create passes, shared by all tasks.
+ *
+ * States:
+ *   open     creates flow.
+ *   paused   a 429 asked us to slow down: every create waits until `pausedUntil`.
+ *   blocked  a global error (rejected platform token, app creation disabled): no
+ *            task can succeed, so creates stop. After a growing delay one probe
+ *            create is let through; any successful create reopens the gate.
+ *
+ * Transitions: open → paused (rateLimited) → open (time passes);
+ *              open|paused → blocked (globalFailure) → blocked (probe fails, longer delay)
+ *              blocked → open (succeeded).
+ */
+import { AbortedError, type Clock } from '../clock.js';
+import type { PlatformError } from '../errors.js';
+import { backoffDelay, type BackoffPolicy } from './retry-policy.js';
+
+export interface GateBlock {
+  error: PlatformError;
+  since: number;
+  probes: number;
+  probeAt: number;
+}
+
+export class CreateGate {
+  private pausedUntil = 0;
+  private block: GateBlock | null = null;
+  private probeInFlight = false;
+  private readonly wakers = new Set<() => void>();
+  private readonly blockListeners = new Set<(error: PlatformError) => void>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly probePolicy: BackoffPolicy,
+    private readonly random: () => number,
+  ) {}
+
+  /** Calls `listener` each time the gate goes from not blocked to blocked; returns an unsubscribe. */
+  onBlocked(listener: (error: PlatformError) => void): () => void {
+    this.blockListeners.add(listener);
+    return () => this.blockListeners.delete(listener);
+  }
+
+  /** The global error holding creates back, if any. */
+  get blockedBy(): PlatformError | null {
+    return this.block?.error ?? null;
+  }
+
+  /**
+   * Waits until a create may be sent; resolves true when this create is the
+   * probe of a blocked gate. Every `enter` must be followed by exactly one of
+   * `succeeded`, `failed` or `withdrawn`, given that same flag.
+   */
+  async enter(signal: AbortSignal): Promise<boolean> {
+    for (;;) {
+      if (signal.aborted) throw new AbortedError();
+      const now = this.clock.now();
+      if (this.block) {
+        if (!this.probeInFlight && now >= this.block.probeAt) {
+          this.probeInFlight = true;
+          return true;
+        }
+        await this.wait(this.probeInFlight ? undefined : this.block.probeAt - now, signal);
+      } else if (now < this.pausedUntil) {
+        await this.wait(this.pausedUntil - now, signal);
+      } else {
+        return false;
+      }
+    }
+  }
+
+  /** A create got an app back. */
+  succeeded(probe: boolean): void {
+    if (probe) this.probeInFlight = false;
+    if (this.block) {
+      this.block = null;
+      this.wakeAll();
+    }
+  }
+
+  /** A create failed; rate limits and global errors affect every create. */
+  failed(error: PlatformError, probe: boolean): void {
+    if (probe) this.probeInFlight = false;
+    if (error.kind === 'rate-limited') {
+      const wait = error.retryAfterMs ?? backoffDelay(1, this.probePolicy, this.random);
+      this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + wait);
+    } else if (error.scope === 'global') {
+      const now = this.clock.now();
+      const probes = (this.block?.probes ?? 0) + 1;
+      const wasBlocked = this.block !== null;
+      // At least half the capped delay, so a blocked daemon never hammers the API.
+      const ceiling = Math.min(this.probePolicy.maxMs, this.probePolicy.baseMs * 2 ** Math.min(probes - 1, 30));
+      const delay = ceiling / 2 + backoffDelay(probes, this.probePolicy, this.random) / 2;
+      this.block = { error, since: this.block?.since ?? now, probes, probeAt: now + delay };
+      if (!wasBlocked) for (const listener of [...this.blockListeners]) listener(error);
+    }
+    this.wakeAll();
+  }
+
+  /** An entered create was not sent after all. */
+  withdrawn(probe: boolean): void {
+    if (probe) this.probeInFlight = false;
+    this.wakeAll();
+  }
+
+  private wait(ms: number | undefined, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let cancelTimer = () => {};
+      const finish = () => {
+        cancelTimer();
+        this.wakers.delete(finish);
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        cancelTimer();
+        this.wakers.delete(finish);
+        reject(new AbortedError());
+      };
+      this.wakers.add(finish);
+      if (ms !== undefined) cancelTimer = this.clock.setTimer(finish, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.wakers]) wake();
+  }
+}

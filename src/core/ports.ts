@@ -1,0 +1,85 @@
+/**
+ * The reconciler's ports. Adapters: src/store (Admin SDK), src/platform (fetch),
+ * src/feed (subscribeQuery). Fakes: test/fakes.
+ */
+import type { CreatedApp, DatabaseRecord, ListedApp, RecordChanges, RecordVersion, TaskState } from './types.js';
+
+/** The main app, narrowed to what the reconciler needs. Errors are StoreError. */
+export interface Store {
+  /** Reads a task (with its link) and the record claimed for it, in one query. */
+  loadTask(taskId: string): Promise<TaskState>;
+
+  /**
+   * Creates the task's record (status provisioning, generation 1, leased to `owner`)
+   * and links the task to it, in one transaction. Fails with a unique violation on
+   * `databases.taskId` when another record already claims the task, on
+   * `databases.name` when the name is taken, and with missing-entity when the
+   * task does not exist.
+   */
+  claim(input: ClaimInput): Promise<void>;
+
+  /**
+   * A fenced write: applies `changes` and moves the record to generation + 1, but
+   * only if no other writer moved it first (unique violation on `databaseFences.key`
+   * otherwise). With `requireTask`, fails with missing-entity when the task is gone;
+   * always fails with missing-entity when the record is gone.
+   */
+  update(
+    version: RecordVersion,
+    owner: string,
+    changes: RecordChanges,
+    options?: { requireTask?: boolean },
+  ): Promise<void>;
+
+  /** A fenced delete of the record (same fencing as `update`). */
+  delete(version: RecordVersion, owner: string): Promise<void>;
+
+  /** Links a task to its existing record (repairs a lost link). */
+  link(taskId: string, recordId: string): Promise<void>;
+
+  /** Oldest-first ids of tasks without a database. */
+  listUnlinkedTasks(limit: number): Promise<string[]>;
+
+  /** Id of the newest task without a database, or null. */
+  newestUnlinkedTask(): Promise<string | null>;
+
+  /** Oldest-first records that still need work (status provisioning). */
+  listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]>;
+
+  /** Records whose name is one of `names`. */
+  findRecordsByName(names: string[]): Promise<DatabaseRecord[]>;
+}
+
+export interface ClaimInput {
+  taskId: string;
+  recordId: string;
+  name: string;
+  owner: string;
+  now: number;
+  leaseExpiresAt: number;
+}
+
+/** InstantDB's Platform API. Errors are PlatformError. */
+export interface PlatformClient {
+  /** POST /superadmin/apps. Not idempotent: never call it blindly twice for one record. */
+  createApp(title: string, signal: AbortSignal): Promise<CreatedApp>;
+  /** GET /superadmin/apps: every app of the token's user. */
+  listApps(signal: AbortSignal): Promise<ListedApp[]>;
+  /** DELETE /superadmin/apps/:id; an app that is already gone counts as deleted. */
+  deleteApp(appId: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Live snapshots of what needs work. Events are hints; the reconciler re-reads before acting. */
+export interface Feed {
+  /** Starts watching; returns a function that stops watching. */
+  watch(handlers: FeedHandlers): () => void;
+}
+
+export interface FeedHandlers {
+  /** A full snapshot of the oldest tasks without a database (a bounded window). */
+  onUnlinkedTasks(taskIds: string[]): void;
+  /** A full snapshot of the oldest records still provisioning (a bounded window). */
+  onUnfinishedRecords(records: DatabaseRecord[]): void;
+  /** A subscription failed; `global` when retrying cannot help (e.g. a rejected admin token). */
+  onError(error: Error): void;
+}

@@ -1,0 +1,182 @@
+/**
+ * `reconcile --once`: works through every task without a database and every
+ * unfinished record present at start, reading in pages so memory stays bounded,
+ * then sweeps orphans and reports a summary.
+ *
+ * "Present at start" means up to the newest unlinked task at start (the
+ * boundary). Pages are read oldest first, so once the boundary has been seen
+ * nothing older can be missing, and anything newer is left for the daemon.
+ * A global condition (a rejected token, app creation disabled) ends the run.
+ */
+import { AbortedError, type Clock } from '../clock.js';
+import { ProvisionerError } from '../errors.js';
+import type { CreateGate } from './create-gate.js';
+import type { Logger } from './logger.js';
+import type { OrphanSweeper } from './orphan-sweeper.js';
+import type { Store } from './ports.js';
+import { backoffDelay, type BackoffPolicy } from './retry-policy.js';
+import { errorMessage, type TaskReconciler } from './task-reconciler.js';
+import type { TaskResult } from './types.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface OnceSummary {
+  ready: number;
+  failed: number;
+  skipped: number;
+  orphansDeleted: number;
+  elapsedMs: number;
+  /** Why the run ended early, if it did. */
+  abortedBy: string | null;
+}
+
+export interface RunOnceDeps {
+  reconciler: TaskReconciler;
+  store: Store;
+  gate: CreateGate;
+  sweeper: OrphanSweeper;
+  clock: Clock;
+  logger: Logger;
+  random: () => number;
+}
+
+export interface RunOnceSettings {
+  workers: number;
+  pageSize: number;
+  errorBackoff: BackoffPolicy;
+  /** A task whose reconcile throws this many times in a row counts as failed. */
+  maxErrorsPerTask: number;
+}
+
+export function runOnce(deps: RunOnceDeps, settings: RunOnceSettings, signal: AbortSignal): Promise<OnceSummary> {
+  return new OnceRun(deps, settings).run(signal);
+}
+
+class OnceRun {
+  private readonly summary: OnceSummary = {
+    ready: 0,
+    failed: 0,
+    skipped: 0,
+    orphansDeleted: 0,
+    elapsedMs: 0,
+    abortedBy: null,
+  };
+  private readonly stopping = new AbortController();
+  private readonly queue: WorkQueue;
+  /** Tasks offered and not finished. */
+  private readonly pending = new Set<string>();
+  /** Tasks finished but still without a database; kept out of later pages. */
+  private readonly finishedUnlinked = new Set<string>();
+  private readonly errors = new Map<string, number>();
+  private wake: () => void = () => {};
+
+  constructor(
+    private readonly deps: RunOnceDeps,
+    private readonly settings: RunOnceSettings,
+  ) {
+    this.queue = new WorkQueue(deps.clock, settings.workers, (taskId) => this.work(taskId));
+  }
+
+  async run(signal: AbortSignal): Promise<OnceSummary> {
+    const startedAt = this.deps.clock.now();
+    const onInterrupt = () => this.abort('interrupted');
+    signal.addEventListener('abort', onInterrupt, { once: true });
+    const stopWatchingGate = this.deps.gate.onBlocked((error) => this.abort(error.message));
+    try {
+      if (signal.aborted) this.abort('interrupted');
+      await this.workThroughTasks();
+      await this.workThroughRecords();
+      if (!this.summary.abortedBy) this.summary.orphansDeleted = await this.deps.sweeper.sweep();
+    } catch (error) {
+      if (error instanceof ProvisionerError && error.scope === 'global') this.abort(errorMessage(error));
+      else if (!(error instanceof AbortedError)) throw error;
+    } finally {
+      signal.removeEventListener('abort', onInterrupt);
+      stopWatchingGate();
+      this.queue.stop();
+      this.stopping.abort();
+    }
+    this.summary.elapsedMs = this.deps.clock.now() - startedAt;
+    return this.summary;
+  }
+
+  private async workThroughTasks(): Promise<void> {
+    const boundary = await this.deps.store.newestUnlinkedTask();
+    let boundarySeen = boundary === null;
+    while (!boundarySeen && !this.summary.abortedBy) {
+      const page = await this.deps.store.listUnlinkedTasks(this.settings.pageSize + this.finishedUnlinked.size);
+      let offered = 0;
+      for (const taskId of page) {
+        if (this.offer(taskId)) offered++;
+        if (taskId === boundary) {
+          boundarySeen = true;
+          break;
+        }
+      }
+      // Nothing new and nothing in flight: the boundary task was deleted meanwhile.
+      if (offered === 0 && this.pending.size === 0) boundarySeen = true;
+      if (!boundarySeen) await this.until(() => this.pending.size <= this.settings.pageSize / 2);
+    }
+    await this.until(() => this.pending.size === 0);
+  }
+
+  private async workThroughRecords(): Promise<void> {
+    while (!this.summary.abortedBy) {
+      const page = await this.deps.store.listUnfinishedRecords(this.settings.pageSize + this.finishedUnlinked.size);
+      let offered = 0;
+      for (const record of page) if (this.offer(record.taskId)) offered++;
+      if (offered === 0) break;
+      await this.until(() => this.pending.size === 0);
+    }
+  }
+
+  private offer(taskId: string): boolean {
+    if (this.summary.abortedBy || this.pending.has(taskId) || this.finishedUnlinked.has(taskId)) return false;
+    this.pending.add(taskId);
+    this.queue.add(taskId);
+    return true;
+  }
+
+  private async work(taskId: string): Promise<void> {
+    try {
+      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal);
+      this.errors.delete(taskId);
+      // A record another daemon holds is waited for: it may have died.
+      if (outcome.kind === 'done') this.finish(taskId, outcome.result);
+      else this.queue.addAfter(taskId, outcome.afterMs);
+    } catch (error) {
+      if (error instanceof AbortedError) return;
+      if (error instanceof ProvisionerError && error.scope === 'global') return this.abort(errorMessage(error));
+      const count = (this.errors.get(taskId) ?? 0) + 1;
+      this.errors.set(taskId, count);
+      if (count >= this.settings.maxErrorsPerTask) {
+        this.deps.logger.error({ taskId, error: errorMessage(error) }, 'giving up on task for this run');
+        return this.finish(taskId, 'failed');
+      }
+      this.deps.logger.warn({ taskId, error: errorMessage(error) }, 'reconcile failed; will retry');
+      this.queue.addAfter(taskId, backoffDelay(count, this.settings.errorBackoff, this.deps.random));
+    }
+  }
+
+  private finish(taskId: string, result: TaskResult): void {
+    this.pending.delete(taskId);
+    this.errors.delete(taskId);
+    this.summary[result]++;
+    if (result === 'skipped') this.finishedUnlinked.add(taskId);
+    this.wake();
+  }
+
+  private abort(reason: string): void {
+    if (this.summary.abortedBy) return;
+    this.summary.abortedBy = reason;
+    this.stopping.abort();
+    this.queue.stop();
+    this.wake();
+  }
+
+  /** Waits until `condition` holds or the run is aborted; re-checked whenever a task finishes. */
+  private async until(condition: () => boolean): Promise<void> {
+    while (!condition() && !this.summary.abortedBy) {
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/** The domain as the reconciler sees it: no SDK types, no wire formats. */
+
+export const DATABASE_STATUSES = ['provisioning', 'ready', 'failed'] as const;
+export type DatabaseStatus = (typeof DATABASE_STATUSES)[number];
+
+/** A `databases` record, without its admin token (the core never needs to read one). */
+export interface DatabaseRecord {
+  id: string;
+  taskId: string;
+  /** Three-word name; also the title of the record's InstantDB app. */
+  name: string;
+  /** As stored: anything other than a known status is a hand-edited record to repair. */
+  status: string;
+  instantAppId: string | null;
+  attempts: number;
+  error: string | null;
+  /** Epoch ms. */
+  createdAt: number;
+  leaseOwner: string | null;
+  /** Epoch ms. */
+  leaseExpiresAt: number | null;
+  /** Count of fenced writes; see `databaseFences` in instant.schema.ts. */
+  generation: number;
+}
+
+/** What one read of the main app says about a task. */
+export interface TaskState {
+  /** null when the task does not exist (never did, or was deleted). */
+  task: { id: string; mainDatabaseId: string | null } | null;
+  /** The record whose `taskId` is this task, if any. */
+  record: DatabaseRecord | null;
+}
+
+/** A created InstantDB app. The admin token exists only in the create response. */
+export interface CreatedApp {
+  id: string;
+  adminToken: string;
+}
+
+/** An app as the Platform API lists it (no admin token). */
+export interface ListedApp {
+  id: string;
+  title: string;
+  /** Epoch ms (whole seconds on the real server). */
+  createdAt: number;
+}
+
+/** Fields a fenced write may change on a record. */
+export interface RecordChanges {
+  status?: DatabaseStatus;
+  instantAppId?: string;
+  adminToken?: string;
+  error?: string | null;
+  attempts?: number;
+  readyAt?: number;
+  leaseOwner?: string | null;
+  leaseExpiresAt?: number | null;
+}
+
+/** The pointer a fenced write needs: which record, at which generation we last saw it. */
+export interface RecordVersion {
+  id: string;
+  taskId: string;
+  generation: number;
+}
+
+/** What a reconcile pass concluded about a task, for --once summaries and logs. */
+export type TaskResult = 'ready' | 'failed' | 'skipped';
