@@ -1,0 +1,143 @@
+/**
+ * The Feed port over `subscribeQuery`: two live, windowed queries (tasks without
+ * a database; records still provisioning), each delivering full snapshots.
+ *
+ * The SDK reconnects by itself after a dropped stream, but any non-200 answer to
+ * its subscribe request closes the subscription for good, and its `for await`
+ * never ends. So each query watches `isClosed` itself (on error payloads and on
+ * a timer) and resubscribes with capped, jittered backoff. A snapshot after a
+ * reconnect is a full re-read, so nothing that happened meanwhile is lost.
+ */
+import type { Clock } from '../clock.js';
+import type { Feed, FeedHandlers } from '../core/ports.js';
+import type { Logger } from '../core/logger.js';
+import { backoffDelay, type BackoffPolicy } from '../core/retry-policy.js';
+import type { DatabaseRecord } from '../core/types.js';
+import { classifyStoreError } from '../store/instant-store.js';
+import type { MainDb } from '../store/instant-db.js';
+import { parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from '../store/records.js';
+
+export interface InstantFeedOptions {
+  db: MainDb;
+  clock: Clock;
+  logger: Logger;
+  windowSize: number;
+  resubscribe: BackoffPolicy;
+  random: () => number;
+  /** How often to check for a subscription the SDK closed without telling us. */
+  watchdogMs?: number;
+}
+
+export class InstantFeed implements Feed {
+  constructor(private readonly options: InstantFeedOptions) {}
+
+  watch(handlers: FeedHandlers): () => void {
+    const { db, windowSize } = this.options;
+    const tasks = new LiveQuery(
+      this.options,
+      'unlinked tasks',
+      (onPayload) => db.subscribeQuery(unlinkedTasksQuery(windowSize), onPayload),
+      (data) => handlers.onUnlinkedTasks(idsOf((data as { tasks?: unknown }).tasks)),
+      handlers.onError,
+    );
+    const records = new LiveQuery(
+      this.options,
+      'unfinished records',
+      (onPayload) => db.subscribeQuery(unfinishedRecordsQuery(windowSize), onPayload),
+      (data) => handlers.onUnfinishedRecords(recordsOf((data as { databases?: unknown }).databases)),
+      handlers.onError,
+    );
+    return () => {
+      tasks.close();
+      records.close();
+    };
+  }
+}
+
+/** What we use of the SDK's subscription handle and payloads. */
+interface Subscription {
+  close(): void;
+  readonly isClosed: boolean;
+}
+type Payload = { type: 'ok'; data: unknown } | { type: 'error'; error: unknown; isClosed?: boolean };
+
+class LiveQuery {
+  private subscription: Subscription | null = null;
+  private failures = 0;
+  /** Set from the first error payload until the next snapshot, so an outage is reported once. */
+  private erroring = false;
+  private closed = false;
+  private cancelTimer: () => void = () => {};
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: InstantFeedOptions,
+    name: string,
+    private readonly subscribe: (onPayload: (payload: Payload) => void) => Subscription,
+    private readonly onData: (data: unknown) => void,
+    private readonly onError: (error: Error) => void,
+  ) {
+    this.log = options.logger.child({ subscription: name });
+    this.open();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cancelTimer();
+    this.subscription?.close();
+    this.subscription = null;
+  }
+
+  private open(): void {
+    if (this.closed) return;
+    const subscription = this.subscribe((payload) => this.handle(subscription, payload));
+    this.subscription = subscription;
+    this.watch(subscription);
+  }
+
+  private handle(subscription: Subscription, payload: Payload): void {
+    if (this.closed || subscription !== this.subscription) return;
+    if (payload.type === 'ok') {
+      if (this.failures > 0 || this.erroring) this.log.info({}, 'subscription is back');
+      this.failures = 0;
+      this.erroring = false;
+      this.onData(payload.data);
+      return;
+    }
+    const error = classifyStoreError(payload.error);
+    if (subscription.isClosed) return this.reopenLater(subscription, error.message);
+    // The SDK reconnects by itself and repeats this every few hundred ms while the server is away.
+    if (!this.erroring) this.onError(error);
+    this.erroring = true;
+  }
+
+  /** Polls for a closed subscription, in case no error payload says so. */
+  private watch(subscription: Subscription): void {
+    this.cancelTimer = this.options.clock.setTimer(() => {
+      if (this.closed || subscription !== this.subscription) return;
+      if (subscription.isClosed) this.reopenLater(subscription, 'subscription closed');
+      else this.watch(subscription);
+    }, this.options.watchdogMs ?? 5_000);
+  }
+
+  private reopenLater(subscription: Subscription, reason: string): void {
+    if (subscription !== this.subscription) return;
+    subscription.close();
+    this.subscription = null;
+    this.cancelTimer();
+    this.failures++;
+    const delay = backoffDelay(this.failures, this.options.resubscribe, this.options.random);
+    this.log.warn({ error: reason, attempt: this.failures, retryInMs: delay }, 'subscription closed; resubscribing');
+    this.cancelTimer = this.options.clock.setTimer(() => this.open(), delay);
+  }
+}
+
+function idsOf(entities: unknown): string[] {
+  if (!Array.isArray(entities)) return [];
+  return entities.flatMap((entity) => (entity && typeof entity.id === 'string' ? [entity.id as string] : []));
+}
+
+function recordsOf(entities: unknown): DatabaseRecord[] {
+  if (!Array.isArray(entities)) return [];
+  return entities.map(parseRecord).filter((record): record is DatabaseRecord => record !== null);
+}

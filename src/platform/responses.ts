@@ -1,0 +1,44 @@
+/** What we need from Platform API answers, checked with zod. Extra fields are ignored. */
+import { z } from 'zod';
+
+const timestamp = z
+  .union([z.string(), z.number()])
+  .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
+  .refine((ms) => Number.isFinite(ms), 'not a timestamp');
+
+/** POST /superadmin/apps: the app is wrapped, and this is the only place its admin token appears. */
+export const createAppResponse = z.object({
+  app: z.object({
+    id: z.string().min(1),
+    'admin-token': z.string().min(1),
+  }),
+});
+
+/** GET /superadmin/apps: not paginated, no admin tokens. */
+export const listAppsResponse = z.object({
+  apps: z.array(
+    z.object({
+      id: z.string().min(1),
+      title: z.string(),
+      created_at: timestamp,
+    }),
+  ),
+});
+
+/** InstantDB's JSON error body; anything may be missing (proxies answer with HTML). */
+export const errorBody = z
+  .object({
+    type: z.string().optional(),
+    message: z.string().optional(),
+    hint: z
+      .object({
+        'record-type': z.string().optional(),
+        'retry-after': z.number().optional(),
+        in: z.array(z.string()).optional(),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+export type ErrorBody = z.infer<typeof errorBody>;

@@ -1,0 +1,196 @@
+/**
+ * The Store port over the Admin SDK. Every call has a deadline, and every failure
+ * becomes a classified StoreError; raw error bodies never leave this module (the
+ * real server echoes a rejected admin token back in `hint`).
+ */
+import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
+import { sleep, type Clock } from '../clock.js';
+import type { ClaimInput, Store } from '../core/ports.js';
+import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
+import { StoreError } from '../errors.js';
+import type { MainDb } from './instant-db.js';
+import { parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from './records.js';
+
+export interface InstantStoreOptions {
+  db: MainDb;
+  clock: Clock;
+  /** Deadline for each call; the SDK itself has none. */
+  timeoutMs: number;
+}
+
+export class InstantStore implements Store {
+  private readonly db: MainDb;
+
+  constructor(private readonly options: InstantStoreOptions) {
+    this.db = options.db;
+  }
+
+  async loadTask(taskId: string): Promise<TaskState> {
+    const result = await this.call(() =>
+      this.db.query({
+        tasks: { $: { where: { id: taskId } }, mainDatabase: {} },
+        databases: { $: { where: { taskId } } },
+      }),
+    );
+    const task = result.tasks[0];
+    const entity = result.databases[0];
+    const record = entity === undefined ? null : parseRecord(entity);
+    if (entity !== undefined && record === null) {
+      throw new StoreError('rejected', `database record ${entity.id} for task ${taskId} is missing required fields`);
+    }
+    return {
+      task: task ? { id: task.id, mainDatabaseId: linkedId(task.mainDatabase) } : null,
+      record,
+    };
+  }
+
+  async claim(input: ClaimInput): Promise<void> {
+    const { tx } = this.db;
+    await this.call(() =>
+      this.db.transact([
+        tx.databases[input.recordId]!.create({
+          taskId: input.taskId,
+          name: input.name,
+          status: 'provisioning',
+          attempts: 0,
+          createdAt: input.now,
+          leaseOwner: input.owner,
+          leaseExpiresAt: input.leaseExpiresAt,
+          generation: 1,
+        }),
+        // Fails the whole transaction if the task was deleted meanwhile.
+        tx.tasks[input.taskId]!.update({}, { upsert: false }),
+        tx.tasks[input.taskId]!.link({ mainDatabase: input.recordId }),
+      ]),
+    );
+  }
+
+  async update(
+    version: RecordVersion,
+    owner: string,
+    changes: RecordChanges,
+    options: { requireTask?: boolean } = {},
+  ): Promise<void> {
+    const { tx } = this.db;
+    const generation = version.generation + 1;
+    await this.call(() =>
+      this.db.transact([
+        fence(this.db, version.id, generation, owner, this.options.clock.now()),
+        tx.databases[version.id]!.update({ ...changes, generation }, { upsert: false }),
+        ...(options.requireTask ? [tx.tasks[version.taskId]!.update({}, { upsert: false })] : []),
+      ]),
+    );
+  }
+
+  async delete(version: RecordVersion, owner: string): Promise<void> {
+    await this.call(() =>
+      this.db.transact([
+        fence(this.db, version.id, version.generation + 1, owner, this.options.clock.now()),
+        this.db.tx.databases[version.id]!.delete(),
+      ]),
+    );
+  }
+
+  async link(taskId: string, recordId: string): Promise<void> {
+    await this.call(() => this.db.transact([this.db.tx.tasks[taskId]!.link({ mainDatabase: recordId })]));
+  }
+
+  async listUnlinkedTasks(limit: number): Promise<string[]> {
+    const result = await this.call(() => this.db.query(unlinkedTasksQuery(limit)));
+    return result.tasks.map((task) => task.id);
+  }
+
+  async newestUnlinkedTask(): Promise<string | null> {
+    const result = await this.call(() => this.db.query(unlinkedTasksQuery(1, 'desc')));
+    return result.tasks[0]?.id ?? null;
+  }
+
+  async listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]> {
+    const result = await this.call(() => this.db.query(unfinishedRecordsQuery(limit)));
+    return parseRecords(result.databases);
+  }
+
+  async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
+    if (names.length === 0) return [];
+    const result = await this.call(() => this.db.query({ databases: { $: { where: { name: { $in: names } } } } }));
+    return parseRecords(result.databases);
+  }
+
+  /** Runs one SDK call under the deadline, classifying any failure. */
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    const deadline = new AbortController();
+    const timedOut = sleep(this.options.clock, this.options.timeoutMs, deadline.signal).then(() => {
+      throw new StoreError('unavailable', `the main app did not answer within ${this.options.timeoutMs} ms`);
+    });
+    try {
+      return await Promise.race([operation(), timedOut]);
+    } catch (error) {
+      throw classifyStoreError(error);
+    } finally {
+      deadline.abort();
+      timedOut.catch(() => {});
+    }
+  }
+}
+
+/** The fencing token for moving a record to `generation`; see instant.schema.ts. */
+function fence(db: MainDb, recordId: string, generation: number, owner: string, now: number) {
+  return db.tx.databaseFences[newEntityId()]!.create({ key: `${recordId}/${generation}`, owner, createdAt: now });
+}
+
+function linkedId(link: unknown): string | null {
+  if (link && typeof link === 'object' && 'id' in link && typeof link.id === 'string') return link.id;
+  return null;
+}
+
+function parseRecords(entities: unknown[]): DatabaseRecord[] {
+  return entities.map(parseRecord).filter((record): record is DatabaseRecord => record !== null);
+}
+
+/** Maps an SDK failure to a StoreError by InstantDB's error type, never echoing the body's hint. */
+export function classifyStoreError(error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  if (!(error instanceof InstantAPIError)) {
+    const message = error instanceof Error ? error.message : String(error);
+    return new StoreError('unavailable', `could not reach the main app (${message})`, { cause: error });
+  }
+  const status = error.status;
+  const body = (error.body ?? {}) as { type?: unknown; message?: unknown; hint?: Record<string, unknown> };
+  const type = typeof body.type === 'string' ? body.type : undefined;
+  const message = typeof body.message === 'string' ? body.message : `HTTP ${status}`;
+  const hint = body.hint ?? {};
+  const detail = type ? `${type}: ${message}` : message;
+
+  if (status === 429 || status >= 500) {
+    const retryAfter = typeof hint['retry-after'] === 'number' ? hint['retry-after'] * 1000 : undefined;
+    return new StoreError('unavailable', `main app unavailable (${detail})`, { status, retryAfterMs: retryAfter });
+  }
+  if (type === 'record-not-unique') {
+    return new StoreError('unique-violation', message, {
+      status,
+      etype: typeof hint.etype === 'string' ? hint.etype : undefined,
+      label: typeof hint.label === 'string' ? hint.label : undefined,
+    });
+  }
+  if (type === 'record-not-found' && hint['record-type'] === 'app-admin-token') {
+    return new StoreError(
+      'token-rejected',
+      'the main app rejected INSTANT_ADMIN_TOKEN for INSTANT_APP_ID (check both)',
+      { status },
+    );
+  }
+  if ((type === 'param-missing' || type === 'param-malformed') && Array.isArray(hint.in) && hint.in[0] === 'headers') {
+    return new StoreError('token-rejected', `the main app rejected our credentials (${detail})`, { status });
+  }
+  if (type === 'validation-failed' && message.includes("Updating entities that don't exist")) {
+    return new StoreError('missing-entity', message, { status });
+  }
+  if (type === 'validation-failed' && message.includes('Attributes are missing in your schema')) {
+    return new StoreError(
+      'schema-missing',
+      'the main app lacks attributes of instant.schema.ts; push it with `npx instant-cli push schema`',
+      { status },
+    );
+  }
+  return new StoreError('rejected', `main app refused the request (${detail})`, { status });
+}
