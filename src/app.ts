@@ -1,0 +1,219 @@
+/**
+ * The composition root: configuration in, a running provisioner out. The only
+ * place that builds real adapters; tests build the same graph with fakes.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import PQueue from 'p-queue';
+import { uniqueNamesGenerator, adjectives, animals, colors } from 'unique-names-generator';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { AppDirectory } from './core/app-directory.js';
+import { Controller } from './core/controller.js';
+import { CreateGate } from './core/create-gate.js';
+import type { Logger } from './core/logger.js';
+import { OrphanSweeper } from './core/orphan-sweeper.js';
+import type { Feed, PlatformClient, Store } from './core/ports.js';
+import { runOnce, type OnceSummary } from './core/run-once.js';
+import { TaskReconciler } from './core/task-reconciler.js';
+import { PlatformError, ProvisionerError, StoreError } from './errors.js';
+import { InstantFeed } from './feed/instant-feed.js';
+import { HttpPlatformClient } from './platform/http-platform-client.js';
+import { connectMainDb } from './store/instant-db.js';
+import { InstantStore } from './store/instant-store.js';
+
+export interface ProvisionerPorts {
+  store: Store;
+  platform: PlatformClient;
+  feed: Feed;
+  clock: Clock;
+  random: () => number;
+  newId: () => string;
+  newName: () => string;
+}
+
+/** A three-word name such as `swift-blue-otter`: about 22 million of them. */
+export function generateName(): string {
+  return uniqueNamesGenerator({
+    dictionaries: [adjectives, colors, animals],
+    separator: '-',
+    style: 'lowerCase',
+    length: 3,
+  });
+}
+
+/** Real adapters for `config`. */
+export function connectPorts(config: Config, logger: Logger): ProvisionerPorts {
+  const clock = systemClock;
+  const db = connectMainDb({ appId: config.appId, adminToken: config.adminToken, apiUri: config.apiUri });
+  return {
+    store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs }),
+    platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock }),
+    feed: new InstantFeed({
+      db,
+      clock,
+      logger,
+      windowSize: config.windowSize,
+      resubscribe: { baseMs: 500, maxMs: 30_000 },
+      random: Math.random,
+    }),
+    clock,
+    random: Math.random,
+    newId: randomUUID,
+    newName: generateName,
+  };
+}
+
+/** Everything one process runs, wired together. */
+export class Provisioner {
+  readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
+  private readonly gate: CreateGate;
+  private readonly directory: AppDirectory;
+  private readonly reconciler: TaskReconciler;
+  private readonly sweeper: OrphanSweeper;
+  private controller: Controller | null = null;
+
+  constructor(
+    private readonly config: Config,
+    private readonly ports: ProvisionerPorts,
+    private readonly logger: Logger,
+  ) {
+    const { clock, random } = ports;
+    const backoff = { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs };
+    this.gate = new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, random);
+    this.gate.onBlocked((error) =>
+      logger.error({ kind: error.kind, error: error.message }, explainBlock(error, config)),
+    );
+    this.directory = new AppDirectory(ports.platform, clock, config.requestTimeoutMs);
+    this.reconciler = new TaskReconciler(
+      {
+        store: ports.store,
+        platform: ports.platform,
+        directory: this.directory,
+        gate: this.gate,
+        createSlots: new PQueue({ concurrency: config.concurrency }),
+        clock,
+        logger,
+        random,
+        newId: ports.newId,
+        newName: ports.newName,
+      },
+      {
+        owner: this.owner,
+        leaseMs: config.leaseMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+        settleMarginMs: config.settleMarginMs,
+        maxAttempts: config.maxAttempts,
+        backoff,
+      },
+    );
+    this.sweeper = new OrphanSweeper(
+      this.directory,
+      ports.store,
+      ports.platform,
+      clock,
+      logger,
+      config.requestTimeoutMs,
+    );
+  }
+
+  /**
+   * Checks both tokens with one cheap read each. Throws the error when one is
+   * definitely rejected; a server that is merely unreachable is only logged.
+   */
+  async verifyAccess(): Promise<void> {
+    const checks = await Promise.allSettled([
+      this.ports.store.listUnlinkedTasks(1),
+      this.directory.listAll(this.ports.clock.now()),
+    ]);
+    for (const check of checks) {
+      if (check.status === 'fulfilled') continue;
+      const error = check.reason;
+      if (error instanceof ProvisionerError && error.scope === 'global') {
+        throw error instanceof PlatformError ? new Error(explainBlock(error, this.config)) : error;
+      }
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'startup check failed; continuing',
+      );
+    }
+  }
+
+  /** Runs until `stop`. */
+  start(): void {
+    if (this.controller) return;
+    this.controller = new Controller(
+      {
+        reconciler: this.reconciler,
+        feed: this.ports.feed,
+        store: this.ports.store,
+        sweeper: this.sweeper,
+        clock: this.ports.clock,
+        logger: this.logger,
+        random: this.ports.random,
+      },
+      {
+        workers: workersFor(this.config),
+        windowSize: this.config.windowSize,
+        resyncIntervalMs: this.config.resyncIntervalMs,
+        errorBackoff: { baseMs: this.config.backoffBaseMs, maxMs: this.config.backoffMaxMs },
+        lease: { owner: this.owner, leaseMs: this.config.leaseMs, settleMarginMs: this.config.settleMarginMs },
+      },
+    );
+    this.controller.start();
+    this.logger.info(
+      { owner: this.owner, concurrency: this.config.concurrency, apiUri: this.config.apiUri },
+      'reconciling',
+    );
+  }
+
+  /** Stops taking work and waits for work in flight, at most the shutdown grace. */
+  async stop(): Promise<{ drained: boolean }> {
+    return this.controller ? this.controller.stop(this.config.shutdownGraceMs) : { drained: true };
+  }
+
+  /** One pass over everything present now; see core/run-once.ts. */
+  runOnce(signal: AbortSignal): Promise<OnceSummary> {
+    return runOnce(
+      {
+        reconciler: this.reconciler,
+        store: this.ports.store,
+        gate: this.gate,
+        sweeper: this.sweeper,
+        clock: this.ports.clock,
+        logger: this.logger,
+        random: this.ports.random,
+      },
+      {
+        workers: workersFor(this.config),
+        pageSize: this.config.windowSize,
+        errorBackoff: { baseMs: this.config.backoffBaseMs, maxMs: this.config.backoffMaxMs },
+        maxErrorsPerTask: 10,
+      },
+      signal,
+    );
+  }
+}
+
+/** Keys in flight: every create slot busy, and as many again claiming or recording. */
+function workersFor(config: Config): number {
+  return config.concurrency * 2 + 2;
+}
+
+/** One clear sentence on a global condition: what happened and what to do. */
+export function explainBlock(error: ProvisionerError, config: Config): string {
+  if (error instanceof PlatformError && error.kind === 'creation-disabled') {
+    return (
+      `${config.apiUri} no longer creates apps (${error.message}). Instant Cloud stopped creating apps in its wind-down; ` +
+      'point INSTANT_API_URI at your own Instant server. Creates are paused and retried every few minutes.'
+    );
+  }
+  if (error instanceof PlatformError && error.kind === 'token-rejected') {
+    return (
+      `${config.apiUri} rejected the platform token (${error.message}). Set INSTANT_PLATFORM_TOKEN to a personal access token ` +
+      'of the account that should own the new apps. Creates are paused and retried every few minutes.'
+    );
+  }
+  if (error instanceof StoreError) return error.message;
+  return error.message;
+}

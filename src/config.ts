@@ -1,0 +1,233 @@
+/**
+ * Configuration: environment variables (with the aliases other tools use),
+ * overridden by command-line flags, validated with zod. Pure: no I/O, no exits;
+ * every problem names the variable or flag it came from.
+ */
+import { z } from 'zod';
+
+export interface Config {
+  appId: string;
+  adminToken: string;
+  platformToken: string;
+  apiUri: string;
+  concurrency: number;
+  requestTimeoutMs: number;
+  leaseMs: number;
+  settleMarginMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  resyncIntervalMs: number;
+  windowSize: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+  /** Undefined: pretty in a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
+}
+
+export type Env = Record<string, string | undefined>;
+/** Flag values as commander hands them over (strings), keyed by option name. */
+export type Flags = Record<string, unknown>;
+
+/** Thrown with one line per problem; the CLI prints them and exits 2. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_API_URI = 'https://api.instantdb.com';
+
+const count = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number ≥ ${min}`)
+    .transform(Number)
+    .refine((n) => n >= min && Number.isSafeInteger(n), `must be a whole number ≥ ${min}`);
+
+/** Every setting: where it comes from, its rule, its default. The README's table mirrors this. */
+export const SETTINGS = {
+  appId: {
+    help: "the main app's id",
+    env: ['INSTANT_APP_ID', 'NEXT_PUBLIC_INSTANT_APP_ID'],
+    flag: 'appId',
+    schema: z.string().trim().uuid('must be a UUID (the app id from the dashboard)'),
+  },
+  adminToken: {
+    help: "the main app's admin token (prefer the environment: flags show in the process list)",
+    env: ['INSTANT_ADMIN_TOKEN', 'INSTANT_APP_ADMIN_TOKEN'],
+    flag: 'adminToken',
+    schema: z.string().trim().min(1, 'must not be empty'),
+  },
+  platformToken: {
+    help: 'a platform token (personal access token) of the account that owns the new apps (prefer the environment)',
+    env: ['INSTANT_PLATFORM_TOKEN', 'PLATFORM_TOKEN'],
+    flag: 'platformToken',
+    schema: z.string().trim().min(1, 'must not be empty'),
+  },
+  apiUri: {
+    help: 'InstantDB API base URL: Instant Cloud or your own Instant server',
+    env: ['INSTANT_API_URI'],
+    flag: 'apiUri',
+    schema: z
+      .string()
+      .trim()
+      .url('must be an http(s) URL')
+      .refine((url) => /^https?:\/\//.test(url), 'must be an http(s) URL'),
+    default: DEFAULT_API_URI,
+  },
+  concurrency: {
+    help: 'Platform API creates in flight at most',
+    env: ['PROVISIONER_CONCURRENCY'],
+    flag: 'concurrency',
+    schema: count(1),
+    default: '4',
+  },
+  requestTimeoutMs: {
+    help: 'deadline of each Platform API and main-app request (ms)',
+    env: ['PROVISIONER_REQUEST_TIMEOUT_MS'],
+    flag: 'requestTimeout',
+    schema: count(1),
+    default: '15000',
+  },
+  leaseMs: {
+    help: 'how long a claimed record is reserved for this process (ms)',
+    env: ['PROVISIONER_LEASE_MS'],
+    flag: 'lease',
+    schema: count(1),
+    default: '60000',
+  },
+  settleMarginMs: {
+    help: 'extra wait after a timed-out create before it counts as final; covers clock skew between replicas (ms)',
+    env: ['PROVISIONER_SETTLE_MARGIN_MS'],
+    flag: 'settleMargin',
+    schema: count(0),
+    default: '5000',
+  },
+  maxAttempts: {
+    help: 'creates tried per database before it is marked failed',
+    env: ['PROVISIONER_MAX_ATTEMPTS'],
+    flag: 'maxAttempts',
+    schema: count(1),
+    default: '5',
+  },
+  backoffBaseMs: {
+    help: 'first retry delay scale (ms); doubles per attempt, with full jitter',
+    env: ['PROVISIONER_BACKOFF_BASE_MS'],
+    flag: 'backoffBase',
+    schema: count(1),
+    default: '1000',
+  },
+  backoffMaxMs: {
+    help: 'longest retry delay (ms), unless the server asks for longer',
+    env: ['PROVISIONER_BACKOFF_MAX_MS'],
+    flag: 'backoffMax',
+    schema: count(1),
+    default: '60000',
+  },
+  resyncIntervalMs: {
+    help: 're-read all pending work this often, whatever the subscriptions say (ms)',
+    env: ['PROVISIONER_RESYNC_INTERVAL_MS'],
+    flag: 'resyncInterval',
+    schema: count(1000),
+    default: '300000',
+  },
+  windowSize: {
+    help: 'tasks (and records) watched at a time; bounds memory with any backlog',
+    env: ['PROVISIONER_WINDOW'],
+    flag: 'window',
+    schema: count(1),
+    default: '256',
+  },
+  shutdownGraceMs: {
+    help: 'on SIGTERM/SIGINT, how long in-flight work may finish (ms)',
+    env: ['PROVISIONER_SHUTDOWN_GRACE_MS'],
+    flag: 'shutdownGrace',
+    schema: count(0),
+    default: '25000',
+  },
+  logLevel: {
+    help: 'trace, debug, info, warn, error, fatal or silent',
+    env: ['LOG_LEVEL'],
+    flag: 'logLevel',
+    schema: z.enum(
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'],
+      'must be one of trace, debug, info, warn, error, fatal, silent',
+    ),
+    default: 'info',
+  },
+  logFormat: {
+    help: 'json or pretty (default: pretty in a terminal, JSON otherwise)',
+    env: ['LOG_FORMAT'],
+    flag: 'logFormat',
+    schema: z.enum(['json', 'pretty'], 'must be json or pretty').optional(),
+  },
+} as const;
+
+type Key = keyof typeof SETTINGS;
+
+/** Kebab-case flag name for a setting, as commander spells it on the command line. */
+export function flagName(key: Key): string {
+  return '--' + SETTINGS[key].flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** True when any credential is present in `env` (any alias). */
+export function hasCredentials(env: Env): boolean {
+  return (['appId', 'adminToken', 'platformToken'] as const).some((key) =>
+    SETTINGS[key].env.some((name) => nonEmpty(env[name])),
+  );
+}
+
+export function loadConfig(env: Env, flags: Flags = {}): Config {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS) as Key[]) {
+    const setting = SETTINGS[key];
+    const fromFlag = flags[setting.flag];
+    const envName = setting.env.find((name) => nonEmpty(env[name]));
+    const source = fromFlag !== undefined ? flagName(key) : envName;
+    const raw =
+      fromFlag !== undefined
+        ? String(fromFlag)
+        : envName !== undefined
+          ? env[envName]
+          : 'default' in setting
+            ? setting.default
+            : undefined;
+    if (raw === undefined) {
+      if (setting.schema.safeParse(undefined).success) continue;
+      const aliases = setting.env.slice(1);
+      problems.push(
+        `${setting.env[0]} is not set` +
+          (aliases.length ? ` (also accepted: ${aliases.join(', ')})` : '') +
+          `; set it in the environment, in .env, or with ${flagName(key)}`,
+      );
+      continue;
+    }
+    const parsed = setting.schema.safeParse(raw);
+    if (parsed.success) values[key] = parsed.data;
+    else
+      problems.push(
+        `${source ?? flagName(key) + ' (default)'} ${parsed.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(raw)})`,
+      );
+  }
+  if (problems.length === 0) {
+    const config = values as unknown as Config;
+    if (config.leaseMs <= config.requestTimeoutMs + config.settleMarginMs) {
+      problems.push(
+        `${flagName('leaseMs')} must be longer than ${flagName('requestTimeoutMs')} + ${flagName('settleMarginMs')} ` +
+          `(${config.leaseMs} ≤ ${config.requestTimeoutMs} + ${config.settleMarginMs}), or no create could ever be sent safely`,
+      );
+    }
+    if (config.backoffMaxMs < config.backoffBaseMs)
+      problems.push(`${flagName('backoffMaxMs')} must be at least ${flagName('backoffBaseMs')}`);
+    if (problems.length === 0) return config;
+  }
+  throw new ConfigError(problems);
+}
+
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value.trim() !== '';
+}

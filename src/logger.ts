@@ -1,0 +1,74 @@
+/**
+ * pino, JSON by default and pretty in a terminal, with secrets scrubbed from
+ * every line: values under token-like keys, any configured secret wherever it
+ * appears in a string (error messages included), and error stacks.
+ */
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+
+export interface LoggerOptions {
+  level: string;
+  /** Human-readable lines (for a terminal) instead of JSON. */
+  pretty: boolean;
+  /** Values that must never be printed, e.g. the configured tokens. */
+  secrets: string[];
+  /** Where lines go; stdout by default. */
+  destination?: DestinationStream;
+}
+
+const SECRET_KEY = /token|authorization|secret|password|cookie/i;
+const REDACTED = '[redacted]';
+const MAX_DEPTH = 8;
+
+export function createLogger(options: LoggerOptions): PinoLogger {
+  const scrub = makeScrubber(options.secrets);
+  const destination =
+    options.destination ??
+    (options.pretty
+      ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      : pino.destination(1));
+  return pino(
+    {
+      level: options.level,
+      base: { pid: process.pid },
+      formatters: {
+        bindings: (bindings) => scrub(bindings) as Record<string, unknown>,
+        log: (object) => scrub(object) as Record<string, unknown>,
+      },
+      hooks: {
+        logMethod(args, method) {
+          method.apply(
+            this,
+            args.map((arg) => (typeof arg === 'string' ? (scrub(arg) as string) : arg)) as Parameters<typeof method>,
+          );
+        },
+      },
+    },
+    destination,
+  );
+}
+
+/** Returns a function that copies a value with every secret replaced. */
+export function makeScrubber(secrets: string[]): (value: unknown) => unknown {
+  const known = secrets.filter((secret) => secret.length >= 6);
+  const scrubString = (text: string) => known.reduce((out, secret) => out.split(secret).join(REDACTED), text);
+  const visit = (value: unknown, depth: number): unknown => {
+    if (typeof value === 'string') return scrubString(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (depth > MAX_DEPTH) return '[too deep]';
+    if (value instanceof Error) {
+      // A message only: stacks and causes may carry request bodies.
+      return { type: value.name, message: scrubString(value.message) };
+    }
+    if (Array.isArray(value)) return value.map((item) => visit(item, depth + 1));
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      copy[key] =
+        SECRET_KEY.test(key) && item !== null && typeof item !== 'boolean' && typeof item !== 'number'
+          ? REDACTED
+          : visit(item, depth + 1);
+    }
+    return copy;
+  };
+  return (value) => visit(value, 0);
+}
