@@ -3,9 +3,10 @@
  * concurrent lookup.
  *
  * A lookup says from when a listing is good enough (`notBefore`): the moment
- * after which no create for that title can still land. A listing that started at
- * or after that moment can answer it, whether it is still running or finished a
- * moment ago; an older one cannot, so a new listing starts.
+ * after which no create for that title can still land. A listing that started
+ * after that moment can answer it, whether it is still running or finished a
+ * moment ago; an older one cannot, so a new listing starts. (Strictly after: a
+ * listing started in the same millisecond may have started just before.)
  */
 import type { Clock } from '../clock.js';
 import type { PlatformClient } from './ports.js';
@@ -29,13 +30,13 @@ export class AppDirectory {
     private readonly reuseMs = 5_000,
   ) {}
 
-  /** Apps titled `title`, from a listing that started at or after `notBefore`. */
+  /** Apps titled `title`, from a listing that started after `notBefore`. */
   async findByTitle(title: string, notBefore: number): Promise<ListedApp[]> {
     const apps = await this.listing(notBefore);
     return apps.filter((app) => app.title === title);
   }
 
-  /** Every app, from a listing that started at or after `notBefore`. */
+  /** Every app, from a listing that started after `notBefore`. */
   listAll(notBefore: number): Promise<ListedApp[]> {
     return this.listing(notBefore);
   }
@@ -45,7 +46,7 @@ export class AppDirectory {
     const latest = this.latest;
     const fresh =
       latest !== null &&
-      latest.startedAt >= notBefore &&
+      latest.startedAt > notBefore &&
       (latest.settledAt === null || now - latest.settledAt <= this.reuseMs);
     if (fresh) return latest.apps;
 

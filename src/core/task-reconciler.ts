@@ -230,7 +230,13 @@ export class TaskReconciler {
       held = renewed;
     }
 
-    const attempt = await this.sendCreate(held, custody, signal);
+    let attempt: CreateAttempt;
+    try {
+      attempt = await this.sendCreate(held, custody, signal);
+    } catch (error) {
+      if (error instanceof AbortedError) await this.releaseUnsent(held, custody, log);
+      throw error;
+    }
     switch (attempt.kind) {
       case 'not-sent':
         // Waited so long for a slot that the lease ran short; renew on the next pass.
@@ -247,41 +253,36 @@ export class TaskReconciler {
     }
   }
 
-  private async sendCreate(record: DatabaseRecord, custody: Custody, signal: AbortSignal): Promise<CreateAttempt> {
+  private sendCreate(record: DatabaseRecord, custody: Custody, signal: AbortSignal): Promise<CreateAttempt> {
     const { clock, gate, platform } = this.deps;
     const { requestTimeoutMs, settleMarginMs } = this.settings;
-    try {
-      return await this.deps.createSlots.add(
-        async (): Promise<CreateAttempt> => {
-          const probe = await gate.enter(signal);
-          const sentAt = clock.now();
-          if (!this.leaseCovers(record, sentAt)) {
-            gate.withdrawn(probe);
-            return { kind: 'not-sent' };
-          }
-          // From here on an app may exist until we know better.
-          custody.mayHaveApp = true;
-          custody.notBefore = sentAt + requestTimeoutMs + settleMarginMs;
-          const deadline = new AbortController();
-          const cancelDeadline = clock.setTimer(() => deadline.abort(), requestTimeoutMs);
-          try {
-            const app = await platform.createApp(record.name, deadline.signal);
-            gate.succeeded(probe);
-            return { kind: 'created', app, sentAt };
-          } catch (error) {
-            const failure = asPlatformError(error, deadline.signal.aborted);
-            gate.failed(failure, probe);
-            return { kind: 'failed', error: failure, sentAt };
-          } finally {
-            cancelDeadline();
-          }
-        },
-        { signal },
-      );
-    } catch (error) {
+    // No signal for the slot itself: p-queue would abandon a create already running,
+    // and a shutdown must let creates in flight finish and be recorded.
+    return this.deps.createSlots.add(async (): Promise<CreateAttempt> => {
       if (signal.aborted) throw new AbortedError();
-      throw error;
-    }
+      const probe = await gate.enter(signal);
+      const sentAt = clock.now();
+      if (!this.leaseCovers(record, sentAt)) {
+        gate.withdrawn(probe);
+        return { kind: 'not-sent' };
+      }
+      // From here on an app may exist until we know better.
+      custody.mayHaveApp = true;
+      custody.notBefore = sentAt + requestTimeoutMs + settleMarginMs;
+      const deadline = new AbortController();
+      const cancelDeadline = clock.setTimer(() => deadline.abort(), requestTimeoutMs);
+      try {
+        const app = await platform.createApp(record.name, deadline.signal);
+        gate.succeeded(probe);
+        return { kind: 'created', app, sentAt };
+      } catch (error) {
+        const failure = asPlatformError(error, deadline.signal.aborted);
+        gate.failed(failure, probe);
+        return { kind: 'failed', error: failure, sentAt };
+      } finally {
+        cancelDeadline();
+      }
+    });
   }
 
   private async afterFailedCreate(
@@ -370,6 +371,21 @@ export class TaskReconciler {
     this.custody.delete(record.id);
     log.error({ attempt: attempts, error: message }, 'database failed');
     return done('failed');
+  }
+
+  /**
+   * On shutdown, hands a record whose create was never sent straight to the next
+   * daemon instead of making it wait for the lease to run out.
+   */
+  private async releaseUnsent(record: DatabaseRecord, custody: Custody, log: Logger): Promise<void> {
+    if (custody.mayHaveApp || custody.createdApp) return;
+    try {
+      await this.deps.store.update(record, this.settings.owner, { leaseOwner: null, leaseExpiresAt: null });
+      this.custody.delete(record.id);
+      log.info({}, 'released record on shutdown');
+    } catch (error) {
+      log.warn({ error: errorMessage(error) }, 'could not release record on shutdown; its lease will run out');
+    }
   }
 
   /** The task is gone: delete every app the record may have, then the record. */

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+/** The `instant-provisioner` command line. */
+import { Command, CommanderError } from 'commander';
+import { EXIT } from './exit-codes.js';
+import { reconcileCommand } from './reconcile.js';
+
+const program = new Command('instant-provisioner')
+  .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
+  .exitOverride()
+  .addCommand(reconcileCommand());
+for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (!(error instanceof CommanderError)) throw error;
+  // Help and version exit 0; every usage error exits 2, like a configuration error.
+  process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.config;
+}
+// Open sockets (SDK keep-alive, SSE) must not keep a finished command alive.
+process.exit(process.exitCode ?? EXIT.ok);

@@ -1,0 +1,87 @@
+/** `instant-provisioner reconcile [--once]`: the daemon, or one pass for backfills. */
+import { Command } from 'commander';
+import { Provisioner, connectPorts } from '../app.js';
+import { loadConfig, type Config, type Flags } from '../config.js';
+import { createLogger } from '../logger.js';
+import type { OnceSummary } from '../core/run-once.js';
+import { readEnv } from './env.js';
+import { EXIT } from './exit-codes.js';
+import { addSettingFlags } from './options.js';
+import { onStopSignal, printConfigProblems } from './process.js';
+
+export function reconcileCommand(): Command {
+  const command = new Command('reconcile')
+    .description(
+      'Give every task without a database its own InstantDB app. Runs until SIGTERM/SIGINT, then lets work in flight finish.',
+    )
+    .option('--once', 'process every unlinked task and unfinished record present now, print a summary, and exit');
+  addSettingFlags(command);
+  command.addHelpText(
+    'after',
+    `
+Exit codes: 0 done (with --once: every task ready); 1 with --once: some task failed;
+2 bad configuration or a rejected credential; 3 with --once: stopped by a global
+condition (platform token rejected, app creation disabled).`,
+  );
+  return command.action(async (options: Flags & { once?: boolean }) => {
+    process.exitCode = await reconcile(options);
+  });
+}
+
+/** Runs the command; resolves with the exit code. */
+export async function reconcile(options: Flags & { once?: boolean }): Promise<number> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnv(), options);
+  } catch (error) {
+    return printConfigProblems(error);
+  }
+  const logger = createLogger({
+    level: config.logLevel,
+    pretty: (config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty',
+    secrets: [config.adminToken, config.platformToken],
+  });
+  const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
+  try {
+    await provisioner.verifyAccess();
+  } catch (error) {
+    logger.error({}, error instanceof Error ? error.message : String(error));
+    process.stderr.write(`instant-provisioner: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT.config;
+  }
+
+  if (options.once) {
+    const interrupted = new AbortController();
+    const detach = onStopSignal(() => interrupted.abort());
+    try {
+      const summary = await provisioner.runOnce(interrupted.signal);
+      logger.info({ ...summary }, 'reconcile --once finished');
+      process.stdout.write(formatSummary(summary) + '\n');
+      if (summary.abortedBy) return EXIT.aborted;
+      return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
+    } finally {
+      detach();
+    }
+  }
+
+  provisioner.start();
+  await new Promise<void>((resolve) => {
+    const detach = onStopSignal(() => {
+      detach();
+      resolve();
+    });
+  });
+  logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
+  const { drained } = await provisioner.stop();
+  logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');
+  return EXIT.ok;
+}
+
+/** The one-line summary of `reconcile --once`. */
+export function formatSummary(summary: OnceSummary): string {
+  const seconds = (summary.elapsedMs / 1000).toFixed(1);
+  const counts = `${summary.ready} ready, ${summary.failed} failed, ${summary.skipped} skipped, ${summary.orphansDeleted} orphan apps deleted in ${seconds} s`;
+  return summary.abortedBy
+    ? `reconcile --once stopped early (${summary.abortedBy}): ${counts}`
+    : `reconcile --once: ${counts}`;
+}

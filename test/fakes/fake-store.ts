@@ -1,0 +1,210 @@
+import type { ClaimInput, Store } from '../../src/core/ports.js';
+import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../../src/core/types.js';
+import { StoreError } from '../../src/errors.js';
+
+export interface StoredRecord extends DatabaseRecord {
+  adminToken: string | null;
+  readyAt: number | null;
+}
+
+interface StoredTask {
+  id: string;
+  seq: number;
+  mainDatabaseId: string | null;
+}
+
+type Operation = 'loadTask' | 'claim' | 'update' | 'delete' | 'link' | 'list';
+
+const unique = (etype: string, label: string) =>
+  new StoreError('unique-violation', `\`${label}\` is a unique attribute on \`${etype}\``, {
+    status: 400,
+    etype,
+    label,
+  });
+const missing = (id: string) =>
+  new StoreError('missing-entity', `Updating entities that don't exist: ${id}`, { status: 400 });
+
+/**
+ * The main app in memory, with the semantics the daemon relies on: unique
+ * taskId / name / instantAppId / fence keys, `upsert: false` guards, has-one links,
+ * and atomic operations. `failNext` injects failures.
+ */
+export class FakeStore implements Store {
+  readonly tasks = new Map<string, StoredTask>();
+  readonly records = new Map<string, StoredRecord & { seq: number }>();
+  readonly fences = new Set<string>();
+  private seq = 0;
+  private taskCounter = 0;
+  private readonly failures: Array<{ op: Operation; error: Error }> = [];
+  /** Runs before every operation (after injected failures); may throw or wait. */
+  beforeOperation: (op: Operation) => void | Promise<void> = () => {};
+  readonly counts: Record<Operation, number> = { loadTask: 0, claim: 0, update: 0, delete: 0, link: 0, list: 0 };
+
+  addTask(id = `00000000-0000-4000-8000-${String(++this.taskCounter).padStart(12, '0')}`): string {
+    this.tasks.set(id, { id, seq: this.seq++, mainDatabaseId: null });
+    return id;
+  }
+
+  deleteTask(id: string): void {
+    this.tasks.delete(id);
+  }
+
+  /** Makes the next `op` fail with `error`. */
+  failNext(op: Operation, error: Error): void {
+    this.failures.push({ op, error });
+  }
+
+  /** Adds a record as if written by someone else (another daemon, or a person). */
+  putRecord(record: Partial<StoredRecord> & Pick<DatabaseRecord, 'id' | 'taskId' | 'name'>, link = true): void {
+    this.records.set(record.id, {
+      status: 'provisioning',
+      instantAppId: null,
+      attempts: 0,
+      error: null,
+      createdAt: 0,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      generation: 1,
+      adminToken: null,
+      readyAt: null,
+      ...record,
+      seq: this.seq++,
+    });
+    const task = this.tasks.get(record.taskId);
+    if (task && link) task.mainDatabaseId = record.id;
+  }
+
+  recordOf(taskId: string): StoredRecord | undefined {
+    return [...this.records.values()].find((record) => record.taskId === taskId);
+  }
+
+  async loadTask(taskId: string): Promise<TaskState> {
+    await this.enter('loadTask');
+    const task = this.tasks.get(taskId);
+    const record = this.recordOf(taskId);
+    return {
+      task: task ? { id: task.id, mainDatabaseId: this.linkedRecord(task) } : null,
+      record: record ? toRecord(record) : null,
+    };
+  }
+
+  async claim(input: ClaimInput): Promise<void> {
+    await this.enter('claim');
+    if (this.recordOf(input.taskId)) throw unique('databases', 'taskId');
+    if ([...this.records.values()].some((record) => record.name === input.name)) throw unique('databases', 'name');
+    const task = this.tasks.get(input.taskId);
+    if (!task) throw missing(input.taskId);
+    this.putRecord({
+      id: input.recordId,
+      taskId: input.taskId,
+      name: input.name,
+      createdAt: input.now,
+      leaseOwner: input.owner,
+      leaseExpiresAt: input.leaseExpiresAt,
+      generation: 1,
+    });
+  }
+
+  async update(
+    version: RecordVersion,
+    _owner: string,
+    changes: RecordChanges,
+    options: { requireTask?: boolean } = {},
+  ): Promise<void> {
+    await this.enter('update');
+    const key = `${version.id}/${version.generation + 1}`;
+    if (this.fences.has(key)) throw unique('databaseFences', 'key');
+    const record = this.records.get(version.id);
+    if (!record) throw missing(version.id);
+    if (options.requireTask && !this.tasks.has(version.taskId)) throw missing(version.taskId);
+    if (
+      changes.instantAppId &&
+      [...this.records.values()].some((r) => r.id !== record.id && r.instantAppId === changes.instantAppId)
+    ) {
+      throw unique('databases', 'instantAppId');
+    }
+    this.fences.add(key);
+    Object.assign(record, changes, { generation: version.generation + 1 });
+  }
+
+  async delete(version: RecordVersion): Promise<void> {
+    await this.enter('delete');
+    const key = `${version.id}/${version.generation + 1}`;
+    if (this.fences.has(key)) throw unique('databaseFences', 'key');
+    this.fences.add(key);
+    this.records.delete(version.id);
+    for (const task of this.tasks.values()) if (task.mainDatabaseId === version.id) task.mainDatabaseId = null;
+  }
+
+  async link(taskId: string, recordId: string): Promise<void> {
+    await this.enter('link');
+    const task = this.tasks.get(taskId);
+    if (!task) return;
+    if ([...this.tasks.values()].some((other) => other.id !== taskId && other.mainDatabaseId === recordId)) {
+      throw unique('tasks', 'mainDatabase');
+    }
+    task.mainDatabaseId = recordId;
+  }
+
+  async listUnlinkedTasks(limit: number): Promise<string[]> {
+    await this.enter('list');
+    return this.unlinked().slice(0, limit);
+  }
+
+  async newestUnlinkedTask(): Promise<string | null> {
+    await this.enter('list');
+    return this.unlinked().at(-1) ?? null;
+  }
+
+  async listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.status === 'provisioning')
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
+  async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    const wanted = new Set(names);
+    return [...this.records.values()].filter((record) => wanted.has(record.name)).map(toRecord);
+  }
+
+  private unlinked(): string[] {
+    return [...this.tasks.values()]
+      .filter((task) => this.linkedRecord(task) === null)
+      .sort((a, b) => a.seq - b.seq)
+      .map((task) => task.id);
+  }
+
+  private linkedRecord(task: StoredTask): string | null {
+    return task.mainDatabaseId !== null && this.records.has(task.mainDatabaseId) ? task.mainDatabaseId : null;
+  }
+
+  private async enter(op: Operation): Promise<void> {
+    this.counts[op]++;
+    const index = this.failures.findIndex((failure) => failure.op === op);
+    if (index >= 0) {
+      const [failure] = this.failures.splice(index, 1);
+      throw failure!.error;
+    }
+    await this.beforeOperation(op);
+  }
+}
+
+function toRecord(record: StoredRecord): DatabaseRecord {
+  return {
+    id: record.id,
+    taskId: record.taskId,
+    name: record.name,
+    status: record.status,
+    instantAppId: record.instantAppId,
+    attempts: record.attempts,
+    error: record.error,
+    createdAt: record.createdAt,
+    leaseOwner: record.leaseOwner,
+    leaseExpiresAt: record.leaseExpiresAt,
+    generation: record.generation,
+  };
+}

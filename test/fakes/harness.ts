@@ -1,0 +1,67 @@
+import { Provisioner } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
+import { FakeClock } from './fake-clock.js';
+import { FakeFeed } from './fake-feed.js';
+import { FakePlatform } from './fake-platform.js';
+import { FakeStore } from './fake-store.js';
+import { LogSink } from './log-sink.js';
+
+export const testConfig = (overrides: Partial<Config> = {}): Config => ({
+  appId: '11111111-1111-4111-8111-111111111111',
+  adminToken: 'main-admin-token-secret',
+  platformToken: 'per_platform-token-secret',
+  apiUri: 'http://127.0.0.1:1',
+  concurrency: 4,
+  requestTimeoutMs: 10_000,
+  leaseMs: 60_000,
+  settleMarginMs: 5_000,
+  maxAttempts: 5,
+  backoffBaseMs: 1_000,
+  backoffMaxMs: 60_000,
+  resyncIntervalMs: 300_000,
+  windowSize: 256,
+  shutdownGraceMs: 25_000,
+  logLevel: 'info',
+  logFormat: 'json',
+  ...overrides,
+});
+
+/** The whole provisioner over fakes: one main app, one Platform API, one clock, any number of daemons. */
+export function harness(overrides: Partial<Config> = {}) {
+  const clock = new FakeClock();
+  const store = new FakeStore();
+  const platform = new FakePlatform(clock);
+  const feed = new FakeFeed();
+  const log = new LogSink();
+  const config = testConfig(overrides);
+  let ids = 0;
+  let names = 0;
+  const daemon = (options: { feed?: FakeFeed; config?: Partial<Config> } = {}) =>
+    new Provisioner(
+      { ...config, ...options.config },
+      {
+        store,
+        platform,
+        feed: options.feed ?? feed,
+        clock,
+        random: () => 0.5,
+        newId: () => `d0000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
+        newName: () => `swift-blue-otter-${++names}`,
+      },
+      log,
+    );
+  /** Every task linked to a ready record whose app is live, and no other live app. */
+  const exactlyOneAppPerTask = () => {
+    const live = platform.liveApps();
+    const problems: string[] = [];
+    for (const task of store.tasks.values()) {
+      const record = task.mainDatabaseId ? store.records.get(task.mainDatabaseId) : undefined;
+      if (!record || record.status !== 'ready') problems.push(`task ${task.id} has no ready record`);
+      else if (!live.some((app) => app.id === record.instantAppId))
+        problems.push(`task ${task.id}: app ${record.instantAppId} is not live`);
+    }
+    if (live.length !== store.tasks.size) problems.push(`${live.length} live apps for ${store.tasks.size} tasks`);
+    return problems;
+  };
+  return { clock, store, platform, feed, log, config, daemon, exactlyOneAppPerTask };
+}

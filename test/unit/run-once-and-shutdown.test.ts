@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { formatSummary } from '../../src/cli/reconcile.js';
+import { PlatformError } from '../../src/errors.js';
+import { settle } from '../fakes/fake-clock.js';
+import { harness } from '../fakes/harness.js';
+
+describe('reconcile --once', () => {
+  it('processes every unlinked task present at start, in pages, and reports a summary', async () => {
+    const h = harness({ windowSize: 10, concurrency: 3 });
+    h.platform.latencyMs = 100;
+    const tasks = Array.from({ length: 45 }, () => h.store.addTask());
+    h.platform.then(
+      { kind: 'ok' },
+      { kind: 'fail', error: new PlatformError('rejected', 'validation-failed: bad title', { status: 400 }) },
+    );
+    const run = h.daemon().runOnce(new AbortController().signal);
+    // A task created while the run goes on is left for the daemon.
+    await h.clock.advance(300);
+    const late = h.store.addTask();
+    let summary: Awaited<typeof run> | undefined;
+    void run.then((result) => (summary = result));
+    await h.clock.until(() => summary !== undefined);
+
+    expect(summary).toMatchObject({ ready: 44, failed: 1, skipped: 0, abortedBy: null });
+    expect(tasks.filter((taskId) => h.store.recordOf(taskId)?.status === 'ready')).toHaveLength(44);
+    expect(h.store.recordOf(late)).toBeUndefined();
+    // Pages of the window size, never the whole backlog at once.
+    expect(h.store.counts.list).toBeGreaterThan(4);
+    expect(formatSummary(summary!)).toMatch(
+      /^reconcile --once: 44 ready, 1 failed, 0 skipped, 0 orphan apps deleted in \d+\.\d s$/,
+    );
+  });
+
+  it('finishes unfinished records left by a crashed daemon, waiting out their lease', async () => {
+    const h = harness();
+    const taskId = h.store.addTask();
+    h.store.putRecord({
+      id: 'rec-1',
+      taskId,
+      name: 'calm-red-heron',
+      leaseOwner: 'crashed',
+      leaseExpiresAt: h.clock.now() + 20_000,
+      createdAt: h.clock.now(),
+    });
+    // The crashed daemon's create had landed.
+    await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
+    void h
+      .daemon()
+      .runOnce(new AbortController().signal)
+      .then((result) => (summary = result));
+    await h.clock.until(() => summary !== undefined);
+
+    expect(summary).toMatchObject({ ready: 1, failed: 0 });
+    expect(h.exactlyOneAppPerTask()).toEqual([]);
+  });
+
+  it('stops early with the reason when a global condition blocks every create', async () => {
+    const h = harness({ concurrency: 1 });
+    h.store.addTask();
+    h.store.addTask();
+    h.platform.then({
+      kind: 'fail',
+      error: new PlatformError(
+        'creation-disabled',
+        'the server does not create apps any more (app-creation-disabled: Instant is winding down)',
+        { status: 400 },
+      ),
+    });
+    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
+    void h
+      .daemon()
+      .runOnce(new AbortController().signal)
+      .then((result) => (summary = result));
+    await h.clock.until(() => summary !== undefined);
+
+    expect(summary!.abortedBy).toContain('app-creation-disabled');
+    expect(summary!.failed).toBe(0);
+    expect(h.platform.calls.create).toBe(1);
+    expect(formatSummary(summary!)).toMatch(/^reconcile --once stopped early \(.*app-creation-disabled.*\): 0 ready/);
+    expect(h.log.messages('error').join('\n')).toContain('point INSTANT_API_URI at your own Instant server');
+  });
+
+  it('sweeps orphan apps of finished records at the end', async () => {
+    const h = harness();
+    const taskId = h.store.addTask();
+    const kept = await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    const orphan = await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    const unrelated = await h.platform.createApp('my-own-app', new AbortController().signal);
+    h.store.putRecord({
+      id: 'rec-1',
+      taskId,
+      name: 'calm-red-heron',
+      status: 'ready',
+      instantAppId: kept.id,
+      createdAt: h.clock.now() - 1_000,
+    });
+    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
+    void h
+      .daemon()
+      .runOnce(new AbortController().signal)
+      .then((result) => (summary = result));
+    await h.clock.until(() => summary !== undefined);
+
+    expect(summary).toMatchObject({ ready: 0, failed: 0, orphansDeleted: 1 });
+    expect(
+      h.platform
+        .liveApps()
+        .map((app) => app.id)
+        .sort(),
+    ).toEqual([kept.id, unrelated.id].sort());
+    expect(h.platform.apps.get(orphan.id)!.deletedAt).not.toBeNull();
+  });
+});
+
+describe('shutdown', () => {
+  it('stops taking work, lets creates in flight finish and record, then stops watching', async () => {
+    const h = harness({ concurrency: 2 });
+    h.platform.latencyMs = 3_000;
+    const daemon = h.daemon();
+    daemon.start();
+    const tasks = Array.from({ length: 6 }, () => h.store.addTask());
+    h.feed.pushTasks(tasks);
+    await h.clock.until(() => h.platform.inFlight === 2);
+
+    let stopped: { drained: boolean } | undefined;
+    void daemon.stop().then((result) => (stopped = result));
+    await settle();
+    expect(h.feed.watching).toBe(0);
+    h.feed.pushTasks(tasks);
+    await h.clock.until(() => stopped !== undefined);
+
+    expect(stopped).toEqual({ drained: true });
+    const ready = tasks.filter((taskId) => h.store.recordOf(taskId)?.status === 'ready');
+    expect(ready).toHaveLength(2);
+    expect(h.platform.calls.create).toBe(2);
+    // Nothing else was sent; records claimed but never sent are handed over at once.
+    const unsent = tasks
+      .map((taskId) => h.store.recordOf(taskId))
+      .filter((record) => record && record.status !== 'ready');
+    expect(unsent.length).toBeGreaterThan(0);
+    expect(unsent.every((record) => record!.leaseOwner === null)).toBe(true);
+    await h.clock.advance(60_000);
+    expect(h.platform.calls.create).toBe(2);
+    expect(h.platform.liveApps()).toHaveLength(2);
+  });
+
+  it('gives up waiting after the grace period', async () => {
+    const h = harness({ shutdownGraceMs: 25_000, requestTimeoutMs: 30_000, leaseMs: 60_000 });
+    h.platform.then({ kind: 'hang' });
+    const daemon = h.daemon();
+    daemon.start();
+    h.feed.pushTasks([h.store.addTask()]);
+    await h.clock.until(() => h.platform.inFlight === 1);
+    const stoppedAt = h.clock.now();
+    let stopped: { drained: boolean } | undefined;
+    void daemon.stop().then((result) => (stopped = result));
+    await h.clock.until(() => stopped !== undefined);
+    expect(stopped).toEqual({ drained: false });
+    expect(h.clock.now() - stoppedAt).toBe(25_000);
+  });
+
+  it('is idempotent', async () => {
+    const h = harness();
+    const daemon = h.daemon();
+    daemon.start();
+    daemon.start();
+    expect(h.feed.watching).toBe(1);
+    await Promise.all([daemon.stop(), daemon.stop()]);
+    expect(await daemon.stop()).toEqual({ drained: true });
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+});
