@@ -1,0 +1,72 @@
+/**
+ * `/admin/query`, `/admin/transact` and `/admin/subscribe-query`, in the order the real handlers
+ * check things: body parameters first, then the token (protocol doc §4–§6).
+ */
+import type { IncomingMessage } from 'node:http';
+import { authAdmin } from './auth.js';
+import type { SandboxContext } from './context.js';
+import { paramMalformed, paramMissing, SandboxHttpError, typedServerError, type Json } from './errors.js';
+import { readJson, sendJson, type Router } from './http.js';
+import { CompiledQuery } from './instaql.js';
+import { applyTransaction } from './transact.js';
+
+export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
+  router.add('POST', '/admin/query', async ({ req, res, url }) => {
+    const body = await readBody(req);
+    const query = requireQuery(body);
+    const app = authAdmin(req, url, ctx.platformToken, ctx.apps);
+    const compiled = CompiledQuery.compile(app.catalog, query, body['inference?'] === true);
+    const { result } = compiled.run(app.store, app.catalog);
+    ctx.counters.queries++;
+    sendJson(res, result);
+  });
+
+  router.add('POST', '/admin/transact', async ({ req, res, url }) => {
+    const body = await readBody(req);
+    const steps = body['steps'];
+    if (steps === undefined || steps === null || steps === false) throw paramMissing(['body', 'steps']);
+    if (!Array.isArray(steps)) throw paramMalformed(['body', 'steps'], steps as Json);
+    const app = authAdmin(req, url, ctx.platformToken, ctx.apps);
+    try {
+      if (ctx.faults.decideTransactFail()) {
+        ctx.faults.count('transactFail');
+        throw typedServerError('sql-exception', 'SQL Exception: connection-failure');
+      }
+      const changes = applyTransaction(app, steps, Boolean(body['throw-on-missing-attrs?']), ctx.newId);
+      const txId = ctx.nextTxId();
+      ctx.counters.transacts++;
+      sendJson(res, { 'tx-id': txId });
+      ctx.live.notify(app, changes, txId);
+    } catch (error) {
+      ctx.counters.failedTransacts++;
+      throw error;
+    }
+  });
+
+  router.add('POST', '/admin/subscribe-query', async ({ req, res, url }) => {
+    const body = await readBody(req);
+    const query = requireQuery(body);
+    const app = authAdmin(req, url, ctx.platformToken, ctx.apps);
+    ctx.counters.subscribes++;
+    ctx.live.open(app, res, query, body['inference?'] === true, ctx.lastTxId());
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new SandboxHttpError(400, {
+      type: 'param-malformed',
+      message: 'Malformed parameter: ["body"]',
+      hint: { in: ['body'] },
+    });
+  }
+  return body as Record<string, unknown>;
+}
+
+function requireQuery(body: Record<string, unknown>): Record<string, unknown> {
+  const query = body['query'];
+  if (query === undefined || query === null || query === false) throw paramMissing(['body', 'query']);
+  if (typeof query !== 'object' || Array.isArray(query)) throw paramMalformed(['body', 'query'], query as Json);
+  return query as Record<string, unknown>;
+}

@@ -1,0 +1,128 @@
+/**
+ * The sandbox's apps: each with its admin token, catalogue and store. Deletion is soft, as on
+ * the real server (§9.3): a deleted app disappears from the Platform API but stays inspectable.
+ */
+import { validationFailed, type Json } from './errors.js';
+import { catalogFromSchema, type AttrCatalog } from './schema.js';
+import { EntityStore } from './store.js';
+import type { TransactTarget } from './transact.js';
+
+/** How an app came to be. */
+export type AppOrigin = 'platform' | 'programmatic';
+
+/** An app as the inspection API lists it. */
+export interface SandboxAppInfo {
+  id: string;
+  title: string;
+  /** ISO-8601 with milliseconds. */
+  createdAt: string;
+  deletedAt: string | null;
+  via: AppOrigin;
+}
+
+/** One sandbox app. */
+export interface SandboxApp extends TransactTarget {
+  readonly id: string;
+  readonly title: string;
+  readonly adminToken: string;
+  readonly createdAtMs: number;
+  deletedAtMs: number | null;
+  readonly via: AppOrigin;
+  readonly perms: Json;
+  readonly catalog: AttrCatalog;
+  readonly store: EntityStore;
+}
+
+/** Parameters of a new app. */
+export interface NewApp {
+  title: string;
+  schema?: unknown;
+  perms?: unknown;
+  via: AppOrigin;
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, how the real server prints `created_at`. */
+export function instantTimestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class AppRegistry {
+  private readonly apps = new Map<string, SandboxApp>();
+
+  constructor(
+    private readonly newId: () => string,
+    /** The one sandbox user every platform app belongs to. */
+    readonly creatorId: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Creates an app; a schema that cannot be read is a 400 validation-failed (data-type `schema`). */
+  create(spec: NewApp): SandboxApp {
+    let catalog: AttrCatalog;
+    try {
+      catalog = catalogFromSchema(spec.schema, this.newId);
+    } catch (error) {
+      throw validationFailed('schema', (spec.schema ?? null) as Json, [{ message: (error as Error).message }]);
+    }
+    const app: SandboxApp = {
+      id: this.newId(),
+      title: spec.title,
+      adminToken: this.newId(),
+      createdAtMs: this.now(),
+      deletedAtMs: null,
+      via: spec.via,
+      perms: (spec.perms ?? null) as Json,
+      catalog,
+      store: new EntityStore(catalog, this.now),
+    };
+    this.apps.set(app.id, app);
+    return app;
+  }
+
+  /** A live (not deleted) app. */
+  live(id: string): SandboxApp | undefined {
+    const app = this.apps.get(id);
+    return app && app.deletedAtMs === null ? app : undefined;
+  }
+
+  /** The live app whose admin token this is. */
+  byAdminToken(token: string): SandboxApp | undefined {
+    for (const app of this.apps.values()) if (app.adminToken === token && app.deletedAtMs === null) return app;
+    return undefined;
+  }
+
+  /** Every app ever created, deleted ones included, oldest first. */
+  all(): SandboxApp[] {
+    return [...this.apps.values()];
+  }
+
+  markDeleted(app: SandboxApp): void {
+    app.deletedAtMs = this.now();
+  }
+
+  /** The `apps` table row the Platform API returns (snake_case; no admin token). */
+  row(app: SandboxApp): Record<string, Json> {
+    return {
+      id: app.id,
+      creator_id: this.creatorId,
+      title: app.title,
+      created_at: instantTimestamp(app.createdAtMs),
+      org_id: null,
+      deletion_marked_at: app.deletedAtMs === null ? null : instantTimestamp(app.deletedAtMs),
+      status: 'active',
+      subscription_id: null,
+      magic_code_expiry_minutes: null,
+      connection_string: null,
+    };
+  }
+
+  info(app: SandboxApp): SandboxAppInfo {
+    return {
+      id: app.id,
+      title: app.title,
+      createdAt: new Date(app.createdAtMs).toISOString(),
+      deletedAt: app.deletedAtMs === null ? null : new Date(app.deletedAtMs).toISOString(),
+      via: app.via,
+    };
+  }
+}

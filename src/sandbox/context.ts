@@ -1,0 +1,21 @@
+/** What the route modules share: one sandbox's state and services. */
+import type { AppRegistry } from './apps.js';
+import type { FaultInjector } from './faults.js';
+import type { LiveQueries } from './live.js';
+import type { Counters } from './stats.js';
+
+export interface SandboxContext {
+  readonly apps: AppRegistry;
+  readonly platformToken: string;
+  readonly faults: FaultInjector;
+  readonly live: LiveQueries;
+  readonly counters: Counters;
+  /** Seeded UUIDs (app ids, tokens, entities created by lookups). */
+  readonly newId: () => string;
+  /** Issues the next transaction id (one sequence across apps, like the real server's). */
+  nextTxId(): number;
+  /** The last transaction id issued. */
+  lastTxId(): number;
+  /** Resolves after `ms` on a timer; never resolves if the sandbox closes first. */
+  delay(ms: number): Promise<void>;
+}

@@ -1,0 +1,43 @@
+/**
+ * The sandbox's own endpoints under `/__sandbox/` (not part of InstantDB): fault control and
+ * inspection. All require `Authorization: Bearer <platformToken>`.
+ */
+import { authPlatform } from './auth.js';
+import type { SandboxContext } from './context.js';
+import { SandboxHttpError } from './errors.js';
+import { readJson, sendJson, type Router } from './http.js';
+import type { SandboxStats } from './stats.js';
+
+export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () => SandboxStats): void {
+  router.add('GET', '/__sandbox/faults', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    sendJson(res, ctx.faults.get());
+  });
+
+  router.add('POST', '/__sandbox/faults', async ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    const patch = await readJson(req);
+    try {
+      ctx.faults.set(patch as never);
+    } catch (error) {
+      throw new SandboxHttpError(400, { type: 'validation-failed', message: (error as Error).message });
+    }
+    sendJson(res, ctx.faults.get());
+  });
+
+  router.add('DELETE', '/__sandbox/faults', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    ctx.faults.reset();
+    sendJson(res, ctx.faults.get());
+  });
+
+  router.add('GET', '/__sandbox/apps', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    sendJson(res, { apps: ctx.apps.all().map((app) => ctx.apps.info(app)) });
+  });
+
+  router.add('GET', '/__sandbox/stats', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    sendJson(res, stats());
+  });
+}

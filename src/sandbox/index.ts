@@ -1,0 +1,157 @@
+/**
+ * The local InstantDB sandbox: an in-memory stand-in for InstantDB's admin and platform
+ * endpoints that the real, unmodified `@instantdb/admin` and `@instantdb/platform` SDKs talk to
+ * (pass `sandbox.url` as `apiURI`). See src/sandbox/README.md for what it does and does not do.
+ */
+import { randomInt } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { addAdminRoutes } from './admin-routes.js';
+import { AppRegistry, type SandboxAppInfo } from './apps.js';
+import type { SandboxContext } from './context.js';
+import { addControlRoutes } from './control-routes.js';
+import { FaultInjector, type FaultConfig } from './faults.js';
+import { Router } from './http.js';
+import { LiveQueries } from './live.js';
+import { addPlatformRoutes } from './platform-routes.js';
+import { platformTokenForSeed, randomUuid, streamFor } from './rng.js';
+import { newCounters, type SandboxStats } from './stats.js';
+
+export type { FaultConfig, FaultKind, LatencySpec } from './faults.js';
+export type { SandboxAppInfo } from './apps.js';
+export type { SandboxStats } from './stats.js';
+
+/** How to start a sandbox. */
+export interface SandboxOptions {
+  /** TCP port; 0 (the default) picks a free one. */
+  port?: number;
+  /** Interface to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Seeds fault dice, app ids and tokens, so a run can be replayed; random when absent. */
+  seed?: number;
+  /** The platform (personal access) token, `per_…`; default derived from the seed. */
+  platformToken?: string;
+  /** Faults active from the start. */
+  faults?: Partial<FaultConfig>;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  /** Base URL, e.g. `http://127.0.0.1:8787`; pass it as `apiURI` to both SDKs. */
+  readonly url: string;
+  /** Accepted by `/superadmin/*` and `/__sandbox/*` (and by `/admin/*` for every app). */
+  readonly platformToken: string;
+  /** The seed in use (the given one, or the random one chosen). */
+  readonly seed: number;
+  /** Creates an app directly (no faults); listed by `apps()` with `via: 'programmatic'`. */
+  createApp(opts: { title: string; schema?: unknown; perms?: unknown }): { id: string; adminToken: string };
+  /** Fault configuration, changeable while running. */
+  readonly faults: { get(): FaultConfig; set(patch: Partial<FaultConfig>): void; reset(): void };
+  /** Every app ever created, deleted ones included. */
+  apps(): SandboxAppInfo[];
+  stats(): SandboxStats;
+  /** Ends SSE streams and hung requests, and closes the server. */
+  close(): Promise<void>;
+}
+
+const KEEP_ALIVE_MS = 15_000;
+
+/** Starts a sandbox and resolves once it listens. */
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const seed = opts.seed ?? randomInt(2 ** 31);
+  const platformToken = opts.platformToken ?? platformTokenForSeed(seed);
+  if (!platformToken.startsWith('per_')) throw new Error('platformToken must be a personal access token (per_…)');
+  const idDice = streamFor(seed, 'ids');
+  const newId = () => randomUuid(idDice);
+  const faults = new FaultInjector(seed, opts.faults);
+  const apps = new AppRegistry(newId, newId());
+  const live = new LiveQueries(KEEP_ALIVE_MS);
+  const counters = newCounters();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  let txId = 0;
+
+  const ctx: SandboxContext = {
+    apps,
+    platformToken,
+    faults,
+    live,
+    counters,
+    newId,
+    nextTxId: () => ++txId,
+    lastTxId: () => txId,
+    delay: (ms) =>
+      new Promise((resolve) => {
+        if (closed) return;
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          resolve();
+        }, ms);
+        timers.add(timer);
+      }),
+  };
+  const stats = (): SandboxStats => ({
+    ...counters,
+    faults: faults.counts(),
+    openSubscriptions: live.openCount,
+    refreshes: live.refreshes,
+  });
+
+  const router = new Router((error) =>
+    process.stderr.write(`sandbox: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`),
+  );
+  addAdminRoutes(router, ctx);
+  addPlatformRoutes(router, ctx);
+  addControlRoutes(router, ctx, stats);
+  const server = createServer({ noDelay: true }, router.listener);
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  let dropTimer: NodeJS.Timeout | undefined;
+  const armStreamDrops = () => {
+    clearInterval(dropTimer);
+    const every = faults.get().sseDropEvery;
+    if (every > 0 && !closed) {
+      dropTimer = setInterval(() => {
+        for (let n = live.dropAll(); n > 0; n--) faults.count('sseDrop');
+      }, every).unref();
+    }
+  };
+  faults.onChange(armStreamDrops);
+  armStreamDrops();
+
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    platformToken,
+    seed,
+    createApp(spec) {
+      const app = apps.create({ ...spec, via: 'programmatic' });
+      counters.programmaticCreates++;
+      return { id: app.id, adminToken: app.adminToken };
+    },
+    faults: {
+      get: () => faults.get(),
+      set: (patch) => faults.set(patch),
+      reset: () => faults.reset(),
+    },
+    apps: () => apps.all().map((app) => apps.info(app)),
+    stats,
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(dropTimer);
+      for (const timer of timers) clearTimeout(timer);
+      live.close();
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+    },
+  };
+}
