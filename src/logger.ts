@@ -27,7 +27,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     (options.pretty
       ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : pino.destination(1));
-  return pino(
+  const logger = pino(
     {
       level: options.level,
       base: { pid: process.pid },
@@ -46,6 +46,12 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     },
     destination,
   );
+  // pino applies `formatters.bindings` to the root only; children inherit this override.
+  const child = logger.child;
+  logger.child = function (this: PinoLogger, bindings, options) {
+    return child.call(this, scrub(bindings) as typeof bindings, options);
+  } as typeof logger.child;
+  return logger;
 }
 
 /** Returns a function that copies a value with every secret replaced. */
