@@ -16,6 +16,7 @@ import { LiveQueries } from './live.js';
 import { addPlatformRoutes } from './platform-routes.js';
 import { platformTokenForSeed, randomUuid, streamFor } from './rng.js';
 import { newCounters, type SandboxStats } from './stats.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export type { FaultConfig, FaultKind, LatencySpec } from './faults.js';
 export type { SandboxAppInfo } from './apps.js';
@@ -33,6 +34,8 @@ export interface SandboxOptions {
   platformToken?: string;
   /** Faults active from the start. */
   faults?: Partial<FaultConfig>;
+  /** Source of serverCreatedAt and app timestamps; default the system clock. */
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** A running sandbox. */
@@ -64,7 +67,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const idDice = streamFor(seed, 'ids');
   const newId = () => randomUuid(idDice);
   const faults = new FaultInjector(seed, opts.faults);
-  const apps = new AppRegistry(newId, newId());
+  const clock = opts.clock ?? systemClock;
+  const apps = new AppRegistry(newId, newId(), () => clock.now());
   const live = new LiveQueries(KEEP_ALIVE_MS);
   const counters = newCounters();
   const timers = new Set<NodeJS.Timeout>();
@@ -94,6 +98,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     ...counters,
     faults: faults.counts(),
     openSubscriptions: live.openCount,
+    recomputes: live.recomputes,
     refreshes: live.refreshes,
   });
 

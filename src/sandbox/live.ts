@@ -42,6 +42,8 @@ export class LiveQueries {
   private readonly keepAlive: NodeJS.Timeout;
   /** refresh-ok messages sent. */
   refreshes = 0;
+  /** Subscriptions recomputed after transactions (changed or not). */
+  recomputes = 0;
 
   constructor(keepAliveMs: number) {
     // A comment line keeps idle streams alive (undici drops bodies silent for ~300 s).
@@ -152,6 +154,7 @@ export class LiveQueries {
       if (!dependsOn(sub.compiled.deps, touched, blobNs)) return;
       starts = this.resumePoints(sub, sub.compiled, changes);
     }
+    this.recomputes++;
     const run = sub.compiled.run(app.store, app.catalog, starts);
     sub.firstKeys = run.firstKeys;
     const resultJson = JSON.stringify(run.result);

@@ -27,12 +27,14 @@ export interface SandboxStats {
   subscribes: number;
   /** Streams open now. */
   openSubscriptions: number;
-  /** `refresh-ok` messages sent. */
+  /** Subscriptions recomputed after a transaction touched their data. */
+  recomputes: number;
+  /** `refresh-ok` messages sent (recomputes whose result changed). */
   refreshes: number;
 }
 
 /** The mutable counters behind SandboxStats (faults and open streams are counted elsewhere). */
-export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'refreshes'>;
+export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'recomputes' | 'refreshes'>;
 
 export function newCounters(): Counters {
   return {

@@ -32,3 +32,9 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
   }
   throw new Error('expected a rejection');
 }
+
+/** A clock that advances 1 ms per reading, so every entity gets its own serverCreatedAt. */
+export function stepClock(start = Date.UTC(2025, 0, 1)): { now(): number } {
+  let t = start;
+  return { now: () => ++t };
+}
