@@ -171,3 +171,16 @@ describe('shutdown', () => {
     expect(h.clock.pendingTimers).toBe(0);
   });
 });
+
+describe('level-triggered safety nets', () => {
+  it('re-reads the store on a timer, so tasks the feed never mentions still get a database', async () => {
+    const h = harness({ resyncIntervalMs: 60_000 });
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask();
+    await h.clock.advance(59_000);
+    expect(h.store.recordOf(taskId)).toBeUndefined();
+    await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready', 5_000);
+    await daemon.stop();
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * `instant-provisioner start` (what `npm start` runs): the daemon against your
+ * InstantDB when credentials are set, otherwise a demo of the whole system on a
+ * local sandbox.
+ */
+import { Command, Option } from 'commander';
+import { hasCredentials, type Flags } from '../config.js';
+import { startDemo } from '../demo/demo.js';
+import { createLogger } from '../logger.js';
+import { readEnv } from './env.js';
+import { EXIT } from './exit-codes.js';
+import { addSettingFlags } from './options.js';
+import { onStopSignal, printConfigProblems } from './process.js';
+import { reconcile } from './reconcile.js';
+
+export function startCommand(): Command {
+  const command = new Command('start')
+    .description(
+      'Run the daemon (like `reconcile`) when InstantDB credentials are set; with none, run the whole system on a local sandbox with demo tasks.',
+    )
+    .addOption(new Option('--port <port>', 'demo only: sandbox port (0 picks a free one)').default('8787'))
+    .addOption(new Option('--task-every <ms>', 'demo only: create a demo task this often').default('3000'));
+  addSettingFlags(command);
+  return command.action(async (options: Flags & { port: string; taskEvery: string }) => {
+    process.exitCode = await start(options);
+  });
+}
+
+async function start(options: Flags & { port: string; taskEvery: string }): Promise<number> {
+  const env = readEnv();
+  const { port, taskEvery, ...flags } = options;
+  if (hasCredentials(env) || flags.appId || flags.adminToken || flags.platformToken) return reconcile(flags);
+
+  const portNumber = Number(port);
+  const every = Number(taskEvery);
+  if (!Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65_535)
+    return usage(`--port must be a port number (got "${port}")`);
+  if (!Number.isInteger(every) || every < 100)
+    return usage(`--task-every must be a whole number of ms ≥ 100 (got "${taskEvery}")`);
+
+  let demo;
+  try {
+    demo = await startDemo({
+      port: portNumber,
+      taskEveryMs: every,
+      env,
+      flags,
+      logger: (secrets, level) =>
+        createLogger({
+          level,
+          pretty: env.LOG_FORMAT !== 'json' && (env.LOG_FORMAT === 'pretty' || !!process.stdout.isTTY),
+          secrets,
+        }),
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      return usage(`port ${portNumber} is in use; pass --port 0 for any free port`);
+    return printConfigProblems(error);
+  }
+  await new Promise<void>((resolve) => {
+    const detach = onStopSignal(() => {
+      detach();
+      resolve();
+    });
+  });
+  await demo.stop();
+  return EXIT.ok;
+}
+
+function usage(problem: string): number {
+  process.stderr.write(`instant-provisioner: ${problem}\n`);
+  return EXIT.config;
+}

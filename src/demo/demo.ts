@@ -1,0 +1,141 @@
+/**
+ * The whole system on the local sandbox, for `npm start` without credentials:
+ * a sandbox with the project's schema pushed into a main app, the reconciler
+ * against it, and a stand-in "browser" that creates a task every few seconds
+ * and watches each one get its database.
+ */
+import { id, init } from '@instantdb/admin';
+import schema from '../../instant.schema.js';
+import { Provisioner, connectPorts } from '../app.js';
+import { loadConfig, type Env, type Flags } from '../config.js';
+import type { Logger } from '../core/logger.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+
+export interface DemoOptions {
+  port: number;
+  taskEveryMs: number;
+  env: Env;
+  flags: Flags;
+  logger: (secrets: string[], level: string) => Logger;
+}
+
+export interface RunningDemo {
+  sandbox: Sandbox;
+  stop(): Promise<void>;
+}
+
+export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
+  const sandbox = await startSandbox({ port: options.port });
+  // "Pushing the schema": the main app is created with instant.schema.ts, as `instant-cli push` would.
+  const main = sandbox.createApp({ title: 'operator-app (demo)', schema });
+  const config = loadConfig(
+    {
+      ...options.env,
+      INSTANT_APP_ID: main.id,
+      INSTANT_ADMIN_TOKEN: main.adminToken,
+      INSTANT_PLATFORM_TOKEN: sandbox.platformToken,
+      INSTANT_API_URI: sandbox.url,
+    },
+    options.flags,
+  );
+  const logger = options.logger([main.adminToken, sandbox.platformToken], config.logLevel);
+  const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
+  provisioner.start();
+
+  printWhereToLook(sandbox, main.id, main.adminToken);
+  const browser = new DemoBrowser(
+    init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema }),
+    sandbox.url,
+    logger.child({ demo: 'browser' }),
+  );
+  const stopBrowser = browser.start(options.taskEveryMs);
+
+  return {
+    sandbox,
+    async stop() {
+      stopBrowser();
+      await provisioner.stop();
+      await sandbox.close();
+    },
+  };
+}
+
+type MainDb = ReturnType<typeof init<typeof schema>>;
+
+/** What a browser of the operator app does: create tasks, and watch them. */
+class DemoBrowser {
+  private readonly created = new Map<string, { title: string; at: number }>();
+  private count = 0;
+
+  constructor(
+    private readonly db: MainDb,
+    private readonly apiUri: string,
+    private readonly log: Logger,
+  ) {}
+
+  start(everyMs: number): () => void {
+    const subscription = this.db.subscribeQuery({ tasks: { mainDatabase: {} } }, (payload) => {
+      if (payload.type === 'ok') void this.onSnapshot(payload.data.tasks);
+    });
+    void this.createTask();
+    const timer = setInterval(() => void this.createTask(), everyMs);
+    return () => {
+      clearInterval(timer);
+      subscription.close();
+    };
+  }
+
+  private async createTask(): Promise<void> {
+    const taskId = id();
+    const title = `Demo task ${++this.count}`;
+    this.created.set(taskId, { title, at: Date.now() });
+    // Only task fields, as a browser may write them; the database is the daemon's job.
+    await this.db.transact(this.db.tx.tasks[taskId]!.update({ title, createdAt: Date.now() }));
+    this.log.info({ taskId }, `created "${title}"`);
+  }
+
+  private async onSnapshot(tasks: Array<{ id: string; mainDatabase?: unknown }>): Promise<void> {
+    for (const task of tasks) {
+      const seen = this.created.get(task.id);
+      const database = task.mainDatabase as {
+        status?: string;
+        name?: string;
+        instantAppId?: string;
+        adminToken?: string;
+      } | null;
+      if (!seen || database?.status !== 'ready' || !database.instantAppId || !database.adminToken) continue;
+      this.created.delete(task.id);
+      await this.greet(database.instantAppId, database.adminToken);
+      this.log.info(
+        { taskId: task.id, appId: database.instantAppId, durationMs: Date.now() - seen.at },
+        `"${seen.title}" got its database ${database.name}, and it answers queries`,
+      );
+    }
+  }
+
+  /** Proves the new database is real: write to it and read back with its own admin token. */
+  private async greet(appId: string, adminToken: string): Promise<void> {
+    const app = init({ appId, adminToken, apiURI: this.apiUri });
+    await app.transact(app.tx.notes![id()]!.update({ text: 'hello from the demo' }));
+    await app.query({ notes: {} });
+  }
+}
+
+function printWhereToLook(sandbox: Sandbox, appId: string, adminToken: string): void {
+  process.stdout.write(
+    [
+      '',
+      'instant-provisioner demo: everything runs on a local InstantDB sandbox (no cloud account needed).',
+      `  sandbox API       ${sandbox.url}`,
+      `  every app so far  curl -s -H 'authorization: Bearer ${sandbox.platformToken}' ${sandbox.url}/__sandbox/apps`,
+      `  sandbox stats     curl -s -H 'authorization: Bearer ${sandbox.platformToken}' ${sandbox.url}/__sandbox/stats`,
+      '  to run another daemon against this sandbox:',
+      `    INSTANT_API_URI=${sandbox.url} INSTANT_APP_ID=${appId} \\`,
+      `    INSTANT_ADMIN_TOKEN=${adminToken} INSTANT_PLATFORM_TOKEN=${sandbox.platformToken} \\`,
+      '    npx instant-provisioner reconcile',
+      'A demo task is created every few seconds; watch each one get its database below. Ctrl-C stops.',
+      '',
+      '',
+    ].join('\n'),
+  );
+}

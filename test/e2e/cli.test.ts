@@ -1,0 +1,139 @@
+/** The built CLI as users and deploy platforms run it. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { audit, createTasks, runCli, world, type World } from './helpers.js';
+
+let current: World | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+describe('instant-provisioner reconcile --once', () => {
+  it('links 1,000 tasks created as a browser would to exactly one ready database each', async () => {
+    const w = (current = await world());
+    await createTasks(w.db, 1_000);
+    const result = await runCli(
+      ['reconcile', '--once', '--concurrency', '16'],
+      { ...w.env, LOG_LEVEL: 'warn' },
+      { timeoutMs: 120_000 },
+    );
+
+    expect(result.stderr).toBe('');
+    expect(result.stdout.trim().split('\n').at(-1)).toMatch(
+      /^reconcile --once: 1000 ready, 0 failed, 0 skipped, 0 orphan apps deleted in \d+\.\d s$/,
+    );
+    expect(result.code).toBe(0);
+    expect(await audit(w)).toMatchObject({ tasks: 1_000, records: 1_000, apps: 1_000, live: 1_000, problems: [] });
+  });
+
+  it('exits 1 when a task failed, with the failure visible on its record', async () => {
+    const w = (current = await world());
+    await createTasks(w.db, 3);
+    // Every create answers 500: each record fails after --max-attempts, leaving no app behind.
+    w.sandbox.faults.set({ p500: 1 });
+    const result = await runCli(
+      ['reconcile', '--once', '--max-attempts', '2', '--backoff-base', '10', '--backoff-max', '20'],
+      w.env,
+    );
+
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/reconcile --once: 0 ready, 3 failed/);
+    const { databases } = await w.db.query({ databases: {} });
+    expect(databases.map((record) => [record.status, record.attempts])).toEqual([
+      ['failed', 2],
+      ['failed', 2],
+      ['failed', 2],
+    ]);
+    expect(databases[0]!.error).toMatch(/HTTP 500/);
+    expect(w.sandbox.apps().filter((app) => app.deletedAt === null)).toHaveLength(1); // the main app only
+  });
+
+  it('exits 3 with one clear line when the server stopped creating apps', async () => {
+    const w = (current = await world({ faults: { windDown: true } }));
+    await createTasks(w.db, 2);
+    const result = await runCli(['reconcile', '--once'], w.env);
+
+    expect(result.code).toBe(3);
+    expect(result.stdout).toMatch(/reconcile --once stopped early \(.*app-creation-disabled.*\)/);
+    const errors = result.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        try {
+          return JSON.parse(line);
+        } catch {
+          return null;
+        }
+      })
+      .filter((entry) => entry?.level === 50);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].msg).toContain('point INSTANT_API_URI at your own Instant server');
+    const { databases } = await w.db.query({ databases: {} });
+    expect(databases.every((record) => record.status === 'provisioning')).toBe(true);
+  });
+});
+
+describe('bad input', () => {
+  it('a missing variable names it and exits 2', async () => {
+    const result = await runCli(['reconcile'], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')[0]).toBe(
+      'instant-provisioner: INSTANT_APP_ID is not set (also accepted: NEXT_PUBLIC_INSTANT_APP_ID); set it in the environment, in .env, or with --app-id',
+    );
+    expect(result.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+  });
+
+  it('a malformed flag names it and exits 2', async () => {
+    for (const value of ['abc', '0']) {
+      const result = await runCli(['reconcile', '--concurrency', value], {
+        INSTANT_APP_ID: '11111111-1111-4111-8111-111111111111',
+        INSTANT_ADMIN_TOKEN: 'x',
+        INSTANT_PLATFORM_TOKEN: 'y',
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim()).toBe(
+        `instant-provisioner: --concurrency must be a whole number ≥ 1 (got "${value}")`,
+      );
+    }
+    expect((await runCli(['reconcile', '--no-such-flag'], {})).code).toBe(2);
+  });
+
+  it('a platform token the API rejects is named at start, exit 2, without printing the token', async () => {
+    const w = (current = await world());
+    const result = await runCli(['reconcile', '--once'], { ...w.env, INSTANT_PLATFORM_TOKEN: 'per_' + 'f'.repeat(64) });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('rejected the platform token');
+    expect(result.stderr + result.stdout).not.toContain('f'.repeat(64));
+  });
+
+  it('a main-app admin token that is rejected is named at start, exit 2, without printing the token', async () => {
+    const w = (current = await world());
+    const bad = '99999999-9999-4999-8999-999999999999';
+    const result = await runCli(['reconcile', '--once'], { ...w.env, INSTANT_ADMIN_TOKEN: bad });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('rejected INSTANT_ADMIN_TOKEN');
+    expect(result.stderr + result.stdout).not.toContain(bad);
+  });
+
+  it('--help documents every flag', async () => {
+    const result = await runCli(['reconcile', '--help'], {});
+    expect(result.code).toBe(0);
+    for (const flag of [
+      '--once',
+      '--app-id',
+      '--api-uri',
+      '--concurrency',
+      '--request-timeout',
+      '--lease',
+      '--settle-margin',
+      '--max-attempts',
+      '--resync-interval',
+      '--window',
+      '--shutdown-grace',
+      '--log-level',
+      '--log-format',
+    ]) {
+      expect(result.stdout).toContain(flag);
+    }
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * The feed adapter with the real SDK against a scripted SSE server: the SDK gives
+ * up for good after a non-200 answer, so the feed must notice and resubscribe.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, expect, it } from 'vitest';
+import { systemClock } from '../../src/clock.js';
+import { InstantFeed } from '../../src/feed/instant-feed.js';
+import { connectMainDb } from '../../src/store/instant-db.js';
+import { LogSink } from '../fakes/log-sink.js';
+import { eventually } from './helpers.js';
+
+let server: Server | undefined;
+afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+it('resubscribes with backoff after the server refuses a subscription, and delivers the next snapshot', async () => {
+  const answers = ['refuse', 'refuse', 'stream'];
+  let requests = 0;
+  server = createServer((req, res) => {
+    req.resume();
+    const body: string[] = [];
+    req.on('data', (chunk) => body.push(String(chunk)));
+    req.on('end', () => {
+      const isTasks = body.join('').includes('"tasks"');
+      if (!isTasks) {
+        // The records subscription just streams an empty window.
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('retry:500\n\n');
+        res.write(`data:${JSON.stringify({ op: 'add-query-ok', result: { databases: [] }, 'result-meta': {} })}\n\n`);
+        return;
+      }
+      const answer = answers[Math.min(requests++, answers.length - 1)];
+      if (answer === 'refuse') {
+        res
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ type: 'unknown', message: 'Something went wrong.' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('retry:500\n\n');
+      res.write(
+        `data:${JSON.stringify({ op: 'add-query-ok', result: { tasks: [{ id: 'task-1' }, { id: 'task-2' }] }, 'result-meta': {} })}\n\n`,
+      );
+    });
+  });
+  server.on('connection', (socket) => socket.unref());
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const apiUri = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const log = new LogSink();
+  const feed = new InstantFeed({
+    db: connectMainDb({
+      appId: '11111111-1111-4111-8111-111111111111',
+      adminToken: '22222222-2222-4222-8222-222222222222',
+      apiUri,
+    }),
+    clock: systemClock,
+    logger: log,
+    windowSize: 10,
+    resubscribe: { baseMs: 50, maxMs: 100 },
+    random: () => 1,
+    watchdogMs: 100,
+  });
+  const snapshots: string[][] = [];
+  const stop = feed.watch({
+    onUnlinkedTasks: (ids) => snapshots.push(ids),
+    onUnfinishedRecords: () => {},
+    onError: () => {},
+  });
+  await eventually(() => snapshots.length > 0, 10_000);
+  stop();
+
+  expect(snapshots[0]).toEqual(['task-1', 'task-2']);
+  expect(requests).toBe(3);
+  expect(log.messages('warn').filter((message) => message === 'subscription closed; resubscribing')).toHaveLength(2);
+  expect(log.messages('info')).toContain('subscription is back');
+});

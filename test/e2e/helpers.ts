@@ -1,0 +1,120 @@
+/** End-to-end setup: a sandbox, a main app with the project schema, the real SDK, and the built CLI. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { id, init } from '@instantdb/admin';
+import schema from '../../instant.schema.js';
+import { Provisioner, connectPorts } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import { LogSink } from '../fakes/log-sink.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+export type MainDb = ReturnType<typeof init<typeof schema>>;
+
+export interface World {
+  sandbox: Sandbox;
+  db: MainDb;
+  appId: string;
+  /** The environment a daemon needs for this world. */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function world(options: SandboxOptions = {}): Promise<World> {
+  const sandbox = await startSandbox({ seed: 7, ...options });
+  const main = sandbox.createApp({ title: 'main', schema });
+  const db = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
+  return {
+    sandbox,
+    db,
+    appId: main.id,
+    env: {
+      INSTANT_APP_ID: main.id,
+      INSTANT_ADMIN_TOKEN: main.adminToken,
+      INSTANT_PLATFORM_TOKEN: sandbox.platformToken,
+      INSTANT_API_URI: sandbox.url,
+    },
+    close: () => sandbox.close(),
+  };
+}
+
+/** Creates `count` tasks the way a browser would: task fields only, in batches. */
+export async function createTasks(db: MainDb, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = 0; start < count; start += 250) {
+    const batch = Array.from({ length: Math.min(250, count - start) }, () => id());
+    ids.push(...batch);
+    await db.transact(
+      batch.map((taskId, i) => db.tx.tasks[taskId]!.update({ title: `task ${start + i}`, createdAt: Date.now() })),
+    );
+  }
+  return ids;
+}
+
+/** An in-process provisioner with the real adapters against `w`. */
+export function provisioner(
+  w: World,
+  overrides: Record<string, string> = {},
+): { provisioner: Provisioner; log: LogSink; config: Config } {
+  const config = loadConfig({ ...w.env, LOG_LEVEL: 'silent' }, overrides);
+  const log = new LogSink();
+  return { provisioner: new Provisioner(config, connectPorts(config, log), log), log, config };
+}
+
+/** What the main app and the sandbox say about "exactly one database per task". */
+export async function audit(w: World) {
+  const { tasks } = await w.db.query({ tasks: { mainDatabase: {} } });
+  const { databases } = await w.db.query({ databases: {} });
+  const apps = w.sandbox.apps().filter((app) => app.id !== w.appId);
+  const live = new Set(apps.filter((app) => app.deletedAt === null).map((app) => app.id));
+  const problems: string[] = [];
+  const claimed = new Map<string, string>();
+  for (const task of tasks) {
+    const record = task.mainDatabase as
+      { id: string; status: string; instantAppId?: string | null; taskId: string } | null | undefined;
+    if (!record) problems.push(`task ${task.id} has no database`);
+    else if (record.status !== 'ready') problems.push(`task ${task.id}: database is ${record.status}`);
+    else if (!record.instantAppId || !live.has(record.instantAppId))
+      problems.push(`task ${task.id}: app ${record.instantAppId} is not live`);
+    else if (claimed.has(record.instantAppId)) problems.push(`app ${record.instantAppId} is used twice`);
+    else claimed.set(record.instantAppId, task.id);
+  }
+  if (live.size !== tasks.length) problems.push(`${live.size} live apps for ${tasks.length} tasks`);
+  return { tasks: tasks.length, records: databases.length, apps: apps.length, live: live.size, problems };
+}
+
+/** Polls `check` until it holds (real time; for end-to-end tests only). */
+export async function eventually(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Runs the built CLI; resolves with its exit code and output. */
+export function runCli(args: string[], env: Record<string, string>, options: { timeoutMs?: number } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`CLI timed out: ${args.join(' ')}\n${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
