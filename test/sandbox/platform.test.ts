@@ -1,0 +1,163 @@
+import { id, init } from '@instantdb/admin';
+import { PlatformApi } from '@instantdb/platform';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { rejection, schema } from './helpers.js';
+
+let sandbox: Sandbox;
+let api: PlatformApi;
+
+beforeEach(async () => {
+  sandbox = await startSandbox({ seed: 11 });
+  api = new PlatformApi({ auth: { token: sandbox.platformToken }, apiURI: sandbox.url });
+});
+afterEach(() => sandbox.close());
+
+function platformFetch(path: string, init: RequestInit = {}, token = sandbox.platformToken) {
+  return fetch(`${sandbox.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+  });
+}
+
+describe('with PlatformApi', () => {
+  test('create, list, get and delete', async () => {
+    const { app } = await api.createApp({
+      title: 'swift-blue-river',
+      schema,
+      perms: { databases: { allow: { $default: 'false' } } },
+    });
+    expect(app).toMatchObject({ title: 'swift-blue-river', orgId: null, adminToken: expect.any(String) });
+    expect(app.createdAt).toBeInstanceOf(Date);
+    expect(app.perms).toEqual({ databases: { allow: { $default: 'false' } } });
+    expect(Object.keys(app.schema.entities).sort()).toEqual(['databaseFences', 'databases', 'iterations', 'tasks']);
+
+    expect((await api.getApps()).apps.map((a) => a.id)).toEqual([app.id]);
+    expect((await api.getApp(app.id)).app).toMatchObject({ id: app.id, title: 'swift-blue-river' });
+    await api.deleteApp(app.id);
+    expect((await api.getApps()).apps).toEqual([]);
+    const gone = await rejection(api.getApp(app.id));
+    expect(gone.status).toBe(400);
+    expect(gone.body).toMatchObject({ type: 'record-not-found', hint: { 'record-type': 'app' } });
+    const again = await rejection(api.deleteApp(app.id));
+    expect(again.body).toMatchObject({ type: 'record-not-found', message: 'Record not found: app' });
+  });
+
+  test('the created app is a working sandbox app for its admin token', async () => {
+    const { app } = await api.createApp({ title: 'calm-green-cloud', schema });
+    const db = init({ appId: app.id, adminToken: app.adminToken, apiURI: sandbox.url, schema });
+    const t = id();
+    await db.transact(db.tx.tasks[t]!.update({ createdAt: 1 }));
+    expect((await db.query({ tasks: {} })).tasks).toEqual([{ id: t, createdAt: 1 }]);
+    const missing = await rejection(db.transact(db.tx.tasks[id()]!.update({ title: 'no createdAt' })));
+    expect(missing.body.type).toBe('validation-failed');
+  });
+
+  test('a schemaless app creates attributes on the fly', async () => {
+    const { app } = await api.createApp({ title: 'bright-red-stone' });
+    const db = init({ appId: app.id, adminToken: app.adminToken, apiURI: sandbox.url });
+    await db.transact(db.tx['things']![id()]!.update({ colour: 'red' }));
+    expect((await db.query({ things: {} })).things).toEqual([{ id: expect.any(String), colour: 'red' }]);
+  });
+
+  test('a wrong platform token is 400 record-not-found instant-user', async () => {
+    const wrong = new PlatformApi({ auth: { token: `per_${'0'.repeat(64)}` }, apiURI: sandbox.url });
+    const error = await rejection(wrong.getApps());
+    expect(error.status).toBe(400);
+    expect(error.body).toMatchObject({
+      type: 'record-not-found',
+      message: 'Record not found: instant-user',
+      hint: { 'record-type': 'instant-user' },
+    });
+  });
+});
+
+describe('on the wire', () => {
+  test('create answers the app row, admin token, perms and empty catalogue', async () => {
+    const res = await platformFetch('/superadmin/apps', {
+      method: 'POST',
+      body: JSON.stringify({ title: 'quiet-grey-hill' }),
+    });
+    expect(res.status).toBe(200);
+    const { app } = (await res.json()) as { app: Record<string, unknown> };
+    expect(app).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      creator_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      title: 'quiet-grey-hill',
+      created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      org_id: null,
+      deletion_marked_at: null,
+      status: 'active',
+      subscription_id: null,
+      magic_code_expiry_minutes: null,
+      connection_string: null,
+      'admin-token': expect.stringMatching(/^[0-9a-f-]{36}$/),
+      perms: null,
+      schema: { refs: {}, blobs: {} },
+    });
+    const list = (await (await platformFetch('/superadmin/apps')).json()) as { apps: Record<string, unknown>[] };
+    expect(list.apps).toHaveLength(1);
+    expect(list.apps[0]).not.toHaveProperty('admin-token');
+    const got = (await (await platformFetch(`/superadmin/apps/${app['id']}`)).json()) as {
+      app: Record<string, unknown>;
+    };
+    expect(got.app).toEqual(list.apps[0]);
+    const deleted = (await (await platformFetch(`/superadmin/apps/${app['id']}`, { method: 'DELETE' })).json()) as {
+      app: Record<string, unknown>;
+    };
+    expect(deleted.app['deletion_marked_at']).toEqual(expect.stringMatching(/Z$/));
+  });
+
+  test('parameter and token errors', async () => {
+    const noTitle = await platformFetch('/superadmin/apps', { method: 'POST', body: '{}' });
+    expect(noTitle.status).toBe(400);
+    expect(await noTitle.json()).toMatchObject({
+      type: 'param-missing',
+      message: 'Missing parameter: ["body" "title"]',
+    });
+
+    const noAuth = await fetch(`${sandbox.url}/superadmin/apps`);
+    expect(await noAuth.json()).toMatchObject({ type: 'param-missing', hint: { in: ['headers', 'authorization'] } });
+    const malformed = await platformFetch('/superadmin/apps', {}, 'not-a-token');
+    expect(await malformed.json()).toMatchObject({ type: 'param-malformed' });
+    const adminToken = await platformFetch('/superadmin/apps', {}, id());
+    expect(await adminToken.json()).toMatchObject({
+      type: 'record-not-found',
+      hint: { 'record-type': 'instant-user' },
+    });
+
+    const unknown = await platformFetch('/superadmin/nope');
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ message: "Oops! We couldn't match this route." });
+  });
+
+  test("an app's own admin token reads that app, and only that app", async () => {
+    const a = sandbox.createApp({ title: 'a' });
+    const b = sandbox.createApp({ title: 'b' });
+    const own = await platformFetch(`/superadmin/apps/${a.id}`, {}, a.adminToken);
+    expect(own.status).toBe(200);
+    const other = await platformFetch(`/superadmin/apps/${b.id}`, {}, a.adminToken);
+    expect(other.status).toBe(400);
+    expect(((await other.json()) as { message: string }).message).toContain('This admin token does not belong to app');
+  });
+});
+
+describe('inspection', () => {
+  test('lists every app ever created, deleted ones included, with how it was made', async () => {
+    const main = sandbox.createApp({ title: 'main', schema });
+    const { app } = await api.createApp({ title: 'short-lived' });
+    await api.deleteApp(app.id);
+    const expected = [
+      { id: main.id, title: 'main', via: 'programmatic', deletedAt: null },
+      { id: app.id, title: 'short-lived', via: 'platform', deletedAt: expect.any(String) },
+    ];
+    expect(sandbox.apps()).toMatchObject(expected);
+    const res = await platformFetch('/__sandbox/apps');
+    expect(((await res.json()) as { apps: unknown[] }).apps).toMatchObject(expected);
+    const stats = (await (await platformFetch('/__sandbox/stats')).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ createRequests: 1, creates: 1, programmaticCreates: 1, deletes: 1 });
+    expect(sandbox.stats()).toMatchObject({ creates: 1, deletes: 1 });
+    const denied = await platformFetch('/__sandbox/apps', {}, `per_${'1'.repeat(64)}`);
+    expect(denied.status).toBe(400);
+  });
+});
