@@ -1,0 +1,172 @@
+import { id } from '@instantdb/admin';
+import { PlatformApi } from '@instantdb/platform';
+import { afterEach, describe, expect, test } from 'vitest';
+import { startSandbox, type FaultConfig, type Sandbox } from '../../src/sandbox/index.js';
+import { parseLatency } from '../../src/sandbox/faults.js';
+import { rejection, sandboxWithApp } from './helpers.js';
+
+let sandbox: Sandbox;
+afterEach(() => sandbox?.close());
+
+async function start(faults: Partial<FaultConfig>, seed = 5) {
+  sandbox = await startSandbox({ seed, faults });
+  return new PlatformApi({ auth: { token: sandbox.platformToken }, apiURI: sandbox.url });
+}
+
+function create(title = 'swift-blue-river', signal?: AbortSignal) {
+  return fetch(`${sandbox.url}/superadmin/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${sandbox.platformToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ title }),
+    ...(signal ? { signal } : {}),
+  });
+}
+
+const platformApps = () => sandbox.apps().filter((a) => a.via === 'platform');
+
+describe('create faults', () => {
+  test('500 with the untyped body; no app', async () => {
+    const api = await start({ p500: 1 });
+    const error = await rejection(api.createApp({ title: 'x' }));
+    expect(error.status).toBe(500);
+    expect(error.body).toMatchObject({
+      type: 'unknown',
+      message: 'Something went wrong. Sorry about this!',
+      hint: { 'debug-uri': expect.any(String) },
+    });
+    expect(platformApps()).toEqual([]);
+    expect(sandbox.stats().faults.create500).toBe(1);
+  });
+
+  test('429 with a Retry-After header, and 429 with the wait in the hint', async () => {
+    await start({ p429: 1, retryAfter: 7 });
+    const header = await create();
+    expect(header.status).toBe(429);
+    expect(header.headers.get('retry-after')).toBe('7');
+    expect(await header.json()).toMatchObject({ type: 'rate-limited' });
+
+    sandbox.faults.set({ p429: 0, p429Hint: 1 });
+    const hinted = await create();
+    expect(hinted.status).toBe(429);
+    expect(hinted.headers.get('retry-after')).toBeNull();
+    expect(await hinted.json()).toMatchObject({
+      type: 'rate-limited',
+      hint: { 'retry-after': 7, 'retry-at': expect.any(String) },
+    });
+    expect(platformApps()).toEqual([]);
+    expect(sandbox.stats().faults).toMatchObject({ create429: 1, create429Hint: 1 });
+  });
+
+  test('a hung create is never answered and creates nothing', async () => {
+    await start({ pHang: 1 });
+    const error = await rejection(create('x', AbortSignal.timeout(150)));
+    expect(error.name).toBe('TimeoutError');
+    expect(platformApps()).toEqual([]);
+    expect(sandbox.stats().faults.createHang).toBe(1);
+  });
+
+  test('a lost response: the app exists but the connection dies without an answer', async () => {
+    await start({ pLost: 1 });
+    const error = await rejection(create('lost-app'));
+    expect(error).toBeInstanceOf(TypeError); // fetch failed: socket hang up
+    expect(platformApps()).toMatchObject([{ title: 'lost-app', deletedAt: null }]);
+    sandbox.faults.reset();
+    const list = await new PlatformApi({ auth: { token: sandbox.platformToken }, apiURI: sandbox.url }).getApps();
+    expect(list.apps.map((a) => a.title)).toEqual(['lost-app']);
+  });
+
+  test('malformed answers: an HTML 502 page (no app), and 200 JSON without admin-token (app created)', async () => {
+    const api = await start({ pMalformed: 1 });
+    const html = await create();
+    expect(html.status).toBe(502);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    expect(await html.text()).toContain('<h1>502 Bad Gateway</h1>');
+    expect((await rejection(api.createApp({ title: 'x' }))).status).toBe(502);
+    expect(platformApps()).toEqual([]);
+
+    sandbox.faults.set({ pMalformed: 0, pMissingToken: 1 });
+    const res = await create('tokenless');
+    expect(res.status).toBe(200);
+    const { app } = (await res.json()) as { app: Record<string, unknown> };
+    expect(app).not.toHaveProperty('admin-token');
+    expect(platformApps().map((a) => a.title)).toEqual(['tokenless']);
+    expect(sandbox.stats().faults).toMatchObject({ createMalformed: 2, createMissingToken: 1 });
+  });
+
+  test('wind-down: every create is 400 app-creation-disabled', async () => {
+    const api = await start({ windDown: true });
+    const error = await rejection(api.createApp({ title: 'x' }));
+    expect(error.status).toBe(400);
+    expect(error.body).toMatchObject({ type: 'app-creation-disabled', hint: { sunset: true } });
+    expect(error.message).toMatch(/^Instant is winding down and isn't accepting new apps\. /);
+  });
+
+  test('latency is served by timers: 16 concurrent creates at 100 ms take about 100 ms', async () => {
+    await start({ createLatency: 100 });
+    const started = performance.now();
+    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => create(`app-${i}`)));
+    const elapsed = performance.now() - started;
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(95);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(sandbox.stats().faults.createDelayed).toBe(16);
+  });
+
+  test('latency distributions are sampled from the seed and clamped at zero', () => {
+    expect(parseLatency('100')).toBe(100);
+    expect(parseLatency('uniform:50:150')).toEqual({ kind: 'uniform', min: 50, max: 150 });
+    expect(parseLatency('normal:100:20')).toEqual({ kind: 'normal', mean: 100, sd: 20 });
+    expect(() => parseLatency('uniform:150:50')).toThrow(/uniform:MIN:MAX/);
+  });
+
+  test('a fixed seed replays the same fault sequence', async () => {
+    const mix = { p500: 0.2, p429: 0.2, pMalformed: 0.2 };
+    const run = async () => {
+      await start(mix, 42);
+      const statuses: number[] = [];
+      for (let i = 0; i < 30; i++) statuses.push((await create(`a${i}`)).status);
+      await sandbox.close();
+      return statuses;
+    };
+    const first = await run();
+    expect(new Set(first)).toEqual(new Set([200, 500, 429, 502]));
+    expect(await run()).toEqual(first);
+  });
+});
+
+describe('transact faults', () => {
+  test('a failed transact is 500 with a typed body and applies nothing', async () => {
+    let db;
+    ({ sandbox, db } = await sandboxWithApp({ faults: { pTransactFail: 1 } }));
+    const error = await rejection(db.transact(db.tx.tasks[id()]!.update({ createdAt: 1 })));
+    expect(error.status).toBe(500);
+    expect(error.body).toMatchObject({ type: 'sql-exception', hint: { 'debug-uri': expect.any(String) } });
+    sandbox.faults.reset();
+    expect((await db.query({ tasks: {} })).tasks).toEqual([]);
+    expect(sandbox.stats()).toMatchObject({ failedTransacts: 1, transacts: 0, faults: { transactFail: 1 } });
+  });
+});
+
+describe('control endpoint', () => {
+  test('GET shows, POST patches (validated), DELETE resets; the platform token is required', async () => {
+    await start({});
+    const call = (method: string, body?: unknown, token = sandbox.platformToken) =>
+      fetch(`${sandbox.url}/__sandbox/faults`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    expect(await (await call('GET')).json()).toMatchObject({ p500: 0, windDown: false, createLatency: 0 });
+    const patched = await call('POST', { p500: 1, createLatency: { kind: 'uniform', min: 1, max: 2 } });
+    expect(await patched.json()).toMatchObject({ p500: 1, createLatency: { kind: 'uniform', min: 1, max: 2 } });
+    expect((await create()).status).toBe(500);
+    const invalid = await call('POST', { p500: 2 });
+    expect(invalid.status).toBe(400);
+    expect(((await invalid.json()) as { message: string }).message).toMatch(/^p500: /);
+    const unknown = await call('POST', { pNope: 1 });
+    expect(((await unknown.json()) as { message: string }).message).toContain('pNope');
+    expect(await (await call('DELETE')).json()).toMatchObject({ p500: 0 });
+    expect((await create()).status).toBe(200);
+    expect((await call('GET', undefined, `per_${'2'.repeat(64)}`)).status).toBe(400);
+  });
+});
