@@ -25,7 +25,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
   const destination =
     options.destination ??
     (options.pretty
-      ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+      ? pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
       : pino.destination(1));
   const logger = pino(
     {

@@ -51,7 +51,7 @@ export class OrphanSweeper {
       }
       deleted++;
       this.logger.info(
-        { taskId: record.taskId, databaseId: record.id, appId: app.id, name: record.name },
+        { taskId: record.taskId, databaseId: record.id, appId: app.id, databaseName: record.name },
         'deleted orphan app',
       );
     }

@@ -201,7 +201,7 @@ export class TaskReconciler {
       }
       this.custody.set(record.id, { mayHaveApp: false, notBefore: 0 });
       const recordLog = log.child({ databaseId: record.id });
-      recordLog.info({ name: record.name }, 'claimed task');
+      recordLog.info({ databaseName: record.name }, 'claimed task');
       return this.provision(record, recordLog, signal);
     }
   }
@@ -353,7 +353,7 @@ export class TaskReconciler {
     }
     this.custody.delete(record.id);
     log.info(
-      { appId: app.id, name: record.name, attempt: record.attempts + 1, durationMs: now - record.createdAt },
+      { appId: app.id, databaseName: record.name, attempt: record.attempts + 1, durationMs: now - record.createdAt },
       'database ready',
     );
     return done('ready');
@@ -409,7 +409,7 @@ export class TaskReconciler {
       if (!(error instanceof StoreError && error.kind === 'missing-entity')) throw error;
     }
     this.custody.delete(record.id);
-    log.info({ name: record.name }, 'task was deleted; removed its database');
+    log.info({ databaseName: record.name }, 'task was deleted; removed its database');
     return done('skipped');
   }
 
@@ -428,7 +428,7 @@ export class TaskReconciler {
         continue;
       }
       await this.deleteApp(app.id);
-      log.info({ appId: app.id, name: record.name }, 'deleted orphan app');
+      log.info({ appId: app.id, databaseName: record.name }, 'deleted orphan app');
     }
   }
 

@@ -25,7 +25,11 @@ export interface RunningDemo {
 }
 
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
-  const sandbox = await startSandbox({ port: options.port });
+  // A create takes a moment, as on a real server, so `provisioning` is visible before `ready`.
+  const sandbox = await startSandbox({
+    port: options.port,
+    faults: { createLatency: { kind: 'uniform', min: 300, max: 900 } },
+  });
   // "Pushing the schema": the main app is created with instant.schema.ts, as `instant-cli push` would.
   const main = sandbox.createApp({ title: 'operator-app (demo)', schema });
   const config = loadConfig(
