@@ -3,11 +3,15 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { reconcileCommand } from './reconcile.js';
+import { sandboxCommand } from './sandbox.js';
+import { startCommand } from './start.js';
 
 const program = new Command('instant-provisioner')
   .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
   .exitOverride()
-  .addCommand(reconcileCommand());
+  .addCommand(reconcileCommand())
+  .addCommand(startCommand())
+  .addCommand(sandboxCommand());
 for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
 
 try {
