@@ -7,4 +7,6 @@ export const EXIT = {
   config: 2,
   /** `reconcile --once`: stopped early by a global condition (rejected token, app creation disabled). */
   aborted: 3,
+  /** `reconcile --once` stopped by SIGINT/SIGTERM before it was done (128 + SIGINT). */
+  interrupted: 130,
 } as const;

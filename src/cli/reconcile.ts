@@ -21,7 +21,8 @@ export function reconcileCommand(): Command {
     `
 Exit codes: 0 done (with --once: every task ready); 1 with --once: some task failed;
 2 bad configuration or a rejected credential; 3 with --once: stopped by a global
-condition (platform token rejected, app creation disabled).`,
+condition (platform token rejected, app creation disabled); 130 with --once:
+interrupted by SIGINT/SIGTERM.`,
   );
   return command.action(async (options: Flags & { once?: boolean }) => {
     process.exitCode = await reconcile(options);
@@ -30,6 +31,17 @@ condition (platform token rejected, app creation disabled).`,
 
 /** Runs the command; resolves with the exit code. */
 export async function reconcile(options: Flags & { once?: boolean }): Promise<number> {
+  // Listen first: a SIGTERM while starting up must still end in a clean exit.
+  const stopping = new AbortController();
+  const detach = onStopSignal(() => stopping.abort());
+  try {
+    return await run(options, stopping.signal);
+  } finally {
+    detach();
+  }
+}
+
+async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): Promise<number> {
   let config: Config;
   try {
     config = loadConfig(readEnv(), options);
@@ -45,32 +57,24 @@ export async function reconcile(options: Flags & { once?: boolean }): Promise<nu
   try {
     await provisioner.verifyAccess();
   } catch (error) {
-    logger.error({}, error instanceof Error ? error.message : String(error));
-    process.stderr.write(`instant-provisioner: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    logger.error({}, message);
+    process.stderr.write(`instant-provisioner: ${message}\n`);
     return EXIT.config;
   }
 
   if (options.once) {
-    const interrupted = new AbortController();
-    const detach = onStopSignal(() => interrupted.abort());
-    try {
-      const summary = await provisioner.runOnce(interrupted.signal);
-      logger.info({ ...summary }, 'reconcile --once finished');
-      process.stdout.write(formatSummary(summary) + '\n');
-      if (summary.abortedBy) return EXIT.aborted;
-      return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
-    } finally {
-      detach();
-    }
+    const summary = await provisioner.runOnce(stopping);
+    logger.info({ ...summary }, 'reconcile --once finished');
+    process.stdout.write(formatSummary(summary) + '\n');
+    if (stopping.aborted) return EXIT.interrupted;
+    if (summary.abortedBy) return EXIT.aborted;
+    return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
   }
 
+  if (stopping.aborted) return EXIT.ok;
   provisioner.start();
-  await new Promise<void>((resolve) => {
-    const detach = onStopSignal(() => {
-      detach();
-      resolve();
-    });
-  });
+  await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');

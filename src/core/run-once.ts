@@ -94,6 +94,8 @@ class OnceRun {
       stopWatchingGate();
       this.queue.stop();
       this.stopping.abort();
+      // Creates already sent finish and are recorded; only waits are cut short.
+      await this.queue.whenIdle();
     }
     this.summary.elapsedMs = this.deps.clock.now() - startedAt;
     return this.summary;

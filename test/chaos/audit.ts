@@ -1,0 +1,90 @@
+/**
+ * The promise, checked from the outside: through the real SDK (what the main app
+ * says) and the sandbox's inspection API (every app ever created).
+ */
+import { init } from '@instantdb/admin';
+import schema from '../../instant.schema.js';
+
+export type MainDb = ReturnType<typeof init<typeof schema>>;
+
+export interface SandboxApp {
+  id: string;
+  title: string;
+  deletedAt: string | null;
+}
+
+export interface Audit {
+  tasks: number;
+  records: number;
+  /** Apps ever created for tasks (the main app excluded). */
+  appsCreated: number;
+  liveApps: number;
+  /** Apps created that no record keeps: lost answers, kills between create and record, lost races. */
+  orphansCreated: number;
+  orphansCollected: number;
+  recordedAppIds: Set<string>;
+  adminTokens: string[];
+  violations: string[];
+}
+
+interface RecordRow {
+  id: string;
+  taskId: string;
+  status: string;
+  instantAppId?: string | null;
+  adminToken?: string | null;
+  task?: { id: string } | null;
+}
+
+export async function auditWorld(db: MainDb, apps: SandboxApp[], mainAppId: string): Promise<Audit> {
+  const { tasks } = await db.query({ tasks: { mainDatabase: {} } });
+  const { databases } = (await db.query({ databases: { task: {} } })) as unknown as { databases: RecordRow[] };
+  const created = apps.filter((app) => app.id !== mainAppId);
+  const live = new Map(created.filter((app) => app.deletedAt === null).map((app) => [app.id, app]));
+  const violations: string[] = [];
+
+  const recordsByTask = new Map<string, RecordRow[]>();
+  for (const record of databases)
+    recordsByTask.set(record.taskId, [...(recordsByTask.get(record.taskId) ?? []), record]);
+  const owners = new Map<string, string>();
+  for (const record of databases) {
+    if (record.status !== 'ready') violations.push(`record ${record.id} (task ${record.taskId}) is ${record.status}`);
+    if (!record.instantAppId) continue;
+    if (!live.has(record.instantAppId))
+      violations.push(`record ${record.id} points at app ${record.instantAppId}, which does not exist`);
+    const other = owners.get(record.instantAppId);
+    if (other) violations.push(`app ${record.instantAppId} is recorded by ${other} and ${record.id}`);
+    owners.set(record.instantAppId, record.id);
+  }
+  for (const task of tasks) {
+    const linked = task.mainDatabase as { id: string } | null | undefined;
+    const claimed = recordsByTask.get(task.id) ?? [];
+    if (!linked) violations.push(`task ${task.id} is not linked to a database`);
+    else if (claimed.length !== 1 || claimed[0]!.id !== linked.id)
+      violations.push(`task ${task.id} has ${claimed.length} records`);
+  }
+  if (databases.length !== tasks.length) violations.push(`${databases.length} records for ${tasks.length} tasks`);
+  if (live.size !== tasks.length) violations.push(`${live.size} live apps for ${tasks.length} tasks`);
+  for (const app of live.values()) {
+    if (!owners.has(app.id)) violations.push(`live app ${app.id} (${app.title}) belongs to no record`);
+  }
+
+  const orphans = created.filter((app) => !owners.has(app.id));
+  return {
+    tasks: tasks.length,
+    records: databases.length,
+    appsCreated: created.length,
+    liveApps: live.size,
+    orphansCreated: orphans.length,
+    orphansCollected: orphans.filter((app) => app.deletedAt !== null).length,
+    recordedAppIds: new Set(owners.keys()),
+    adminTokens: databases.flatMap((record) => (record.adminToken ? [record.adminToken] : [])),
+    violations,
+  };
+}
+
+/** Log lines that contain any of the secrets. */
+export function linesWithSecrets(lines: string[], secrets: string[]): string[] {
+  const needles = secrets.filter((secret) => secret.length >= 8);
+  return lines.filter((line) => needles.some((secret) => line.includes(secret)));
+}
