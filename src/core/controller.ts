@@ -71,8 +71,7 @@ export class Controller {
       onUnfinishedRecords: (records) => this.watchRecords(records),
       onError: (error) => this.deps.logger.warn({ error: errorMessage(error) }, 'subscription error'),
     });
-    this.scheduleResync(this.settings.resyncIntervalMs);
-    void this.sweep();
+    void this.resync();
   }
 
   /**
@@ -137,17 +136,19 @@ export class Controller {
     this.cancelResync = this.deps.clock.setTimer(() => void this.resync(), ms);
   }
 
-  /** Re-reads both windows from the store and sweeps orphans. */
+  /** Re-reads both windows and any broken records from the store, and sweeps orphans. */
   private async resync(): Promise<void> {
     if (this.state !== 'running') return;
     try {
-      const [taskIds, records] = await Promise.all([
+      const [taskIds, records, broken] = await Promise.all([
         this.deps.store.listUnlinkedTasks(this.settings.windowSize),
         this.deps.store.listUnfinishedRecords(this.settings.windowSize),
+        this.deps.store.listBrokenRecords(this.settings.windowSize),
       ]);
       this.offerTasks(taskIds);
       this.watchRecords(records);
-      this.deps.logger.debug({ tasks: taskIds.length, records: records.length }, 'resynced');
+      this.offerTasks(broken.map((record) => record.taskId));
+      this.deps.logger.debug({ tasks: taskIds.length, records: records.length, broken: broken.length }, 'resynced');
     } catch (error) {
       this.deps.logger.warn({ error: errorMessage(error) }, 'resync failed; trying again at the next interval');
     }

@@ -46,6 +46,12 @@ export interface Store {
   /** Oldest-first records that still need work (status provisioning). */
   listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]>;
 
+  /**
+   * Records no watch finds but that need work: edited by hand into a bad state
+   * (`ready` without an app id, or a status that is not one of ours).
+   */
+  listBrokenRecords(limit: number): Promise<DatabaseRecord[]>;
+
   /** Records whose name is one of `names`. */
   findRecordsByName(names: string[]): Promise<DatabaseRecord[]>;
 }

@@ -123,9 +123,13 @@ class OnceRun {
 
   private async workThroughRecords(): Promise<void> {
     while (!this.summary.abortedBy) {
-      const page = await this.deps.store.listUnfinishedRecords(this.settings.pageSize + this.finishedUnlinked.size);
+      const limit = this.settings.pageSize + this.finishedUnlinked.size;
+      const [unfinished, broken] = await Promise.all([
+        this.deps.store.listUnfinishedRecords(limit),
+        this.deps.store.listBrokenRecords(limit),
+      ]);
       let offered = 0;
-      for (const record of page) if (this.offer(record.taskId)) offered++;
+      for (const record of [...unfinished, ...broken]) if (this.offer(record.taskId)) offered++;
       if (offered === 0) break;
       await this.until(() => this.pending.size === 0);
     }

@@ -9,7 +9,7 @@ import type { ClaimInput, Store } from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import type { MainDb } from './instant-db.js';
-import { parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from './records.js';
+import { brokenRecordsQuery, parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from './records.js';
 
 export interface InstantStoreOptions {
   db: MainDb;
@@ -108,6 +108,13 @@ export class InstantStore implements Store {
   async listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]> {
     const result = await this.call(() => this.db.query(unfinishedRecordsQuery(limit)));
     return parseRecords(result.databases);
+  }
+
+  async listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
+    // The SDK's query types cannot express `$not` inside `and`; the server (and the SDK's runtime check) accept it.
+    const query = brokenRecordsQuery(limit) as unknown as Parameters<MainDb['query']>[0];
+    const result = (await this.call(() => this.db.query(query))) as { databases?: unknown[] };
+    return parseRecords(result.databases ?? []);
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {

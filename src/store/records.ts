@@ -60,3 +60,27 @@ export function unfinishedRecordsQuery(limit: number) {
     },
   } as const;
 }
+
+/** Records edited into a state no watch covers: `ready` without an app, or an unknown status. */
+export function brokenRecordsQuery(limit: number) {
+  return {
+    databases: {
+      $: {
+        where: {
+          or: [
+            { and: [{ status: 'ready' }, { instantAppId: { $isNull: true } }] },
+            {
+              and: [
+                { status: { $not: 'provisioning' } },
+                { status: { $not: 'ready' } },
+                { status: { $not: 'failed' } },
+              ],
+            },
+          ],
+        },
+        limit,
+        order: { serverCreatedAt: 'asc' },
+      },
+    },
+  } as const;
+}

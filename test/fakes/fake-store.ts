@@ -165,6 +165,16 @@ export class FakeStore implements Store {
       .map(toRecord);
   }
 
+  async listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    const known = ['provisioning', 'ready', 'failed'];
+    return [...this.records.values()]
+      .filter((record) => (record.status === 'ready' && !record.instantAppId) || !known.includes(record.status))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
     await this.enter('list');
     const wanted = new Set(names);

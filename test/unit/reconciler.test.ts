@@ -257,21 +257,21 @@ describe('reconciling tasks', () => {
     await daemon.stop();
   });
 
-  it('repairs a record edited into a bad state: ready without an app id', async () => {
+  it('finds and repairs records edited into a bad state: ready without an app id, an unknown status', async () => {
     const h = harness();
-    const taskId = h.store.addTask();
-    h.store.putRecord({ id: 'rec-1', taskId, name: 'calm-red-heron', status: 'ready', generation: 4 });
+    const first = h.store.addTask();
+    const second = h.store.addTask();
+    h.store.putRecord({ id: 'rec-1', taskId: first, name: 'calm-red-heron', status: 'ready', generation: 4 });
+    h.store.putRecord({ id: 'rec-2', taskId: second, name: 'bold-tan-ibis', status: 'pending' });
     const daemon = h.daemon();
+    // Neither task is unlinked and neither record is provisioning: only the resync's read of broken records finds them.
     daemon.start();
-    h.feed.pushTasks([]);
-    h.feed.pushRecords([]);
-    await h.clock.advance(h.config.resyncIntervalMs);
-    // Not found by the live windows (it is neither unlinked nor provisioning); reconciled when its task is offered.
-    h.feed.pushTasks([taskId]);
-    await h.clock.until(() => h.store.recordOf(taskId)?.instantAppId != null);
-    expect(h.store.recordOf(taskId)).toMatchObject({ id: 'rec-1', status: 'ready' });
-    expect(h.exactlyOneAppPerTask()).toEqual([]);
-    expect(h.log.messages('warn')).toContain('record is in a bad state; provisioning it again');
+    await h.clock.until(() => h.exactlyOneAppPerTask().length === 0, 10_000);
+    expect(h.store.recordOf(first)).toMatchObject({ id: 'rec-1', status: 'ready' });
+    expect(h.store.recordOf(second)).toMatchObject({ id: 'rec-2', status: 'ready' });
+    expect(
+      h.log.messages('warn').filter((message) => message === 'record is in a bad state; provisioning it again'),
+    ).toHaveLength(2);
     await daemon.stop();
   });
 

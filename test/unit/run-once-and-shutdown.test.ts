@@ -177,8 +177,9 @@ describe('level-triggered safety nets', () => {
     const h = harness({ resyncIntervalMs: 60_000 });
     const daemon = h.daemon();
     daemon.start();
+    await h.clock.advance(1_000);
     const taskId = h.store.addTask();
-    await h.clock.advance(59_000);
+    await h.clock.advance(58_000);
     expect(h.store.recordOf(taskId)).toBeUndefined();
     await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready', 5_000);
     await daemon.stop();
