@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { Provisioner, connectPorts } from '../app.js';
 import { loadConfig, type Config, type Flags } from '../config.js';
 import { createLogger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
@@ -79,6 +80,22 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');
   return EXIT.ok;
+}
+
+/**
+ * On SIGUSR2, logs the process's memory (`process.memoryUsage()`, bytes) at info level, after a
+ * full garbage collection when node runs with --expose-gc: how an operator (or the benchmark)
+ * sees the heap of a running daemon. Returns a function that removes the listener.
+ */
+export function onMemoryReportSignal(logger: Logger): () => void {
+  const report = () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+    logger.info({ rss, heapTotal, heapUsed, external, arrayBuffers, afterGc: gc !== undefined }, 'memory usage');
+  };
+  process.on('SIGUSR2', report);
+  return () => process.off('SIGUSR2', report);
 }
 
 /** The one-line summary of `reconcile --once`. */
