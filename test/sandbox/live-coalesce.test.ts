@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { AppRegistry } from '../../src/sandbox/apps.js';
 import { LiveQueries } from '../../src/sandbox/live.js';
 import { mulberry32, randomUuid } from '../../src/sandbox/rng.js';
@@ -34,4 +34,22 @@ test('transactions notified in one tick cost one recompute and one refresh-ok pe
   expect(refreshes).toHaveLength(1);
   expect(JSON.parse(refreshes[0]!.slice('data:'.length)).computations[0]['instaql-result'].tasks).toHaveLength(5);
   live.close();
+});
+
+test('open streams get a keep-alive comment every 15 s', () => {
+  vi.useFakeTimers();
+  try {
+    const newId = () => randomUuid(mulberry32(4));
+    const app = new AppRegistry(newId, newId()).create({ title: 'main', via: 'programmatic' });
+    const live = new LiveQueries(15_000);
+    const stream = fakeStream();
+    live.open(app, stream.res, { tasks: {} }, false, 0);
+    vi.advanceTimersByTime(14_999);
+    expect(stream.frames).not.toContain(':\n');
+    vi.advanceTimersByTime(1);
+    expect(stream.frames.filter((f) => f === ':\n')).toHaveLength(1);
+    live.close();
+  } finally {
+    vi.useRealTimers();
+  }
 });

@@ -43,6 +43,21 @@ describe('with PlatformApi', () => {
     expect(again.body).toMatchObject({ type: 'record-not-found', message: 'Record not found: app' });
   });
 
+  test('include flags add perms and the attribute catalogue', async () => {
+    const { app } = await api.createApp({ title: 'with-perms', schema, perms: { tasks: { allow: { view: 'true' } } } });
+    const listed = await api.getApps({ includePerms: true, includeSchema: true });
+    expect(listed.apps[0]!.perms).toEqual({ tasks: { allow: { view: 'true' } } });
+    expect(Object.keys(listed.apps[0]!.schema.entities['databases']!.attrs)).toContain('taskId');
+    const got = await api.getApp(app.id, { includePerms: true, includeSchema: true });
+    expect(got.app.schema.entities['databases']!.attrs['taskId']!.config).toMatchObject({
+      unique: true,
+      indexed: true,
+    });
+    expect(got.app.schema.links).toMatchObject({
+      tasksMainDatabase: { forward: { on: 'tasks', has: 'one', label: 'mainDatabase' } },
+    });
+  });
+
   test('the created app is a working sandbox app for its admin token', async () => {
     const { app } = await api.createApp({ title: 'calm-green-cloud', schema });
     const db = init({ appId: app.id, adminToken: app.adminToken, apiURI: sandbox.url, schema });

@@ -97,6 +97,11 @@ describe('where', () => {
     expect(await titles({ createdAt: { $lte: 1_001 } })).toEqual([a, b]);
     expect(await titles({ title: { $like: '%ph%' } })).toEqual([a]);
     expect(await titles({ or: [{ title: 'alpha' }, { title: 'beta' }] })).toEqual([a, b]);
+    // The SDK only lets $ilike through for indexed attributes; the server checks types, not indexes.
+    const noSchema = init({ appId: app.id, adminToken: app.adminToken, apiURI: sandbox.url });
+    expect((await noSchema.query({ tasks: { $: { where: { title: { $ilike: 'BET_' } } } } })).tasks).toMatchObject([
+      { id: b },
+    ]);
     expect(await titles({ and: [{ title: { $isNull: false } }, { createdAt: { $gte: 1_001 } }] })).toEqual([b]);
   });
 
@@ -124,6 +129,12 @@ describe('where', () => {
     const { databases } = await db.query({ databases: { $: { where: { 'task.title': 'owner' } } } });
     expect(databases.map((x) => x.id)).toEqual([d]);
   });
+});
+
+test('fields selects attributes; first is limit', async () => {
+  const [t] = await tasks('only');
+  const { tasks: got } = await db.query({ tasks: { $: { fields: ['title'], first: 1 } } } as never);
+  expect(got).toEqual([{ id: t, title: 'only' }]);
 });
 
 describe('order, limit, offset', () => {

@@ -1,4 +1,4 @@
-import { id, init, lookup } from '@instantdb/admin';
+import { i, id, init, lookup } from '@instantdb/admin';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { adminPost, rejection, sandboxWithApp, stepClock } from './helpers.js';
@@ -140,6 +140,29 @@ describe('links', () => {
     expect(after.databases).toEqual([]);
     expect(after.tasks[0]).not.toHaveProperty('mainDatabase');
     await db.transact(db.tx.databases[d]!.delete()); // deleting a missing entity is a no-op
+  });
+
+  test("onDelete: 'cascade' deletes the linked entities too", async () => {
+    const cascading = i.schema({
+      entities: { owners: i.entity({ name: i.string() }), pets: i.entity({ name: i.string() }) },
+      links: {
+        ownerPets: {
+          forward: { on: 'pets', has: 'one', label: 'owner', onDelete: 'cascade' },
+          reverse: { on: 'owners', has: 'many', label: 'pets' },
+        },
+      },
+      rooms: {},
+    });
+    const other = sandbox.createApp({ title: 'pets', schema: cascading });
+    const pets = init({ appId: other.id, adminToken: other.adminToken, apiURI: sandbox.url, schema: cascading });
+    const [owner, rex, tom] = [id(), id(), id()];
+    await pets.transact([
+      pets.tx.owners[owner]!.update({ name: 'ann' }),
+      pets.tx.pets[rex]!.update({ name: 'rex' }).link({ owner }),
+      pets.tx.pets[tom]!.update({ name: 'tom' }),
+    ]);
+    await pets.transact(pets.tx.owners[owner]!.delete());
+    expect((await pets.query({ owners: {}, pets: {} })).pets.map((p) => p.name)).toEqual(['tom']);
   });
 
   test('unlink removes one link', async () => {
