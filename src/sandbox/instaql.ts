@@ -7,7 +7,16 @@
 import { validationFailed, type Json } from './errors.js';
 import type { AttrCatalog, BlobAttr, RefAttr } from './schema.js';
 import { compareOrderKeys, hasIndex, type EntityRecord, type EntityStore, type OrderKey } from './store.js';
-import { compileWhere, linkHop, matches, pathsOf, toMs, UnresolvablePath, type Cond, type PathCond } from './where.js';
+import {
+  compileWhere,
+  linkHop,
+  pathsOf,
+  prepareMatcher,
+  toMs,
+  UnresolvablePath,
+  type Cond,
+  type PathCond,
+} from './where.js';
 
 /** One level of a query: a top-level namespace or a link under its parent. */
 export interface QueryNode {
@@ -236,7 +245,8 @@ function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefi
   const table = store.table(node.ns);
   if (!node.resolvable || !table) return empty;
   const want = node.limit === undefined ? Infinity : node.offset + node.limit;
-  const test = (e: EntityRecord) => !node.where || matches(store, node.ns, e.id, node.where);
+  const match = node.where && prepareMatcher(store, node.ns, node.where);
+  const test = (e: EntityRecord) => !match || match(e.id);
   const candidates = node.where && candidateIds(store, node.where);
   let all: EntityRecord[];
   let firstKey: OrderKey | null | undefined;
@@ -273,9 +283,10 @@ function selectChildren(store: EntityStore, node: QueryNode, parentId: string): 
   const { ref, forward } = node.via!;
   const ids = forward ? store.targets(ref, parentId) : store.sources(ref, parentId);
   const out: EntityRecord[] = [];
+  const match = node.where && prepareMatcher(store, node.ns, node.where);
   for (const id of ids) {
     const e = store.entity(node.ns, id);
-    if (e && (!node.where || matches(store, node.ns, id, node.where))) out.push(e);
+    if (e && (!match || match(id))) out.push(e);
   }
   out.sort(comparator(node.order));
   return node.limit === undefined ? out : out.slice(0, node.limit);

@@ -16,7 +16,7 @@ import { SandboxHttpError, type Json } from './errors.js';
 import { traceId } from './http.js';
 import { CompiledQuery } from './instaql.js';
 import { compareOrderKeys, type Change, type OrderKey } from './store.js';
-import { matches, rootsReaching } from './where.js';
+import { prepareMatcher, rootsReaching } from './where.js';
 
 interface Subscription {
   readonly app: SandboxApp;
@@ -181,10 +181,10 @@ export class LiveQueries {
       }
       if (roots.size > MAX_DIRTY_ROOTS) continue;
       let start = previous ?? END;
+      const match = node.where && prepareMatcher(sub.app.store, node.ns, node.where);
       for (const id of roots) {
         const e = sub.app.store.entity(node.ns, id);
-        if (e && compareOrderKeys(e, start) < 0 && (!node.where || matches(sub.app.store, node.ns, id, node.where)))
-          start = e;
+        if (e && compareOrderKeys(e, start) < 0 && (!match || match(id))) start = e;
       }
       starts.set(key, start);
     }

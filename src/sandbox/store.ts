@@ -64,6 +64,7 @@ interface LinkSets {
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
+const EMPTY_MAP: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, ReadonlySet<string>>();
 
 export class EntityStore {
   private readonly tables = new Map<string, NamespaceTable>();
@@ -103,6 +104,12 @@ export class EntityStore {
 
   sources(ref: RefAttr, target: string): ReadonlySet<string> {
     return this.links.get(ref.id)?.rev.get(target) ?? EMPTY;
+  }
+
+  /** All links of `ref` keyed by source (`forward`) or by target; valid until the next write. */
+  linkMap(ref: RefAttr, forward: boolean): ReadonlyMap<string, ReadonlySet<string>> {
+    const sets = this.links.get(ref.id);
+    return (forward ? sets?.fwd : sets?.rev) ?? EMPTY_MAP;
   }
 
   /** True when the entity holds any triple of its namespace (alive, or link-only "ghost"). */

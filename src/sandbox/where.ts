@@ -120,46 +120,66 @@ function compileOps(value: unknown, root: Json, idValued: boolean): Op[] {
   });
 }
 
-/** True when `entity` (in the namespace the condition was compiled for) satisfies `cond`. */
-export function matches(store: EntityStore, ns: string, id: string, cond: Cond): boolean {
+/** A condition bound to a store's current maps: true when the entity with this id satisfies it. */
+export type Matcher = (id: string) => boolean;
+
+/**
+ * Binds `cond` (compiled for namespace `ns`) to the store's link and entity maps, so checking
+ * an entity is a few map lookups. Valid until the next write; prepare one per query run.
+ */
+export function prepareMatcher(store: EntityStore, ns: string, cond: Cond): Matcher {
   switch (cond.t) {
-    case 'and':
-      return cond.items.every((c) => matches(store, ns, id, c));
-    case 'or':
-      return cond.items.some((c) => matches(store, ns, id, c));
+    case 'and': {
+      const all = cond.items.map((c) => prepareMatcher(store, ns, c));
+      return (id) => {
+        for (const m of all) if (!m(id)) return false;
+        return true;
+      };
+    }
+    case 'or': {
+      const any = cond.items.map((c) => prepareMatcher(store, ns, c));
+      return (id) => {
+        for (const m of any) if (m(id)) return true;
+        return false;
+      };
+    }
     case 'path':
-      return walk(store, ns, id, cond, 0, cond.test);
+      return preparePath(store, ns, cond);
   }
 }
 
 /** Visits every final value reachable along the path; MISSING stands for a break anywhere along it. */
-function walk(
-  store: EntityStore,
-  ns: string,
-  id: string,
-  cond: PathCond,
-  hop: number,
-  visit: (v: Value) => boolean,
-): boolean {
-  if (hop < cond.hops.length) {
-    const h = cond.hops[hop]!;
-    const next = h.forward ? store.targets(h.ref, id) : store.sources(h.ref, id);
-    if (!next.size) return visit(MISSING);
-    for (const other of next) if (walk(store, h.ns, other, cond, hop + 1, visit)) return true;
-    return false;
-  }
-  const last = cond.last;
+function preparePath(store: EntityStore, ns: string, cond: PathCond): Matcher {
+  const { test, last } = cond;
+  const lastNs = cond.hops.length ? cond.hops[cond.hops.length - 1]!.ns : ns;
+  const followAll = (links: ReadonlyMap<string, ReadonlySet<string>>, next: (id: string) => boolean): Matcher => {
+    return (id) => {
+      const linked = links.get(id);
+      if (!linked || !linked.size) return test(MISSING);
+      for (const other of linked) if (next(other)) return true;
+      return false;
+    };
+  };
+  let visit: Matcher;
   if (last.kind === 'link') {
-    const linked = last.forward ? store.targets(last.ref, id) : store.sources(last.ref, id);
-    if (!linked.size) return visit(MISSING);
-    for (const other of linked) if (visit(other)) return true;
-    return false;
+    visit = followAll(store.linkMap(last.ref, last.forward), test);
+  } else {
+    const entities = store.table(lastNs)?.entities ?? new Map<string, never>();
+    if (last.kind === 'id') {
+      visit = (id) => test(entities.has(id) ? id : MISSING);
+    } else {
+      const label = last.attr.label;
+      visit = (id) => {
+        const v = entities.get(id)?.attrs[label];
+        return test(v === undefined || v === null ? MISSING : v);
+      };
+    }
   }
-  const entity = store.entity(ns, id);
-  if (!entity) return visit(MISSING);
-  if (last.kind === 'id') return visit(entity.id);
-  const v = entity.attrs[last.attr.label];
-  return visit(v === undefined || v === null ? MISSING : v);
+  for (let i = cond.hops.length - 1; i >= 0; i--) {
+    const hop = cond.hops[i]!;
+    visit = followAll(store.linkMap(hop.ref, hop.forward), visit);
+  }
+  return visit;
 }
 
 function tester(op: Op, date: boolean): (v: Value) => boolean {
