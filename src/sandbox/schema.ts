@@ -162,14 +162,15 @@ export class AttrCatalog {
 }
 
 /**
- * Builds a catalogue from a schema: the `i.schema(...)` object itself or its JSON. Reads what the
+ * Builds a catalogue from a schema: the `i.schema(...)` object, its JSON, or that JSON as a string. Reads what the
  * real server reads (§9.2): `entities.<ns>.attrs.<label>.{valueType, required, config}` and
  * `links.<name>.{forward, reverse}.{on, label, has, required, onDelete}`; ignores the rest.
  */
 export function catalogFromSchema(schema: unknown, newId: () => string): AttrCatalog {
   const catalog = new AttrCatalog(newId);
   if (schema === undefined || schema === null) return catalog;
-  const json = asRecord(JSON.parse(JSON.stringify(schema)), 'schema');
+  const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
+  const json = asRecord(JSON.parse(text), 'schema');
   const entities = asRecord(json['entities'] ?? {}, 'schema.entities');
   for (const [ns, def] of Object.entries(entities)) {
     catalog.ensureNamespace(ns);

@@ -146,6 +146,20 @@ describe('on the wire', () => {
     expect(await unknown.json()).toEqual({ message: "Oops! We couldn't match this route." });
   });
 
+  test('createApp takes the schema object, its JSON, or its JSON text', async () => {
+    for (const form of [schema, JSON.parse(JSON.stringify(schema)), JSON.stringify(schema)]) {
+      const app = sandbox.createApp({ title: 'forms', schema: form });
+      const res = await platformFetch(`/superadmin/apps/${app.id}/schema`);
+      const { schema: catalogue } = (await res.json()) as {
+        schema: { blobs: Record<string, Record<string, unknown>> };
+      };
+      expect(Object.keys(catalogue.blobs['databases']!)).toContain('taskId');
+    }
+    expect(() => sandbox.createApp({ title: 'bad', schema: '{"entities": 3}' })).toThrow(
+      /schema.entities must be an object/,
+    );
+  });
+
   test("an app's own admin token reads that app, and only that app", async () => {
     const a = sandbox.createApp({ title: 'a' });
     const b = sandbox.createApp({ title: 'b' });
