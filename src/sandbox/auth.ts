@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AppRegistry, SandboxApp } from './apps.js';
 import { paramMalformed, paramMissing, recordNotFound, validationFailedRaw, type SandboxHttpError } from './errors.js';
 import { bearerToken } from './http.js';
-import { normalizeUuid } from './transact.js';
+import { normalizeUuid } from './uuid.js';
 
 type TokenKind = 'personal' | 'oauth' | 'uuid' | 'jwt' | 'malformed';
 

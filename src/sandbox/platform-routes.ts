@@ -15,7 +15,7 @@ import {
   type Json,
 } from './errors.js';
 import { readJson, sendJson, type Router } from './http.js';
-import { normalizeUuid } from './transact.js';
+import { normalizeUuid } from './uuid.js';
 
 const RATE_LIMITED =
   "You're making too many requests. Please email support@instantdb.com or ask for help in the Discord.";

@@ -6,6 +6,7 @@
 import { validationFailed, validationFailedRaw, type Json } from './errors.js';
 import type { AttrCatalog, BlobAttr, RefAttr } from './schema.js';
 import type { Change, EntityStore } from './store.js';
+import { normalizeUuid } from './uuid.js';
 
 /** What a transaction needs of an app. */
 export interface TransactTarget {
@@ -16,7 +17,6 @@ export interface TransactTarget {
 type Action = 'create' | 'update' | 'merge' | 'link' | 'unlink' | 'delete' | 'ruleParams';
 const ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'merge', 'link', 'unlink', 'delete', 'ruleParams']);
 const OBJ_ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'merge', 'link', 'unlink']);
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Slot = { kind: 'id'; id: string } | { kind: 'lookup'; label: string; value: unknown };
 
@@ -26,11 +26,6 @@ interface Step {
   readonly slot: Slot;
   readonly args: Record<string, unknown>;
   readonly upsert: boolean | undefined;
-}
-
-/** Lower-cased UUID, or null when `value` is not one. */
-export function normalizeUuid(value: unknown): string | null {
-  return typeof value === 'string' && UUID_RE.test(value) ? value.toLowerCase() : null;
 }
 
 /**
@@ -132,6 +127,19 @@ function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], thr
       required: false,
       checkedType: null,
     });
+  // Links written without a schema are many-to-many, their reverse namespace named after the label.
+  const refSpec = (ns: string, label: string, single: boolean) => () =>
+    catalog.addRef({
+      ns,
+      label,
+      revNs: label,
+      revLabel: ns,
+      cardinality: single ? 'one' : 'many',
+      unique: single,
+      required: false,
+      cascadeFromTarget: false,
+      cascadeFromSource: false,
+    });
   const linkEtype = (ns: string, label: string) =>
     catalog.fwdRef(ns, label)?.revNs ?? catalog.revRef(ns, label)?.ns ?? label;
   const needsRef = (ns: string, label: string) => !catalog.fwdRef(ns, label) && !catalog.revRef(ns, label);
@@ -146,21 +154,7 @@ function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], thr
         if (typeof target !== 'string' || !target.startsWith('lookup__')) continue;
         const lookup = parseLookupString(target) as { label: string };
         const targetNs = linkEtype(step.ns, label);
-        if (needsRef(step.ns, label)) {
-          plan(`${step.ns}.${label}`, () =>
-            catalog.addRef({
-              ns: step.ns,
-              label,
-              revNs: label,
-              revLabel: step.ns,
-              cardinality: 'one',
-              unique: true,
-              required: false,
-              cascadeFromTarget: false,
-              cascadeFromSource: false,
-            }),
-          );
-        }
+        if (needsRef(step.ns, label)) plan(`${step.ns}.${label}`, refSpec(step.ns, label, true));
         if (!catalog.blob(targetNs, lookup.label))
           plan(`${targetNs}.${lookup.label}`, blobSpec(targetNs, lookup.label, true));
       }
@@ -171,22 +165,8 @@ function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], thr
     if (!catalog.hasNamespace(step.ns)) plan(`${step.ns}.id`, blobSpec(step.ns, 'id', false));
     for (const label of Object.keys(step.args)) {
       if (step.action === 'link' || step.action === 'unlink') {
-        if (needsRef(step.ns, label)) {
-          plan(`${step.ns}.${label}`, () =>
-            catalog.addRef({
-              ns: step.ns,
-              label,
-              revNs: label,
-              revLabel: step.ns,
-              cardinality: 'many',
-              unique: false,
-              required: false,
-              cascadeFromTarget: false,
-              cascadeFromSource: false,
-            }),
-          );
-        }
-      } else if (!catalog.blob(step.ns, label)) {
+        if (needsRef(step.ns, label)) plan(`${step.ns}.${label}`, refSpec(step.ns, label, false));
+      } else if (!catalog.blob(step.ns, label) && !catalog.fwdRef(step.ns, label)) {
         plan(`${step.ns}.${label}`, blobSpec(step.ns, label, false));
       }
     }
@@ -251,12 +231,12 @@ function applyStep(app: TransactTarget, step: Step, lookupCreated: Set<string>, 
   const entity = store.ensureEntity(step.ns, id);
   for (const [label, value] of Object.entries(step.args)) {
     const attr = catalog.blob(step.ns, label);
-    if (!attr) {
-      throw validationFailed('tx-step', step.args as Json, [
-        { message: `\`${step.ns}.${label}\` is a link; use link/unlink to change it` },
-      ]);
+    if (attr) store.setAttr(entity, attr, step.action === 'merge' ? deepMerge(entity.attrs[label], value) : value);
+    else {
+      // A forward link label in update args is just another triple on the server: it links.
+      const ref = catalog.fwdRef(step.ns, label)!;
+      store.link(ref, id, resolveLinkValue(app, ref, ref.revNs, value, lookupCreated, id));
     }
-    store.setAttr(entity, attr, step.action === 'merge' ? deepMerge(entity.attrs[label], value) : value);
   }
   // The server stores an explicit null for every indexed attribute the entity has no value for.
   for (const attr of catalog.blobsOf(step.ns)) {
@@ -337,7 +317,9 @@ function checkRequired(app: TransactTarget): void {
   const groups = new Map<string, typeof rows>();
   for (const r of rows) {
     const key = `${r.etype}/${r.label}`;
-    groups.set(key, [...(groups.get(key) ?? []), r]);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
   }
   const message = [...groups]
     .map(([key, rs]) =>

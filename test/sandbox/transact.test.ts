@@ -165,6 +165,18 @@ describe('links', () => {
     expect((await pets.query({ owners: {}, pets: {} })).pets.map((p) => p.name)).toEqual(['tom']);
   });
 
+  test('a forward link label in update args links, as on the server', async () => {
+    const t = await newTask();
+    const d = id();
+    await db.transact(db.tx.databases[d]!.update(database('db-1', t)));
+    const raw = await adminPost(sandbox, '/admin/transact', app.id, app.adminToken, {
+      steps: [['update', 'tasks', t, { mainDatabase: d.toUpperCase() }]],
+      'throw-on-missing-attrs?': true,
+    });
+    expect(raw.status).toBe(200);
+    expect((await everything()).tasks[0]!.mainDatabase?.id).toBe(d);
+  });
+
   test('unlink removes one link', async () => {
     const t = await newTask();
     const d = id();
