@@ -104,6 +104,29 @@ describe('reconciling tasks', () => {
     await second.stop();
   });
 
+  it('never sends a create unless its lease outlives the request timeout plus the margin', async () => {
+    const h = harness({ concurrency: 1, leaseMs: 30_000, requestTimeoutMs: 10_000, settleMarginMs: 5_000 });
+    h.platform.latencyMs = 9_000;
+    const leaseLeftAtSend: number[] = [];
+    const createApp = h.platform.createApp.bind(h.platform);
+    h.platform.createApp = (title, signal) => {
+      const record = [...h.store.records.values()].find((r) => r.name === title)!;
+      leaseLeftAtSend.push(record.leaseExpiresAt! - h.clock.now());
+      return createApp(title, signal);
+    };
+    const daemon = h.daemon();
+    daemon.start();
+    const tasks = Array.from({ length: 4 }, () => h.store.addTask());
+    h.feed.pushTasks(tasks);
+    await h.clock.until(() => tasks.every((taskId) => h.store.recordOf(taskId)?.status === 'ready'));
+
+    // All four were claimed at once; the last waited 27 s for the single slot, so its lease had to be renewed.
+    expect(leaseLeftAtSend).toHaveLength(4);
+    expect(Math.min(...leaseLeftAtSend)).toBeGreaterThanOrEqual(15_000);
+    expect(h.exactlyOneAppPerTask()).toEqual([]);
+    await daemon.stop();
+  });
+
   it('a lost create response: looks up the app by name, deletes it, creates again', async () => {
     const h = harness();
     h.platform.then({ kind: 'lost' });
