@@ -16,7 +16,7 @@ export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
     const query = requireQuery(body);
     const app = authAdmin(req, url, ctx.platformToken, ctx.apps);
     const compiled = CompiledQuery.compile(app.catalog, query, body['inference?'] === true);
-    const { result } = compiled.run(app.store, app.catalog);
+    const { result } = compiled.run(app.store);
     ctx.counters.queries++;
     sendJson(res, result);
   });

@@ -57,6 +57,7 @@ export class CompiledQuery {
     /** `ns\0label` keys; `ns\0$blobs` stands for every plain attribute (and existence) of ns. */
     readonly deps: ReadonlySet<string>,
     readonly catalogVersion: number,
+    private readonly catalog: AttrCatalog,
     private readonly inference: boolean,
   ) {}
 
@@ -68,19 +69,19 @@ export class CompiledQuery {
       .map(([key, value]) => compileNode(catalog, root, key, value, undefined, 0));
     const deps = new Set<string>();
     for (const node of nodes) collectDeps(catalog, node, deps);
-    return new CompiledQuery(nodes, deps, catalog.version, inference);
+    return new CompiledQuery(nodes, deps, catalog.version, catalog, inference);
   }
 
   /** Runs the query. `starts` lets a live query resume a creation-order scan (see live.ts). */
-  run(store: EntityStore, catalog: AttrCatalog, starts?: ReadonlyMap<string, OrderKey>): QueryRun {
+  run(store: EntityStore, starts?: ReadonlyMap<string, OrderKey>): QueryRun {
     const result: Record<string, unknown> = {};
     const pageInfo: Record<string, PageInfo> = {};
     const firstKeys = new Map<string, OrderKey | null>();
     for (const node of this.nodes) {
       const top = selectTop(store, node, starts?.get(node.key));
       if (top.firstKey !== undefined) firstKeys.set(node.key, top.firstKey);
-      result[node.key] = top.page.map((e) => this.shape(store, catalog, node, e));
-      if (node.paginated) pageInfo[node.key] = pageInfoOf(catalog, node, top.page, top.hasNext);
+      result[node.key] = top.page.map((e) => this.shape(store, node, e));
+      if (node.paginated) pageInfo[node.key] = pageInfoOf(this.catalog, node, top.page, top.hasNext);
     }
     return { result, pageInfo, firstKeys };
   }
@@ -90,18 +91,18 @@ export class CompiledQuery {
     return pathsOf(this.nodes.find((n) => n.key === key)?.where);
   }
 
-  private shape(store: EntityStore, catalog: AttrCatalog, node: QueryNode, e: EntityRecord): Record<string, unknown> {
+  private shape(store: EntityStore, node: QueryNode, e: EntityRecord): Record<string, unknown> {
     const out: Record<string, unknown> = { id: e.id };
     const wanted = node.fields && new Set(node.fields);
     for (const label in e.attrs) if (!wanted || wanted.has(label)) out[label] = e.attrs[label];
-    for (const ref of catalog.fwdRefsOf(node.ns)) {
+    for (const ref of this.catalog.fwdRefsOf(node.ns)) {
       if (ref.cardinality !== 'one' || (wanted && !wanted.has(ref.label))) continue;
       const [target] = store.targets(ref, e.id);
       if (target !== undefined) out[ref.label] = target;
     }
     for (const child of node.children) {
       const linked = child.resolvable ? selectChildren(store, child, e.id) : [];
-      const shaped = linked.map((c) => this.shape(store, catalog, child, c));
+      const shaped = linked.map((c) => this.shape(store, child, c));
       const via = child.via;
       const singular =
         this.inference && via !== undefined && (via.forward ? via.ref.cardinality === 'one' : via.ref.unique);

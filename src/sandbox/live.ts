@@ -81,7 +81,7 @@ export class LiveQueries {
     res.on('close', () => set.delete(sub));
     try {
       sub.compiled = CompiledQuery.compile(app.catalog, query, inference);
-      const run = sub.compiled.run(app.store, app.catalog);
+      const run = sub.compiled.run(app.store);
       sub.firstKeys = run.firstKeys;
       sub.lastResultJson = JSON.stringify(run.result);
       res.write(
@@ -155,7 +155,7 @@ export class LiveQueries {
       starts = this.resumePoints(sub, sub.compiled, changes);
     }
     this.recomputes++;
-    const run = sub.compiled.run(app.store, app.catalog, starts);
+    const run = sub.compiled.run(app.store, starts);
     sub.firstKeys = run.firstKeys;
     const resultJson = JSON.stringify(run.result);
     if (resultJson === sub.lastResultJson) return;
