@@ -24,6 +24,7 @@ interface Subscription {
   readonly query: Record<string, unknown>;
   readonly queryJson: string;
   readonly inference: boolean;
+  /** Null once the query failed: like the server, a failed query is never registered or recomputed. */
   compiled: CompiledQuery | null;
   lastResultJson: string;
   firstKeys: Map<string, OrderKey | null>;
@@ -146,8 +147,9 @@ export class LiveQueries {
 
   private refresh(sub: Subscription, changes: Change[], touched: Set<string>, blobNs: Set<string>): void {
     const { app } = sub;
+    if (!sub.compiled) return;
     let starts: Map<string, OrderKey> | undefined;
-    if (!sub.compiled || sub.compiled.catalogVersion !== app.catalog.version) {
+    if (sub.compiled.catalogVersion !== app.catalog.version) {
       // New attributes can make a where path resolvable: recompile and rescan.
       sub.compiled = CompiledQuery.compile(app.catalog, sub.query, sub.inference);
     } else {
@@ -192,7 +194,7 @@ export class LiveQueries {
   }
 
   private sendError(sub: Subscription, error: unknown): void {
-    sub.compiled = null; // a query that failed is not recomputed
+    sub.compiled = null;
     const body: Record<string, Json> =
       error instanceof SandboxHttpError && error.jsonBody
         ? { ...error.jsonBody }

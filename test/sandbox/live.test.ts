@@ -114,6 +114,13 @@ describe('stream lifecycle', () => {
     expect(w.payloads[0]).toMatchObject({ type: 'error', readyState: 'open', isClosed: false });
     expect(w.payloads[0]!.error.status).toBe(400);
     expect(w.payloads[0]!.error.message).toContain('is not indexed');
+
+    // A failed query is never recomputed: later writes bring neither data nor repeated errors.
+    const other = watch(provisioning);
+    await waitFor(() => expect(other.payloads).toHaveLength(1));
+    await db.transact(db.tx.databases[id()]!.update(database('db-1', id())));
+    await waitFor(() => expect(other.payloads).toHaveLength(2));
+    expect(w.payloads).toHaveLength(1);
   });
 });
 
