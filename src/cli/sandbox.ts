@@ -44,6 +44,7 @@ const PROBABILITIES: [flag: string, key: ProbabilityKey, help: string][] = [
   ['--p-transact-fail', 'pTransactFail', 'fail an /admin/transact with 500; nothing is applied'],
 ];
 
+/** The `sandbox` command: flags, help text and the action that runs the sandbox until a stop signal. */
 export function sandboxCommand(): Command {
   const command = new Command('sandbox')
     .description(

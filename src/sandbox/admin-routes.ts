@@ -10,6 +10,7 @@ import { readJson, sendJson, type Router } from './http.js';
 import { CompiledQuery } from './instaql.js';
 import { applyTransaction } from './transact.js';
 
+/** Registers the three admin data routes on `router`. */
 export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
   router.add('POST', '/admin/query', async ({ req, res, url }) => {
     const body = await readBody(req);

@@ -46,6 +46,7 @@ export function instantTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** Every app of one sandbox, by id; creates, soft-deletes and describes them. */
 export class AppRegistry {
   private readonly apps = new Map<string, SandboxApp>();
 

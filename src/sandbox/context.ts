@@ -4,6 +4,7 @@ import type { FaultInjector } from './faults.js';
 import type { LiveQueries } from './live.js';
 import type { Counters } from './stats.js';
 
+/** The shared state a route handler works with. */
 export interface SandboxContext {
   readonly apps: AppRegistry;
   readonly platformToken: string;

@@ -8,6 +8,7 @@ import { SandboxHttpError } from './errors.js';
 import { readJson, sendJson, type Router } from './http.js';
 import type { SandboxStats } from './stats.js';
 
+/** Registers `/__sandbox/faults`, `/__sandbox/apps` and `/__sandbox/stats` on `router`. */
 export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () => SandboxStats): void {
   router.add('GET', '/__sandbox/faults', ({ req, res }) => {
     authPlatform(req, ctx.platformToken);

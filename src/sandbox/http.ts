@@ -14,6 +14,7 @@ export interface Exchange {
   readonly params: Record<string, string>;
 }
 
+/** Answers one request (throwing a SandboxHttpError answers with it). */
 export type Handler = (exchange: Exchange) => void | Promise<void>;
 
 interface Route {
@@ -24,6 +25,7 @@ interface Route {
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
+/** Method + path routing; unknown routes answer InstantDB's 404. */
 export class Router {
   private readonly routes: Route[] = [];
 

@@ -35,6 +35,7 @@ const END: OrderKey = { createdAt: Number.POSITIVE_INFINITY, id: '' };
 /** Above this many changed roots a full scan is as cheap as checking them. */
 const MAX_DIRTY_ROOTS = 20_000;
 
+/** All open subscribe-query streams of a sandbox, and the recomputation after writes. */
 export class LiveQueries {
   private readonly subs = new Map<SandboxApp, Set<Subscription>>();
   private readonly pending = new Map<SandboxApp, Change[]>();

@@ -24,6 +24,7 @@ const WIND_DOWN =
 const BAD_GATEWAY_HTML =
   '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n';
 
+/** Registers the Platform API app routes on `router`. */
 export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
   router.add('POST', '/superadmin/apps', async ({ req, res }) => {
     authPlatform(req, ctx.platformToken);

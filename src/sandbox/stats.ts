@@ -36,6 +36,7 @@ export interface SandboxStats {
 /** The mutable counters behind SandboxStats (faults and open streams are counted elsewhere). */
 export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'recomputes' | 'refreshes'>;
 
+/** All counters at zero. */
 export function newCounters(): Counters {
   return {
     createRequests: 0,

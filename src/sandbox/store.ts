@@ -66,6 +66,7 @@ interface LinkSets {
 const EMPTY: ReadonlySet<string> = new Set();
 const EMPTY_MAP: ReadonlyMap<string, ReadonlySet<string>> = new Map<string, ReadonlySet<string>>();
 
+/** The entities, indexes and links of one app; writes only inside begin()/commit() or rollback(). */
 export class EntityStore {
   private readonly tables = new Map<string, NamespaceTable>();
   private readonly indexes = new Map<string, Map<string, Set<string>>>();
