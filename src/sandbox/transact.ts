@@ -248,9 +248,18 @@ function applyStep(app: TransactTarget, step: Step, lookupCreated: Set<string>, 
 /** The entity id an id slot names, or null for a lookup that finds nothing. */
 function resolveSlot(app: TransactTarget, ns: string, slot: Slot): string | null {
   if (slot.kind === 'id') return slot.id;
-  const attr = uniqueAttr(app, ns, slot.label, slot);
-  const [owner] = app.store.lookup(attr, slot.value) ?? [];
-  return owner ?? null;
+  if (slot.label === 'id') return normalizeUuid(slot.value); // an id looks itself up
+  return findByLookup(app, ns, uniqueAttr(app, ns, slot.label, slot), slot.value) ?? null;
+}
+
+/** The entity holding `value` in the unique attribute `attr`. */
+function findByLookup(app: TransactTarget, ns: string, attr: BlobAttr, value: unknown): string | undefined {
+  if (attr.label === 'id') {
+    const id = normalizeUuid(value);
+    return id !== null && app.store.entity(ns, id) ? id : undefined;
+  }
+  const [owner] = app.store.lookup(attr, value) ?? [];
+  return owner;
 }
 
 function resolveLinkValue(
@@ -275,7 +284,7 @@ function resolveLinkValue(
   }
   const lookup = parseLookupString(raw) as Extract<Slot, { kind: 'lookup' }>;
   const attr = uniqueAttr(app, targetNs, lookup.label, raw);
-  const [owner] = app.store.lookup(attr, lookup.value) ?? [];
+  const owner = findByLookup(app, targetNs, attr, lookup.value);
   // Value lookups see rows that existed before the request or that an id-slot lookup created (§5.3).
   const visible = owner && (!app.store.createdInTx(targetNs, owner) || lookupCreated.has(`${targetNs}\u0000${owner}`));
   if (!visible) {

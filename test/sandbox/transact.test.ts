@@ -218,6 +218,12 @@ describe('lookups', () => {
     expect(error.message).toBe('Validation failed for lookup: The entity for the lookup does not exist.');
   });
 
+  test('a lookup on id finds the entity itself', async () => {
+    const t = await newTask();
+    await db.transact(db.tx.tasks[lookup('id', t)]!.update({ title: 'found' }));
+    expect((await db.query({ tasks: {} })).tasks).toEqual([{ id: t, createdAt: expect.any(Number), title: 'found' }]);
+  });
+
   test('a lookup on a non-unique attribute is refused', async () => {
     const error = await rejection(db.transact(db.tx.databases[lookup('status', 'ready')]!.update({ error: 'x' })));
     expect(error.message).toBe('Validation failed for lookup: status is not a unique attribute on databases');
