@@ -16,6 +16,7 @@ interface SandboxFlags {
   platformToken?: string;
   title: string;
   createLatency?: string;
+  transactLatency?: string;
   p500?: string;
   p429?: string;
   p429Hint?: string;
@@ -62,6 +63,12 @@ export function sandboxCommand(): Command {
       new Option(
         '--create-latency <ms>',
         'delay every app create: MS, fixed:MS, uniform:MIN:MAX or normal:MEAN:SD (clamped at 0)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--transact-latency <ms>',
+        'delay every /admin/transact, as in transit (same forms); a client gone meanwhile loses its write',
       ),
     );
   for (const [flag, , help] of PROBABILITIES) command.addOption(new Option(`${flag} <p>`, `probability 0..1: ${help}`));
@@ -133,6 +140,13 @@ export function parseFlags(flags: SandboxFlags) {
       faults.createLatency = parseLatency(flags.createLatency);
     } catch (error) {
       throw new Error(`--create-latency: ${(error as Error).message}`);
+    }
+  }
+  if (flags.transactLatency !== undefined) {
+    try {
+      faults.transactLatency = parseLatency(flags.transactLatency);
+    } catch (error) {
+      throw new Error(`--transact-latency: ${(error as Error).message}`);
     }
   }
   if (flags.retryAfter !== undefined) faults.retryAfter = wholeNumber('--retry-after', flags.retryAfter);

@@ -28,6 +28,13 @@ export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
     if (steps === undefined || steps === null || steps === false) throw paramMissing(['body', 'steps']);
     if (!Array.isArray(steps)) throw paramMalformed(['body', 'steps'], steps as Json);
     const app = authAdmin(req, url, ctx.platformToken, ctx.apps);
+    const delay = ctx.faults.transactDelayMs();
+    if (delay > 0) {
+      ctx.faults.count('transactDelayed');
+      await ctx.delay(delay);
+      // The client went away while its write was "in transit": it never arrives.
+      if (req.socket.destroyed) return ctx.faults.count('transactAbandoned');
+    }
     try {
       if (ctx.faults.decideTransactFail()) {
         ctx.faults.count('transactFail');

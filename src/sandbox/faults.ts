@@ -37,6 +37,11 @@ export interface FaultConfig {
   windDown: boolean;
   /** `/admin/transact` answers 500 (typed body) and applies nothing. */
   pTransactFail: number;
+  /**
+   * Delay before a transact is applied, as if in transit; a client that disconnects
+   * meanwhile (a killed process) loses its write, as a request that never arrived would.
+   */
+  transactLatency: LatencySpec;
   /** When > 0, the server ends every open subscribe-query stream every this many ms. */
   sseDropEvery: number;
 }
@@ -53,10 +58,13 @@ export type FaultKind =
   | 'createMissingToken'
   | 'windDown'
   | 'transactFail'
+  | 'transactDelayed'
+  | 'transactAbandoned'
   | 'sseDrop';
 
 /** What a create request will get. */
-export type CreateOutcome = 'ok' | Exclude<FaultKind, 'createDelayed' | 'transactFail' | 'sseDrop'>;
+export type CreateOutcome =
+  'ok' | Exclude<FaultKind, 'createDelayed' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
 
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().finite().min(0);
@@ -84,6 +92,7 @@ export const faultPatchSchema = z
     pMissingToken: probability,
     windDown: z.boolean(),
     pTransactFail: probability,
+    transactLatency: latency,
     sseDropEvery: z.number().int().min(0),
   })
   .partial()
@@ -103,6 +112,7 @@ export function defaultFaults(): FaultConfig {
     pMissingToken: 0,
     windDown: false,
     pTransactFail: 0,
+    transactLatency: 0,
     sseDropEvery: 0,
   };
 }
@@ -170,7 +180,15 @@ export class FaultInjector {
 
   /** The delay for one create, in ms. */
   createDelayMs(): number {
-    const spec = this.config.createLatency;
+    return this.sample(this.config.createLatency);
+  }
+
+  /** The delay for one transact, in ms. */
+  transactDelayMs(): number {
+    return this.sample(this.config.transactLatency);
+  }
+
+  private sample(spec: LatencySpec): number {
     if (typeof spec === 'number') return spec;
     switch (spec.kind) {
       case 'fixed':
@@ -226,6 +244,8 @@ export class FaultInjector {
       'createMissingToken',
       'windDown',
       'transactFail',
+      'transactDelayed',
+      'transactAbandoned',
       'sseDrop',
     ];
     return Object.fromEntries(kinds.map((k) => [k, this.counters.get(k) ?? 0])) as Record<FaultKind, number>;

@@ -8,6 +8,7 @@
 import { id, init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
 import { auditWorld, linesWithSecrets, type Audit, type MainDb, type SandboxApp } from './audit.js';
+import { mulberry32 } from '../../src/sandbox/rng.js';
 import { DaemonProcess, spawnSandbox, type SandboxProcess } from './processes.js';
 
 export interface ChaosProfile {
@@ -56,7 +57,7 @@ export const FAULTS = {
   pLost: 0.05,
   sseDropEvery: 3_000,
   pTransactFail: 0.02,
-  // transactLatency: { kind: 'uniform', min: 2, max: 25 },
+  transactLatency: { kind: 'uniform', min: 2, max: 25 },
 } as const;
 
 /** Daemon settings scaled down so leases, timeouts and backoffs play out many times per run. */
@@ -263,16 +264,4 @@ async function inspectApps(sandbox: SandboxProcess): Promise<SandboxApp[]> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A small seeded PRNG, so the kill schedule replays with the seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -17,7 +17,7 @@ it('starts the sandbox, the daemon and demo tasks; tasks get databases; Ctrl-C e
 
   expect(readyLines().length).toBeGreaterThanOrEqual(3);
   expect(JSON.parse(readyLines()[0]!)).toMatchObject({ appId: expect.any(String), durationMs: expect.any(Number) });
-  expect(readyLines()[0]).toMatch(/"Demo task 1\\" got its database [a-z]+-[a-z]+-[a-z]+, and it answers queries/);
+  expect(readyLines()[0]).toMatch(/"Demo task \d+\\" got its database [a-z]+-[a-z]+-[a-z]+, and it answers queries/);
   expect(stdout).toContain('sandbox API');
   expect(stdout).toContain('/__sandbox/apps');
   expect(code).toBe(0);

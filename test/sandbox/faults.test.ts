@@ -147,6 +147,34 @@ describe('transact faults', () => {
   });
 });
 
+describe('transact latency', () => {
+  test('delays the write; a client that gives up meanwhile loses it, as if it never arrived', async () => {
+    let db;
+    ({ sandbox, db } = await sandboxWithApp({ faults: { transactLatency: 150 } }));
+    const started = Date.now();
+    await db.transact(db.tx.tasks[id()]!.update({ createdAt: 1 }));
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+
+    // A raw request abandoned after 30 ms: the sandbox drops it once the latency is over.
+    const app = sandbox.apps()[0]!;
+    const abandoned = fetch(`${sandbox.url}/admin/transact?app_id=${app.id}`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'app-id': app.id,
+        authorization: `Bearer ${sandbox.platformToken}`,
+      },
+      body: JSON.stringify({ steps: [['update', 'tasks', id(), { createdAt: 2 }]] }),
+      signal: AbortSignal.timeout(30),
+    });
+    await expect(abandoned).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    sandbox.faults.reset();
+    expect((await db.query({ tasks: {} })).tasks).toHaveLength(1);
+    expect(sandbox.stats().faults).toMatchObject({ transactDelayed: 2, transactAbandoned: 1 });
+  });
+});
+
 describe('control endpoint', () => {
   test('GET shows, POST patches (validated), DELETE resets; the platform token is required', async () => {
     await start({});
