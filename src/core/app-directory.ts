@@ -12,6 +12,15 @@ import type { Clock } from '../clock.js';
 import type { PlatformClient } from './ports.js';
 import type { ListedApp } from './types.js';
 
+/**
+ * Whether a listed app could have been made for a record: created after the
+ * record was (minus a minute for whole-second timestamps and clock skew). An app
+ * with a record's title but older than the record is someone else's; never ours to delete.
+ */
+export function madeAfter(app: ListedApp, recordCreatedAt: number): boolean {
+  return app.createdAt >= recordCreatedAt - 60_000;
+}
+
 interface Listing {
   startedAt: number;
   apps: Promise<ListedApp[]>;

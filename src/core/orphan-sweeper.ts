@@ -9,13 +9,12 @@
  * apps of the same account are never at risk.
  */
 import type { Clock } from '../clock.js';
-import type { AppDirectory } from './app-directory.js';
+import { madeAfter, type AppDirectory } from './app-directory.js';
 import type { Logger } from './logger.js';
 import type { PlatformClient, Store } from './ports.js';
 import type { DatabaseRecord } from './types.js';
 
 const NAMES_PER_QUERY = 100;
-const CREATED_AT_SLACK_MS = 60_000;
 
 export class OrphanSweeper {
   constructor(
@@ -41,7 +40,7 @@ export class OrphanSweeper {
     for (const app of apps) {
       const record = records.get(app.title);
       if (!record || (record.status !== 'ready' && record.status !== 'failed')) continue;
-      if (app.id === record.instantAppId || app.createdAt < record.createdAt - CREATED_AT_SLACK_MS) continue;
+      if (app.id === record.instantAppId || !madeAfter(app, record.createdAt)) continue;
       const deadline = new AbortController();
       const cancel = this.clock.setTimer(() => deadline.abort(), this.requestTimeoutMs);
       try {

@@ -5,7 +5,7 @@
  * A record's life (status, and who holds its lease):
  *
  *   (none) ──claim──▶ provisioning/us ──create ok + fenced write──▶ ready
- *                        │   ▲  
+ *                        │   ▲
  *                        │   └── create failed, retryable: attempts+1, retry later
  *                        ├── create rejected (4xx) or attempts used up ──▶ failed
  *                        └── task deleted ──▶ apps removed, record deleted
@@ -28,7 +28,7 @@
 import type PQueue from 'p-queue';
 import { AbortedError, type Clock } from '../clock.js';
 import { PlatformError, StoreError } from '../errors.js';
-import type { AppDirectory } from './app-directory.js';
+import { madeAfter, type AppDirectory } from './app-directory.js';
 import type { CreateGate } from './create-gate.js';
 import { foreignLeaseWaitMs, isImplausibleLease } from './lease.js';
 import type { Logger } from './logger.js';
@@ -85,8 +85,6 @@ type CreateAttempt =
   | { kind: 'failed'; error: PlatformError; sentAt: number }
   | { kind: 'not-sent' };
 
-/** Apps listed by title are only deleted if created after their record (minus this slack). */
-const CREATED_AT_SLACK_MS = 60_000;
 const NAME_TRIES = 5;
 
 const done = (result: TaskResult): Outcome => ({ kind: 'done', result });
@@ -101,11 +99,6 @@ export class TaskReconciler {
     private readonly settings: ReconcilerSettings,
   ) {
     this.log = deps.logger;
-  }
-
-  /** Records this process currently holds knowledge about (for tests and shutdown). */
-  get heldRecords(): number {
-    return this.custody.size;
   }
 
   async reconcile(taskId: string, signal: AbortSignal): Promise<Outcome> {
@@ -423,7 +416,7 @@ export class TaskReconciler {
     const apps = await this.deps.directory.findByTitle(record.name, notBefore);
     for (const app of apps) {
       if (app.id === keep) continue;
-      if (app.createdAt < record.createdAt - CREATED_AT_SLACK_MS) {
+      if (!madeAfter(app, record.createdAt)) {
         log.warn({ appId: app.id }, 'an app with this title predates the record; not ours, leaving it');
         continue;
       }

@@ -84,6 +84,9 @@ describe('reconcile --once', () => {
   it('sweeps orphan apps of finished records at the end', async () => {
     const h = harness();
     const taskId = h.store.addTask();
+    // Same title, but made long before the record: someone else's app, never touched.
+    const older = await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    await h.clock.advance(120_000);
     const kept = await h.platform.createApp('calm-red-heron', new AbortController().signal);
     const orphan = await h.platform.createApp('calm-red-heron', new AbortController().signal);
     const unrelated = await h.platform.createApp('my-own-app', new AbortController().signal);
