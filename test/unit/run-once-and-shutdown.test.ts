@@ -111,7 +111,7 @@ describe('reconcile --once', () => {
         .liveApps()
         .map((app) => app.id)
         .sort(),
-    ).toEqual([kept.id, unrelated.id].sort());
+    ).toEqual([older.id, kept.id, unrelated.id].sort());
     expect(h.platform.apps.get(orphan.id)!.deletedAt).not.toBeNull();
   });
 });
