@@ -1,7 +1,7 @@
 /**
  * The local InstantDB sandbox: an in-memory stand-in for InstantDB's admin and platform
  * endpoints that the real, unmodified `@instantdb/admin` and `@instantdb/platform` SDKs talk to
- * (pass `sandbox.url` as `apiURI`). See src/sandbox/README.md for what it does and does not do.
+ * (pass `sandbox.url` as `apiURI`). See "The sandbox" in the README for what it does and does not do.
  */
 import { randomInt } from 'node:crypto';
 import { createServer } from 'node:http';

@@ -123,7 +123,7 @@ export async function runChaos(
     await control(sandbox, 'POST', FAULTS);
     start();
     const startedAt = Date.now();
-    const creating = createTasksOverTime(db, profile.tasks, profile.durationMs * 0.75, random);
+    const creating = createTasksOverTime(db, profile.tasks, profile.durationMs * 0.9, random);
 
     // The killer: one kill at a time, a replacement right after.
     while (Date.now() - startedAt < profile.durationMs) {
