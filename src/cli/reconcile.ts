@@ -75,7 +75,9 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
 
   if (stopping.aborted) return EXIT.ok;
   provisioner.start();
+  const detachMemoryReport = onMemoryReportSignal(logger);
   await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));
+  detachMemoryReport();
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');
