@@ -4,7 +4,7 @@
  * real server echoes a rejected admin token back in `hint`).
  */
 import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
-import { sleep, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { ClaimInput, Store } from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
@@ -125,17 +125,20 @@ export class InstantStore implements Store {
 
   /** Runs one SDK call under the deadline, classifying any failure. */
   private async call<T>(operation: () => Promise<T>): Promise<T> {
-    const deadline = new AbortController();
-    const timedOut = sleep(this.options.clock, this.options.timeoutMs, deadline.signal).then(() => {
-      throw new StoreError('unavailable', `the main app did not answer within ${this.options.timeoutMs} ms`);
+    // A plain timer, not an aborted sleep: aborting builds a DOMException and an error per call.
+    let cancel = () => {};
+    const timedOut = new Promise<never>((_, reject) => {
+      cancel = this.options.clock.setTimer(
+        () => reject(new StoreError('unavailable', `the main app did not answer within ${this.options.timeoutMs} ms`)),
+        this.options.timeoutMs,
+      );
     });
     try {
       return await Promise.race([operation(), timedOut]);
     } catch (error) {
       throw classifyStoreError(error);
     } finally {
-      deadline.abort();
-      timedOut.catch(() => {});
+      cancel();
     }
   }
 }
