@@ -39,8 +39,38 @@ const databaseEntity = z.object({
 
 /** A `databases` entity as the main app returns it, or null if it lacks what every record has. */
 export function parseRecord(entity: unknown): DatabaseRecord | null {
+  // The feed parses every unfinished record on every snapshot; most are well-formed.
+  const wellFormed = parseWellFormed(entity);
+  if (wellFormed) return wellFormed;
   const parsed = databaseEntity.safeParse(entity);
   return parsed.success ? parsed.data : null;
+}
+
+/** The record when every field has exactly its schema type (what the daemon writes); else null. */
+function parseWellFormed(entity: unknown): DatabaseRecord | null {
+  if (typeof entity !== 'object' || entity === null) return null;
+  const e = entity as Record<string, unknown>;
+  const { id, taskId, name, status, createdAt } = e;
+  if (typeof id !== 'string' || typeof taskId !== 'string' || typeof name !== 'string') return null;
+  if (typeof status !== 'string' || !isFiniteNumber(createdAt)) return null;
+  const instantAppId = e.instantAppId ?? null;
+  const error = e.error ?? null;
+  const leaseOwner = e.leaseOwner ?? null;
+  const attempts = e.attempts ?? 0;
+  const leaseExpiresAt = e.leaseExpiresAt ?? null;
+  const generation = e.generation ?? 0;
+  if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
+  if (!isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
+  if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
+  return { id, taskId, name, status, instantAppId, attempts, error, createdAt, leaseOwner, leaseExpiresAt, generation };
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isStringOrNull(value: unknown): value is string | null {
+  return value === null || typeof value === 'string';
 }
 
 /** Tasks without a database, oldest first. */

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { parseRecord } from '../../src/store/records.js';
+
+const written = {
+  id: 'r1',
+  taskId: 't1',
+  name: 'calm-red-heron',
+  status: 'provisioning',
+  attempts: 1,
+  createdAt: 1_000,
+  leaseOwner: 'host/1/abc',
+  leaseExpiresAt: 61_000,
+  generation: 2,
+};
+
+describe('parseRecord', () => {
+  it('reads a record as the daemon writes it, dropping fields it does not know', () => {
+    expect(parseRecord({ ...written, adminToken: 'secret', readyAt: 5 })).toEqual({
+      ...written,
+      instantAppId: null,
+      error: null,
+    });
+    expect(parseRecord({ ...written, status: 'ready', instantAppId: 'a1', error: null, leaseOwner: null })).toEqual({
+      ...written,
+      status: 'ready',
+      instantAppId: 'a1',
+      error: null,
+      leaseOwner: null,
+    });
+  });
+
+  it('defaults missing optional fields', () => {
+    expect(parseRecord({ id: 'r1', taskId: 't1', name: 'n', status: 'provisioning', createdAt: 5 })).toEqual({
+      id: 'r1',
+      taskId: 't1',
+      name: 'n',
+      status: 'provisioning',
+      instantAppId: null,
+      attempts: 0,
+      error: null,
+      createdAt: 5,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      generation: 0,
+    });
+  });
+
+  it('still reads records edited by hand into wrong types, so they can be repaired', () => {
+    expect(
+      parseRecord({
+        ...written,
+        status: 7,
+        attempts: 'two',
+        createdAt: '1970-01-01T00:00:01.000Z',
+        leaseOwner: 42,
+        leaseExpiresAt: 'soon',
+        generation: null,
+        instantAppId: {},
+      }),
+    ).toEqual({
+      ...written,
+      status: '7',
+      attempts: 0,
+      createdAt: 1_000,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+      generation: 0,
+      instantAppId: null,
+      error: null,
+    });
+    expect(parseRecord({ ...written, createdAt: 'not a date' })).toMatchObject({ createdAt: 0 });
+    expect(parseRecord({ ...written, createdAt: undefined })).toMatchObject({ createdAt: 0 });
+  });
+
+  it('refuses what lacks the fields every record has', () => {
+    expect(parseRecord(null)).toBeNull();
+    expect(parseRecord('r1')).toBeNull();
+    expect(parseRecord({ ...written, taskId: undefined })).toBeNull();
+    expect(parseRecord({ ...written, name: 3 })).toBeNull();
+  });
+});
