@@ -1,0 +1,124 @@
+/**
+ * `npm run bench [-- flags]`: the provisioning benchmark against the sandbox (see
+ * bench/README.md). Progress goes to stderr, the Markdown table to stdout, and results.json and
+ * time-to-link.svg to the output directory.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { measureSandboxCapacity } from '../src/sandbox/bench-capacity.js';
+import { measureBacklog } from './backlog.js';
+import { parseOptions, USAGE, type BenchOptions } from './options.js';
+import { repoRoot } from './processes.js';
+import { formatMarkdown } from './report.js';
+import { checkTargets, type BenchResults, type Machine, type TimeToLinkSummary } from './results.js';
+import { minus, round2 } from './stats.js';
+import { cdfOf, chartRange, renderTimeToLinkSvg } from './svg.js';
+import { measureThroughput } from './throughput.js';
+import { measureTimeToLink, type TimeToLinkResult } from './time-to-link.js';
+
+function progress(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+export function describeMachine(): Machine {
+  const cpu = cpus();
+  return {
+    cores: cpu.length,
+    model: cpu[0]?.model.trim() ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${release()} ${process.arch}`,
+    date: new Date().toISOString(),
+  };
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchResults> {
+  const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
+  progress(`daemon logs in ${workDir}`);
+  const common = { latencyMs: options.latencyMs, concurrency: options.concurrency, window: options.window, workDir };
+
+  progress(`throughput, daemon: ${options.tasks} tasks, C = ${options.concurrency}, L = ${options.latencyMs} ms`);
+  const daemonThroughput = await measureThroughput('daemon', { ...common, tasks: options.tasks });
+  progress(`  ${(daemonThroughput.wallMs / 1000).toFixed(1)} s, efficiency ${daemonThroughput.efficiency}`);
+  progress('throughput, inline baseline');
+  const inlineThroughput = await measureThroughput('inline', { ...common, tasks: options.tasks });
+  progress(`  ${(inlineThroughput.wallMs / 1000).toFixed(1)} s, efficiency ${inlineThroughput.efficiency}`);
+
+  const ttl = { ...common, tasks: options.timeToLinkTasks, rate: options.rate };
+  progress(`time-to-link, daemon: ${ttl.tasks} tasks at ${ttl.rate}/s`);
+  const daemonTtl = await measureTimeToLink('daemon', ttl);
+  progress(`  p50 ${daemonTtl.timeToLink.p50} ms, p99 ${daemonTtl.timeToLink.p99} ms`);
+  progress('time-to-link, inline baseline');
+  const inlineTtl = await measureTimeToLink('inline', ttl);
+  progress(`  p50 ${inlineTtl.timeToLink.p50} ms, p99 ${inlineTtl.timeToLink.p99} ms`);
+
+  let backlog = null;
+  if (options.backlog) {
+    progress(`backlog: ${options.backlog.tasks} tasks, L = 0, C = ${options.backlog.concurrency}`);
+    backlog = await measureBacklog({ ...options.backlog, window: options.window, workDir });
+    progress(
+      `  first link after ${backlog.timeToFirstLinkMs} ms, drained in ${backlog.drainSeconds} s, peak RSS ${backlog.peakRssMb} MB`,
+    );
+  }
+  let sandboxCapacity = null;
+  if (options.capacity) {
+    progress(`sandbox capacity: ${options.capacity.tasks} tasks, ${options.capacity.seconds} s`);
+    sandboxCapacity = await measureSandboxCapacity(options.capacity);
+    progress(`  ${sandboxCapacity.transactsPerSecond} transacts/s at ${sandboxCapacity.sandboxUtilization} busy`);
+  }
+
+  const [from, to] = chartRange(daemonTtl.samples, inlineTtl.samples);
+  const summary = (result: TimeToLinkResult): TimeToLinkSummary => ({
+    timeToLink: result.timeToLink,
+    overhead: minus(result.timeToLink, options.latencyMs),
+    unseen: result.unseen,
+    cdf: cdfOf(result.samples, from, to),
+  });
+  const ratio = (key: 'p50' | 'p95' | 'p99') => round2(daemonTtl.timeToLink[key] / inlineTtl.timeToLink[key]);
+  const partial: Omit<BenchResults, 'targets'> = {
+    machine: describeMachine(),
+    parameters: {
+      tasks: options.tasks,
+      latencyMs: options.latencyMs,
+      concurrency: options.concurrency,
+      window: options.window,
+      timeToLink: { tasks: options.timeToLinkTasks, ratePerSecond: options.rate },
+      backlog: options.backlog,
+      capacity: options.capacity,
+    },
+    throughput: {
+      daemon: daemonThroughput,
+      inline: inlineThroughput,
+      wallRatio: round2(daemonThroughput.wallMs / inlineThroughput.wallMs),
+    },
+    timeToLink: {
+      daemon: summary(daemonTtl),
+      inline: summary(inlineTtl),
+      ratio: { p50: ratio('p50'), p95: ratio('p95'), p99: ratio('p99') },
+    },
+    backlog,
+    sandboxCapacity,
+  };
+  return { ...partial, targets: checkTargets(partial) };
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    options = parseOptions(process.argv.slice(2), join(repoRoot(), 'bench'));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const results = await runBench(options);
+  mkdirSync(options.outDir, { recursive: true });
+  writeFileSync(join(options.outDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(options.outDir, 'time-to-link.svg'), renderTimeToLinkSvg(results));
+  process.stdout.write(formatMarkdown(results));
+  progress(`wrote ${join(options.outDir, 'results.json')} and ${join(options.outDir, 'time-to-link.svg')}`);
+  return 0;
+}
+
+// Open sockets (SDK keep-alive) must not keep a finished run alive.
+process.exit(await main());

@@ -1,0 +1,86 @@
+/** `npm run bench` flags → the settings of a run. */
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  tasks: number;
+  latencyMs: number;
+  concurrency: number;
+  window: number;
+  timeToLinkTasks: number;
+  /** Arrivals per second in the time-to-link phase. */
+  rate: number;
+  /** null: skip the backlog phase. */
+  backlog: { tasks: number; concurrency: number } | null;
+  /** null: skip the sandbox capacity measurement. */
+  capacity: { tasks: number; seconds: number; concurrency: number } | null;
+  /** Where results.json and time-to-link.svg go. */
+  outDir: string;
+}
+
+export const USAGE = `usage: npm run bench -- [flags]
+  --n N                 tasks in the throughput phase (default 2000)
+  --large               N = 10,000
+  --latency MS          Platform create latency L (default 100)
+  --concurrency C       daemon --concurrency and inline slots (default 16)
+  --window W            daemon --window (default 256)
+  --ttl-tasks N         tasks in the time-to-link phase (default min(N, 2000))
+  --rate R              time-to-link arrivals per second (default 50% of C/L)
+  --backlog N           backlog size (default 100,000)
+  --backlog-concurrency C   daemon concurrency in the backlog phase (default 64)
+  --skip-backlog        no backlog phase
+  --skip-capacity       no sandbox capacity measurement
+  --smoke               tiny sizes, to check that the benchmark works (CI)
+  --out DIR             where results.json and time-to-link.svg go (default bench/)`;
+
+export function parseOptions(argv: string[], defaultOutDir: string): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      large: { type: 'boolean', default: false },
+      latency: { type: 'string', default: '100' },
+      concurrency: { type: 'string', default: '16' },
+      window: { type: 'string', default: '256' },
+      'ttl-tasks': { type: 'string' },
+      rate: { type: 'string' },
+      backlog: { type: 'string' },
+      'backlog-concurrency': { type: 'string', default: '64' },
+      'skip-backlog': { type: 'boolean', default: false },
+      'skip-capacity': { type: 'boolean', default: false },
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const smoke = values.smoke;
+  const number = (flag: string, raw: string | undefined, fallback: number, min = 1): number => {
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`--${flag} must be a whole number ≥ ${min} (got "${raw}")`);
+    return value;
+  };
+  const tasks = number('n', values.n, smoke ? 50 : values.large ? 10_000 : 2_000);
+  const latencyMs = number('latency', values.latency, 100, 0);
+  const concurrency = number('concurrency', values.concurrency, 16);
+  // Half of what C slots of L ms can take: queueing for a slot would measure throughput, not latency.
+  const halfCapacity = Math.min(200, Math.round((0.5 * concurrency * 1000) / Math.max(latencyMs, 1)));
+  const backlogTasks = number('backlog', values.backlog, smoke ? 500 : 100_000);
+  return {
+    tasks,
+    latencyMs,
+    concurrency,
+    window: number('window', values.window, 256),
+    timeToLinkTasks: number('ttl-tasks', values['ttl-tasks'], Math.min(tasks, 2_000)),
+    rate: number('rate', values.rate, Math.max(1, halfCapacity)),
+    backlog: values['skip-backlog']
+      ? null
+      : { tasks: backlogTasks, concurrency: number('backlog-concurrency', values['backlog-concurrency'], 64) },
+    capacity: values['skip-capacity']
+      ? null
+      : smoke
+        ? { tasks: 1_000, seconds: 1, concurrency: 4 }
+        : { tasks: 100_000, seconds: 10, concurrency: 16 },
+    outDir: values.out ?? defaultOutDir,
+  };
+}

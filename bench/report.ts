@@ -1,0 +1,77 @@
+/** The Markdown report of a benchmark run (printed on stdout, pasted into the README). */
+import type { BenchResults } from './results.js';
+import type { Percentiles } from './stats.js';
+
+export function formatMarkdown(r: BenchResults): string {
+  const { machine: m, parameters: p, throughput: t, timeToLink: l, backlog: b, sandboxCapacity: s } = r;
+  const daemon = t.daemon.daemon;
+  const lines: string[] = [
+    `Machine: ${m.cores} cores (${m.model}), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; ${m.date}.`,
+    `Sandbox, daemon (built CLI, JSON logs at info) and benchmark driver are separate processes on loopback.`,
+    '',
+    `**Throughput** — N = ${n(p.tasks)} tasks created up front, C = ${p.concurrency}, L = ${p.latencyMs} ms ` +
+      `(limit N·L/C = ${seconds((p.tasks * p.latencyMs) / p.concurrency)}). ` +
+      `**Time-to-link** — ${n(p.timeToLink.tasks)} tasks arriving one by one at ${p.timeToLink.ratePerSecond}/s ` +
+      `(${Math.round(((p.timeToLink.ratePerSecond * p.latencyMs) / 1000 / p.concurrency) * 100)}% of C/L).`,
+    '',
+    '| | daemon | inline baseline | daemon ÷ inline |',
+    '|---|---:|---:|---:|',
+    `| wall time, first task → last link | ${seconds(t.daemon.wallMs)} | ${seconds(t.inline.wallMs)} | ${t.wallRatio.toFixed(2)} |`,
+    `| tasks per minute | ${n(t.daemon.tasksPerMinute)} | ${n(t.inline.tasksPerMinute)} | ${(t.daemon.tasksPerMinute / t.inline.tasksPerMinute).toFixed(2)} |`,
+    `| throughput efficiency (1.0 = the API's limit) | ${t.daemon.efficiency.toFixed(2)} | ${t.inline.efficiency.toFixed(2)} | |`,
+    `| time-to-link p50 / p95 / p99 | ${pct(l.daemon.timeToLink)} | ${pct(l.inline.timeToLink)} | ${l.ratio.p50.toFixed(2)} / ${l.ratio.p95.toFixed(2)} / ${l.ratio.p99.toFixed(2)} |`,
+    `| … minus L (overhead) p50 / p95 / p99 | ${pct(l.daemon.overhead)} | ${pct(l.inline.overhead)} | |`,
+    `| CPU per task | ${daemon ? `${daemon.cpuMsPerTask} ms (daemon process)` : '–'} | ${t.inline.clientCpuMsPerTask} ms (caller process) | |`,
+    `| peak RSS | ${daemon ? `${daemon.peakRssMb} MB` : '–'} | | |`,
+    `| sandbox CPU (share of one core) | ${t.daemon.sandboxCpuShare} | ${t.inline.sandboxCpuShare} | |`,
+    `| linked ready / failed | ${n(t.daemon.ready)} / ${t.daemon.failed} | ${n(t.inline.ready)} / ${t.inline.failed} | |`,
+  ];
+  if (l.daemon.unseen + l.inline.unseen > 0)
+    lines.push('', `The observer missed ${l.daemon.unseen} (daemon) and ${l.inline.unseen} (inline) links.`);
+  if (b) {
+    lines.push(
+      '',
+      `**Backlog** — ${n(b.tasks)} unlinked tasks before the daemon starts; L = 0, C = ${b.concurrency}.`,
+      '',
+      '| | |',
+      '|---|---:|',
+      `| daemon start → first link | ${b.timeToFirstLinkMs} ms |`,
+      `| drain time (daemon start → last link) | ${b.drainSeconds} s (${n(b.tasksPerSecond)} tasks/s) |`,
+      `| daemon peak RSS | ${b.peakRssMb} MB |`,
+      `| daemon CPU per task | ${b.cpuMsPerTask} ms |`,
+      `| heap used after full GC: at ${n(b.heapAtTenth.provisioned)} / at ${n(b.heapAtEnd.provisioned)} | ${b.heapAtTenth.heapUsedMb} MB / ${b.heapAtEnd.heapUsedMb} MB (×${b.heapGrowth}) |`,
+      `| heap total (V8's reservation) at the same points | ${b.heapAtTenth.heapTotalMb} MB / ${b.heapAtEnd.heapTotalMb} MB |`,
+      `| sandbox CPU (share of one core) | ${b.sandboxCpuShare} |`,
+      `| linked ready / failed | ${n(b.ready)} / ${b.failed} |`,
+    );
+  }
+  if (s) {
+    lines.push(
+      '',
+      `**Sandbox capacity** — ${n(s.tasks)} tasks, the daemon's two live subscriptions, ${s.concurrency} clients ` +
+        `doing the daemon's claim → read → fenced update cycle for ${s.seconds} s (sandbox on ${s.sandboxThread === 'worker' ? 'its own thread' : 'the client thread'}).`,
+      '',
+      '| transacts/s | queries/s | sandbox busy | transacts/s at 100% busy | transact p50 / p99 |',
+      '|---:|---:|---:|---:|---:|',
+      `| ${n(s.transactsPerSecond)} | ${n(s.queriesPerSecond)} | ${Math.round(s.sandboxUtilization * 100)}% | ` +
+        `${n(Math.round(s.transactsPerSecond / Math.max(s.sandboxUtilization, 0.01)))} | ` +
+        `${s.transactLatencyMs.p50} / ${s.transactLatencyMs.p99} ms |`,
+    );
+  }
+  lines.push('', '**Targets**', '', '| target | goal | measured | |', '|---|---|---|---|');
+  for (const target of r.targets)
+    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
+  return lines.join('\n') + '\n';
+}
+
+function n(value: number): string {
+  return value.toLocaleString('en-US');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function pct(p: Percentiles): string {
+  return `${p.p50} / ${p.p95} / ${p.p99} ms`;
+}

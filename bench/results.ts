@@ -1,0 +1,120 @@
+/** The shape of bench/results.json, and the targets of issue 5 checked against it. */
+import type { CapacityResult } from '../src/sandbox/bench-capacity.js';
+import type { BacklogResult } from './backlog.js';
+import type { Percentiles } from './stats.js';
+import type { ThroughputResult } from './throughput.js';
+
+export interface Machine {
+  cores: number;
+  model: string;
+  memoryGb: number;
+  node: string;
+  platform: string;
+  date: string;
+}
+
+export interface Parameters {
+  tasks: number;
+  latencyMs: number;
+  concurrency: number;
+  window: number;
+  timeToLink: { tasks: number; ratePerSecond: number };
+  backlog: { tasks: number; concurrency: number } | null;
+  capacity: { tasks: number; seconds: number; concurrency: number } | null;
+}
+
+export interface TimeToLinkSummary {
+  /** Task acknowledged → seen linked to a ready record (ms). */
+  timeToLink: Percentiles;
+  /** The same minus the create latency L: what is not the Platform API's. */
+  overhead: Percentiles;
+  unseen: number;
+  /** Share of tasks linked within x ms, for x on a grid (the chart's data). */
+  cdf: Array<[ms: number, share: number]>;
+}
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  machine: Machine;
+  parameters: Parameters;
+  throughput: {
+    daemon: ThroughputResult;
+    inline: ThroughputResult;
+    /** Daemon wall time ÷ inline wall time (below 1: the daemon is faster). */
+    wallRatio: number;
+  };
+  timeToLink: {
+    daemon: TimeToLinkSummary;
+    inline: TimeToLinkSummary;
+    /** Daemon p50 ÷ inline p50, and the same at p95 and p99. */
+    ratio: { p50: number; p95: number; p99: number };
+  };
+  backlog: BacklogResult | null;
+  sandboxCapacity: CapacityResult | null;
+  targets: Target[];
+}
+
+/** The targets of issue 5 that this run can check. */
+export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
+  const { throughput, timeToLink, backlog, parameters } = results;
+  const targets: Target[] = [
+    {
+      name: `throughput efficiency (N = ${parameters.tasks}, C = ${parameters.concurrency}, L = ${parameters.latencyMs} ms)`,
+      target: '≥ 0.95 at N = 10,000',
+      measured: throughput.daemon.efficiency.toFixed(2),
+      met: throughput.daemon.efficiency >= 0.95,
+    },
+    {
+      name: 'time-to-link overhead over L, p50',
+      target: '≤ 20 ms',
+      measured: `${timeToLink.daemon.overhead.p50} ms`,
+      met: timeToLink.daemon.overhead.p50 <= 20,
+    },
+    {
+      name: 'time-to-link overhead over L, p99',
+      target: '≤ 100 ms',
+      measured: `${timeToLink.daemon.overhead.p99} ms`,
+      met: timeToLink.daemon.overhead.p99 <= 100,
+    },
+    {
+      name: 'time-to-link p50, daemon ÷ inline',
+      target: '≤ 1.10',
+      measured: timeToLink.ratio.p50.toFixed(2),
+      met: timeToLink.ratio.p50 <= 1.1,
+    },
+    {
+      name: 'daemon CPU per provisioned task',
+      target: '≤ 2 ms',
+      measured: `${throughput.daemon.daemon?.cpuMsPerTask ?? NaN} ms`,
+      met: (throughput.daemon.daemon?.cpuMsPerTask ?? Infinity) <= 2,
+    },
+  ];
+  if (backlog) {
+    targets.push(
+      {
+        name: `peak RSS with a ${backlog.tasks.toLocaleString('en-US')}-task backlog`,
+        target: '≤ 150 MB',
+        measured: `${backlog.peakRssMb} MB`,
+        met: backlog.peakRssMb <= 150,
+      },
+      {
+        name: `heap after draining ${backlog.heapAtEnd.provisioned.toLocaleString('en-US')} vs after ${backlog.heapAtTenth.provisioned.toLocaleString('en-US')}`,
+        target: '≤ +20%',
+        measured: `${signedPercent(backlog.heapGrowth)} (${backlog.heapAtTenth.heapUsedMb} → ${backlog.heapAtEnd.heapUsedMb} MB)`,
+        met: backlog.heapGrowth <= 1.2,
+      },
+    );
+  }
+  return targets;
+}
+
+export function signedPercent(ratio: number): string {
+  const percent = Math.round((ratio - 1) * 100);
+  return `${percent >= 0 ? '+' : ''}${percent}%`;
+}

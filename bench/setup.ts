@@ -1,0 +1,45 @@
+/** Starting a phase's processes: a fresh sandbox, and the daemon once it is watching. */
+import { join } from 'node:path';
+import { spawnDaemon, spawnSandbox, type DaemonProcess, type SandboxProcess } from './processes.js';
+import { now, sleep } from './workload.js';
+
+/** A fresh sandbox whose every Platform create takes `latencyMs`. */
+export function startSandbox(latencyMs: number): Promise<SandboxProcess> {
+  return spawnSandbox(['--create-latency', `fixed:${latencyMs}`]);
+}
+
+export interface DaemonOptions {
+  concurrency: number;
+  window: number;
+  /** Directory for the daemon's log file. */
+  workDir: string;
+  name: string;
+  /** Run node with --expose-gc, so a SIGUSR2 memory report follows a full collection. */
+  exposeGc?: boolean;
+}
+
+/**
+ * Starts the daemon as the built CLI (JSON logs at the default level, info) and resolves once
+ * both of its subscriptions are open, so the phase measures work, not startup.
+ */
+export async function startDaemon(sandbox: SandboxProcess, options: DaemonOptions): Promise<DaemonProcess> {
+  const before = (await sandbox.stats()).openSubscriptions ?? 0;
+  const daemon = spawnDaemon({
+    env: sandbox.env,
+    args: ['--concurrency', String(options.concurrency), '--window', String(options.window), '--log-level', 'info'],
+    logFile: join(options.workDir, `${options.name}.log`),
+    nodeArgs: options.exposeGc ? ['--expose-gc'] : [],
+    watch: ['memory usage'],
+  });
+  await waitForSubscriptions(sandbox, before + 2, 30_000);
+  return daemon;
+}
+
+/** Polls the sandbox until `count` subscriptions are open. */
+export async function waitForSubscriptions(sandbox: SandboxProcess, count: number, timeoutMs: number): Promise<void> {
+  const deadline = now() + timeoutMs;
+  while (((await sandbox.stats()).openSubscriptions ?? 0) < count) {
+    if (now() > deadline) throw new Error(`fewer than ${count} subscriptions open after ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}

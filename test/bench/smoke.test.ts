@@ -1,0 +1,66 @@
+/**
+ * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
+ * 500-task backlog), writing to a temporary directory. No timing assertions.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, expect, it } from 'vitest';
+import type { BenchResults } from '../../bench/results.js';
+
+const MAIN = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+const out = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it('runs every phase and writes the table, results.json and the chart', async () => {
+  const { code, stdout, stderr } = await run(['--smoke', '--out', out]);
+  expect(code, stderr).toBe(0);
+
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
+  expect(results.machine).toMatchObject({ cores: expect.any(Number), node: process.version });
+  expect(results.parameters).toMatchObject({ tasks: 50, latencyMs: 100, concurrency: 16 });
+  for (const subject of [results.throughput.daemon, results.throughput.inline]) {
+    expect(subject).toMatchObject({ tasks: 50, ready: 50, failed: 0 });
+    expect(subject.efficiency).toBeGreaterThan(0);
+  }
+  expect(results.throughput.daemon.daemon).toMatchObject({
+    peakRssMb: expect.any(Number),
+    cpuMsPerTask: expect.any(Number),
+  });
+  for (const subject of [results.timeToLink.daemon, results.timeToLink.inline]) {
+    expect(subject.timeToLink.count).toBe(50);
+    expect(subject.unseen).toBe(0);
+    expect(subject.cdf.at(-1)![1]).toBe(1);
+  }
+  expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
+  expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
+  expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
+  expect(results.targets.map((target) => target.name)).toHaveLength(7);
+
+  expect(stdout).toContain('| time-to-link p50 / p95 / p99 |');
+  expect(stdout).toContain('**Backlog**');
+  const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
+  expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+  expect(svg.match(/<polyline /g)).toHaveLength(2);
+  expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+}, 90_000);
+
+it('refuses a bad flag with exit 2 and the usage', async () => {
+  const { code, stderr } = await run(['--n', 'many']);
+  expect(code).toBe(2);
+  expect(stderr).toContain('--n must be a whole number');
+  expect(stderr).toContain('usage: npm run bench');
+});
