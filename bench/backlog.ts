@@ -15,6 +15,8 @@ export interface BacklogSettings {
   concurrency: number;
   window: number;
   workDir: string;
+  /** Extra node flags for the daemon. */
+  nodeArgs: string[];
 }
 
 export interface HeapReport {

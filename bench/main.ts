@@ -36,7 +36,13 @@ export function describeMachine(): Machine {
 export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
   progress(`daemon logs in ${workDir}`);
-  const common = { latencyMs: options.latencyMs, concurrency: options.concurrency, window: options.window, workDir };
+  const common = {
+    latencyMs: options.latencyMs,
+    concurrency: options.concurrency,
+    window: options.window,
+    workDir,
+    nodeArgs: options.daemonNodeArgs,
+  };
 
   progress(`throughput, daemon: ${options.tasks} tasks, C = ${options.concurrency}, L = ${options.latencyMs} ms`);
   const daemonThroughput = await measureThroughput('daemon', { ...common, tasks: options.tasks });
@@ -56,7 +62,12 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   let backlog = null;
   if (options.backlog) {
     progress(`backlog: ${options.backlog.tasks} tasks, L = 0, C = ${options.backlog.concurrency}`);
-    backlog = await measureBacklog({ ...options.backlog, window: options.window, workDir });
+    backlog = await measureBacklog({
+      ...options.backlog,
+      window: options.window,
+      workDir,
+      nodeArgs: options.daemonNodeArgs,
+    });
     progress(
       `  first link after ${backlog.timeToFirstLinkMs} ms, drained in ${backlog.drainSeconds} s, peak RSS ${backlog.peakRssMb} MB`,
     );
@@ -83,6 +94,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       latencyMs: options.latencyMs,
       concurrency: options.concurrency,
       window: options.window,
+      daemonNodeOptions: options.daemonNodeArgs.join(' '),
       timeToLink: { tasks: options.timeToLinkTasks, ratePerSecond: options.rate },
       backlog: options.backlog,
       capacity: options.capacity,

@@ -15,6 +15,8 @@ export interface BenchOptions {
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
+  /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
+  daemonNodeArgs: string[];
 }
 
 export const USAGE = `usage: npm run bench -- [flags]
@@ -29,6 +31,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --backlog-concurrency C   daemon concurrency in the backlog phase (default 64)
   --skip-backlog        no backlog phase
   --skip-capacity       no sandbox capacity measurement
+  --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
 
@@ -49,6 +52,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'skip-capacity': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
+      'daemon-node-options': { type: 'string', default: '' },
     },
     strict: true,
   });
@@ -82,5 +86,6 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
         ? { tasks: 1_000, seconds: 1, concurrency: 4 }
         : { tasks: 100_000, seconds: 10, concurrency: 16 },
     outDir: values.out ?? defaultOutDir,
+    daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };
 }

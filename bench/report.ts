@@ -7,7 +7,7 @@ export function formatMarkdown(r: BenchResults): string {
   const daemon = t.daemon.daemon;
   const lines: string[] = [
     `Machine: ${m.cores} cores (${m.model}), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}; ${m.date}.`,
-    `Sandbox, daemon (built CLI, JSON logs at info) and benchmark driver are separate processes on loopback.`,
+    `Sandbox, daemon (built CLI, JSON logs at info${p.daemonNodeOptions ? `, node ${p.daemonNodeOptions}` : ''}) and benchmark driver are separate processes on loopback.`,
     '',
     `**Throughput** — N = ${n(p.tasks)} tasks created up front, C = ${p.concurrency}, L = ${p.latencyMs} ms ` +
       `(limit N·L/C = ${seconds((p.tasks * p.latencyMs) / p.concurrency)}). ` +

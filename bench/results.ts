@@ -18,6 +18,8 @@ export interface Parameters {
   latencyMs: number;
   concurrency: number;
   window: number;
+  /** Node flags the daemon ran with ('' = none). */
+  daemonNodeOptions: string;
   timeToLink: { tasks: number; ratePerSecond: number };
   backlog: { tasks: number; concurrency: number } | null;
   capacity: { tasks: number; seconds: number; concurrency: number } | null;

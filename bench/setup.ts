@@ -16,6 +16,8 @@ export interface DaemonOptions {
   name: string;
   /** Run node with --expose-gc, so a SIGUSR2 memory report follows a full collection. */
   exposeGc?: boolean;
+  /** Extra node flags for the daemon (e.g. --max-old-space-size=128). */
+  nodeArgs?: string[];
 }
 
 /**
@@ -28,7 +30,7 @@ export async function startDaemon(sandbox: SandboxProcess, options: DaemonOption
     env: sandbox.env,
     args: ['--concurrency', String(options.concurrency), '--window', String(options.window), '--log-level', 'info'],
     logFile: join(options.workDir, `${options.name}.log`),
-    nodeArgs: options.exposeGc ? ['--expose-gc'] : [],
+    nodeArgs: [...(options.exposeGc ? ['--expose-gc'] : []), ...(options.nodeArgs ?? [])],
     watch: ['memory usage'],
   });
   await waitForSubscriptions(sandbox, before + 2, 30_000);

@@ -62,7 +62,7 @@ export function renderTimeToLinkSvg(results: BenchResults): string {
   );
 
   // Grid and axes.
-  for (const y of [0, 0.25, 0.5, 0.75, 0.95, 1]) {
+  for (const y of [0, 0.25, 0.5, 0.75, 0.9, 1]) {
     parts.push(line(PAD.left, sy(y), PAD.left + plotW, sy(y), y === 0 ? '#333' : '#e5e5e5'));
     parts.push(text(PAD.left - 8, sy(y) + 4, `${Math.round(y * 100)}%`, { anchor: 'end' }));
   }
@@ -96,7 +96,7 @@ export function renderTimeToLinkSvg(results: BenchResults): string {
   ] as const;
   legend.forEach(([name, summary, color], i) => {
     const y = PAD.top + plotH - 44 + i * 20;
-    const x = PAD.left + plotW - 300;
+    const x = PAD.left + plotW - 390;
     parts.push(line(x, y - 4, x + 22, y - 4, color, 3));
     parts.push(
       text(

@@ -16,6 +16,8 @@ export interface ThroughputSettings {
   concurrency: number;
   window: number;
   workDir: string;
+  /** Extra node flags for the daemon. */
+  nodeArgs: string[];
 }
 
 export interface ThroughputResult {

@@ -16,6 +16,8 @@ export interface TimeToLinkSettings {
   concurrency: number;
   window: number;
   workDir: string;
+  /** Extra node flags for the daemon. */
+  nodeArgs: string[];
 }
 
 export interface TimeToLinkResult {
