@@ -132,5 +132,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Ctrl-C: exit, so the 'exit' hook in processes.ts stops the sandbox and the daemon.
+process.once('SIGINT', () => process.exit(130));
 // Open sockets (SDK keep-alive) must not keep a finished run alive.
 process.exit(await main());

@@ -8,6 +8,18 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+/** Children still running; killed if the benchmark exits early (an error, Ctrl-C). */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
 /** The repository root, whether this file runs from bench/ (vitest) or dist/bench/ (npm run bench). */
 export function repoRoot(): string {
   const here = fileURLToPath(import.meta.url);
@@ -40,9 +52,11 @@ export interface SandboxProcess {
 
 /** Starts `instant-provisioner sandbox` on a free port and reads the environment it prints. */
 export async function spawnSandbox(args: string[] = []): Promise<SandboxProcess> {
-  const child = spawn(process.execPath, [cliPath(), 'sandbox', '--port', '0', '--seed', '1', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = track(
+    spawn(process.execPath, [cliPath(), 'sandbox', '--port', '0', '--seed', '1', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const found: Record<string, string> = {};
@@ -100,10 +114,12 @@ export function spawnDaemon(options: {
   watch?: string[];
 }): DaemonProcess {
   const log = openSync(options.logFile, 'w');
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath(), 'reconcile', ...options.args], {
-    env: { PATH: process.env.PATH ?? '', ...options.env, LOG_FORMAT: 'json' },
-    stdio: ['ignore', log, log],
-  });
+  const child = track(
+    spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath(), 'reconcile', ...options.args], {
+      env: { PATH: process.env.PATH ?? '', ...options.env, LOG_FORMAT: 'json' },
+      stdio: ['ignore', log, log],
+    }),
+  );
   closeSync(log);
   const tail = new LogTail(options.logFile, options.watch ?? []);
   return {
