@@ -26,7 +26,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     options.destination ??
     (options.pretty
       ? pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
-      : pino.destination(1));
+      : stdoutDestination());
   const logger = pino(
     {
       level: options.level,
@@ -52,6 +52,15 @@ export function createLogger(options: LoggerOptions): PinoLogger {
     return child.call(this, scrub(bindings) as typeof bindings, options);
   } as typeof logger.child;
   return logger;
+}
+
+/**
+ * stdout, written synchronously. pino's default destination writes asynchronously, at most
+ * 16 KB per event-loop turn: a daemon kept busy by a large backlog fell further behind every
+ * second (lines seconds late, the unwritten buffer growing in memory). A write per line is cheap.
+ */
+export function stdoutDestination(): DestinationStream & { sync?: boolean } {
+  return pino.destination({ dest: 1, sync: true });
 }
 
 /** Returns a function that copies a value with every secret replaced. */
