@@ -126,7 +126,7 @@ async function heapReport(daemon: DaemonProcess, sandbox: SandboxProcess): Promi
       const mb = (key: string) => toMb(Number(entry[key]));
       return { provisioned, heapUsedMb: mb('heapUsed'), heapTotalMb: mb('heapTotal'), rssMb: mb('rss') };
     }
-    if (waited > 10_000) throw new Error('the daemon did not report its memory within 10 s of SIGUSR2');
+    if (waited > 60_000) throw new Error('the daemon did not report its memory within 60 s of SIGUSR2');
     await sleep(50);
   }
 }
