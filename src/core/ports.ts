@@ -77,14 +77,17 @@ export interface PlatformClient {
 
 /** Live snapshots of what needs work. Events are hints; the reconciler re-reads before acting. */
 export interface Feed {
-  /** Starts watching; returns a function that stops watching. */
-  watch(handlers: FeedHandlers): () => void;
+  /**
+   * Starts watching; returns a function that stops watching. Records leased by
+   * `owner` (this process) are left out of the records window: it knows them.
+   */
+  watch(handlers: FeedHandlers, owner: string): () => void;
 }
 
 export interface FeedHandlers {
   /** A full snapshot of the oldest tasks without a database (a bounded window). */
   onUnlinkedTasks(taskIds: string[]): void;
-  /** A full snapshot of the oldest records still provisioning (a bounded window). */
+  /** A full snapshot of the oldest records still provisioning that others hold (a bounded window). */
   onUnfinishedRecords(records: DatabaseRecord[]): void;
   /** A subscription failed; `global` when retrying cannot help (e.g. a rejected admin token). */
   onError(error: Error): void;

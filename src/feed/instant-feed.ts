@@ -31,7 +31,7 @@ export interface InstantFeedOptions {
 export class InstantFeed implements Feed {
   constructor(private readonly options: InstantFeedOptions) {}
 
-  watch(handlers: FeedHandlers): () => void {
+  watch(handlers: FeedHandlers, owner: string): () => void {
     const { db, windowSize } = this.options;
     const tasks = new LiveQuery(
       this.options,
@@ -43,7 +43,7 @@ export class InstantFeed implements Feed {
     const records = new LiveQuery(
       this.options,
       'unfinished records',
-      (onPayload) => db.subscribeQuery(unfinishedRecordsQuery(windowSize), onPayload),
+      (onPayload) => db.subscribeQuery(unfinishedRecordsQuery(windowSize, owner), onPayload),
       (data) => handlers.onUnfinishedRecords(recordsOf((data as { databases?: unknown }).databases)),
       handlers.onError,
     );

@@ -73,20 +73,33 @@ function isStringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
-/** Tasks without a database, oldest first. */
+/** Ids of tasks without a database, oldest first. Only ids: a user's tasks may carry large fields. */
 export function unlinkedTasksQuery(limit: number, order: 'asc' | 'desc' = 'asc') {
   return {
     tasks: {
-      $: { where: { 'mainDatabase.id': { $isNull: true } }, limit, order: { serverCreatedAt: order } },
+      $: {
+        where: { 'mainDatabase.id': { $isNull: true } },
+        limit,
+        order: { serverCreatedAt: order },
+        fields: ['id'] as ['id'],
+      },
     },
   } as const;
 }
 
-/** Records still provisioning, oldest first. */
-export function unfinishedRecordsQuery(limit: number) {
+/**
+ * Records still provisioning, oldest first. With `exceptOwner`, leaving out the
+ * records that owner holds: a daemon knows its own, and its own claims and
+ * records would otherwise push a new snapshot at it for every write it makes.
+ */
+export function unfinishedRecordsQuery(limit: number, exceptOwner?: string) {
+  const where =
+    exceptOwner === undefined
+      ? { status: 'provisioning' }
+      : { status: 'provisioning', leaseOwner: { $not: exceptOwner } };
   return {
     databases: {
-      $: { where: { status: 'provisioning' }, limit, order: { serverCreatedAt: 'asc' } },
+      $: { where, limit, order: { serverCreatedAt: 'asc' } },
     },
   } as const;
 }

@@ -9,7 +9,8 @@ import { systemClock } from '../../src/clock.js';
 import { InstantFeed } from '../../src/feed/instant-feed.js';
 import { connectMainDb } from '../../src/store/instant-db.js';
 import { LogSink } from '../fakes/log-sink.js';
-import { eventually } from './helpers.js';
+import { id } from '@instantdb/admin';
+import { createTasks, eventually, world } from './helpers.js';
 
 let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
@@ -63,11 +64,14 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
     watchdogMs: 100,
   });
   const snapshots: string[][] = [];
-  const stop = feed.watch({
-    onUnlinkedTasks: (ids) => snapshots.push(ids),
-    onUnfinishedRecords: () => {},
-    onError: () => {},
-  });
+  const stop = feed.watch(
+    {
+      onUnlinkedTasks: (ids) => snapshots.push(ids),
+      onUnfinishedRecords: () => {},
+      onError: () => {},
+    },
+    'this-daemon',
+  );
   await eventually(() => snapshots.length > 0, 10_000);
   stop();
 
@@ -75,4 +79,49 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
   expect(requests).toBe(3);
   expect(log.messages('warn').filter((message) => message === 'subscription closed; resubscribing')).toHaveLength(2);
   expect(log.messages('info')).toContain('subscription is back');
+});
+
+it('watches task ids only, and leaves records this daemon holds out of the records window', async () => {
+  const w = await world();
+  try {
+    const feed = new InstantFeed({
+      db: connectMainDb({ appId: w.appId, adminToken: w.env.INSTANT_ADMIN_TOKEN!, apiUri: w.sandbox.url }),
+      clock: systemClock,
+      logger: new LogSink(),
+      windowSize: 10,
+      resubscribe: { baseMs: 50, maxMs: 100 },
+      random: () => 1,
+    });
+    let tasks: string[] = [];
+    let records: string[] = [];
+    const stop = feed.watch(
+      {
+        onUnlinkedTasks: (ids) => (tasks = ids),
+        onUnfinishedRecords: (list) => (records = list.map((record) => record.leaseOwner ?? 'nobody')),
+        onError: () => {},
+      },
+      'me',
+    );
+    const [a, b, c, d] = await createTasks(w.db, 4);
+    const record = (taskId: string, leaseOwner: string | null) => {
+      const recordId = id();
+      return [
+        w.db.tx.databases[recordId]!.update({
+          taskId,
+          name: `n-${taskId}`,
+          status: 'provisioning',
+          createdAt: Date.now(),
+          leaseOwner,
+        }),
+        w.db.tx.tasks[taskId]!.link({ mainDatabase: recordId }),
+      ];
+    };
+    await w.db.transact([...record(a!, 'me'), ...record(b!, 'other'), ...record(c!, null)]);
+    await eventually(() => tasks.length === 1 && records.length === 2);
+    stop();
+    expect(tasks).toEqual([d]);
+    expect(records.sort()).toEqual(['nobody', 'other']);
+  } finally {
+    await w.close();
+  }
 });

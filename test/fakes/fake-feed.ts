@@ -5,7 +5,11 @@ import type { DatabaseRecord } from '../../src/core/types.js';
 export class FakeFeed implements Feed {
   private readonly watchers = new Set<FeedHandlers>();
 
-  watch(handlers: FeedHandlers): () => void {
+  /** The owners that asked to watch, for assertions. */
+  readonly owners: string[] = [];
+
+  watch(handlers: FeedHandlers, owner: string): () => void {
+    this.owners.push(owner);
     this.watchers.add(handlers);
     return () => this.watchers.delete(handlers);
   }
