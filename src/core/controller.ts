@@ -48,6 +48,8 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly stopping = new AbortController();
   private readonly failures = new Map<string, number>();
+  /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
+  private readonly claimFirst = new Set<string>();
   private stopFeed: () => void = () => {};
   private cancelResync: () => void = () => {};
   private cancelLeaseCheck: () => void = () => {};
@@ -66,11 +68,14 @@ export class Controller {
   start(): void {
     if (this.state !== 'idle') return;
     this.state = 'running';
-    this.stopFeed = this.deps.feed.watch({
-      onUnlinkedTasks: (taskIds) => this.offerTasks(taskIds),
-      onUnfinishedRecords: (records) => this.watchRecords(records),
-      onError: (error) => this.deps.logger.warn({ error: errorMessage(error) }, 'subscription error'),
-    });
+    this.stopFeed = this.deps.feed.watch(
+      {
+        onUnlinkedTasks: (taskIds) => this.offerUnlinked(taskIds),
+        onUnfinishedRecords: (records) => this.watchRecords(records),
+        onError: (error) => this.deps.logger.warn({ error: errorMessage(error) }, 'subscription error'),
+      },
+      this.settings.lease.owner,
+    );
     void this.resync();
   }
 
@@ -88,6 +93,7 @@ export class Controller {
     this.cancelLeaseCheck();
     this.stopping.abort();
     this.queue.stop();
+    this.claimFirst.clear();
     const drained = await this.drain(deadlineMs);
     this.state = 'stopped';
     return { drained };
@@ -106,6 +112,16 @@ export class Controller {
         resolve(true);
       });
     });
+  }
+
+  /** Offers tasks a read just showed without a database: their first pass may claim without reading again. */
+  private offerUnlinked(taskIds: string[]): void {
+    if (this.state !== 'running') return;
+    for (const taskId of taskIds) {
+      if (this.queue.has(taskId)) continue;
+      this.claimFirst.add(taskId);
+      this.queue.add(taskId);
+    }
   }
 
   private offerTasks(taskIds: string[]): void {
@@ -145,7 +161,7 @@ export class Controller {
         this.deps.store.listUnfinishedRecords(this.settings.windowSize),
         this.deps.store.listBrokenRecords(this.settings.windowSize),
       ]);
-      this.offerTasks(taskIds);
+      this.offerUnlinked(taskIds);
       this.watchRecords(records);
       this.offerTasks(broken.map((record) => record.taskId));
       this.deps.logger.debug({ tasks: taskIds.length, records: records.length, broken: broken.length }, 'resynced');
@@ -167,7 +183,8 @@ export class Controller {
   private async work(taskId: string): Promise<void> {
     let outcome: Outcome;
     try {
-      outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal);
+      const claimFirst = this.claimFirst.delete(taskId);
+      outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, { claimFirst });
     } catch (error) {
       if (error instanceof AbortedError) return;
       this.retryAfterError(taskId, error);

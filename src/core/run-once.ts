@@ -67,6 +67,8 @@ class OnceRun {
   /** Tasks finished but still without a database; kept out of later pages. */
   private readonly finishedUnlinked = new Set<string>();
   private readonly errors = new Map<string, number>();
+  /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
+  private readonly claimFirst = new Set<string>();
   private wake: () => void = () => {};
 
   constructor(
@@ -108,7 +110,7 @@ class OnceRun {
       const page = await this.deps.store.listUnlinkedTasks(this.settings.pageSize + this.finishedUnlinked.size);
       let offered = 0;
       for (const taskId of page) {
-        if (this.offer(taskId)) offered++;
+        if (this.offer(taskId, true)) offered++;
         if (taskId === boundary) {
           boundarySeen = true;
           break;
@@ -135,16 +137,19 @@ class OnceRun {
     }
   }
 
-  private offer(taskId: string): boolean {
+  /** Queues a task once; `unlinked` when a read just showed it without a database (its first pass may claim at once). */
+  private offer(taskId: string, unlinked = false): boolean {
     if (this.summary.abortedBy || this.pending.has(taskId) || this.finishedUnlinked.has(taskId)) return false;
     this.pending.add(taskId);
+    if (unlinked) this.claimFirst.add(taskId);
     this.queue.add(taskId);
     return true;
   }
 
   private async work(taskId: string): Promise<void> {
     try {
-      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal);
+      const claimFirst = this.claimFirst.delete(taskId);
+      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, { claimFirst });
       this.errors.delete(taskId);
       // A record another daemon holds is waited for: it may have died.
       if (outcome.kind === 'done') this.finish(taskId, outcome.result);

@@ -101,7 +101,15 @@ export class TaskReconciler {
     this.log = deps.logger;
   }
 
-  async reconcile(taskId: string, signal: AbortSignal): Promise<Outcome> {
+  /**
+   * One pass over a task. With `claimFirst` (the task was just seen without a
+   * database), it tries the claim before reading anything: the claim transaction
+   * itself checks that no record exists for the task and that the task exists,
+   * so the read would only cost a round trip; any conflict falls back to a read.
+   */
+  async reconcile(taskId: string, signal: AbortSignal, options: { claimFirst?: boolean } = {}): Promise<Outcome> {
+    if (options.claimFirst)
+      return this.claim(taskId, { task: { id: taskId, mainDatabaseId: null }, record: null }, signal);
     const state = await this.deps.store.loadTask(taskId);
     const record = state.record;
     if (!record) return this.claim(taskId, state, signal);
@@ -235,7 +243,8 @@ export class TaskReconciler {
         // Waited so long for a slot that the lease ran short; renew on the next pass.
         return retry(0);
       case 'created':
-        log.info(
+        // A step, not a state clients see: 'database ready' follows at once (info costs a write per line).
+        log.debug(
           { appId: attempt.app.id, attempt: held.attempts + 1, durationMs: this.deps.clock.now() - attempt.sentAt },
           'app created',
         );

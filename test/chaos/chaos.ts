@@ -82,6 +82,9 @@ export const DAEMON_ARGS = [
   // attempts would give up on a few tasks by pure chance.
   '--max-attempts',
   '1000',
+  // The aimed kills wait for 'app created', a debug line.
+  '--log-level',
+  'debug',
 ];
 
 export interface ChaosReport {

@@ -17,10 +17,14 @@ describe('reconciling tasks', () => {
     const [app] = h.platform.liveApps();
     expect(app).toMatchObject({ id: record.instantAppId, title: record.name, adminToken: record.adminToken });
     expect(record.name).toMatch(/^swift-blue-otter-\d+$/);
-    expect(h.log.messages('info')).toEqual(expect.arrayContaining(['claimed task', 'app created', 'database ready']));
+    expect(h.log.messages('info')).toEqual(['reconciling', 'claimed task', 'database ready']);
+    expect(h.log.messages('debug')).toContain('app created');
     const ready = h.log.entries.find((entry) => entry.message === 'database ready')!;
     expect(ready.fields).toMatchObject({ taskId, databaseId: record.id, appId: app!.id, attempt: 1 });
     expect(ready.fields.durationMs).toEqual(expect.any(Number));
+    // A task the feed shows without a database is claimed without a read first: two writes, no read.
+    expect([h.store.counts.loadTask, h.store.counts.claim, h.store.counts.update]).toEqual([0, 1, 1]);
+    expect(h.feed.owners).toEqual([daemon.owner]);
     await daemon.stop();
   });
 
