@@ -1,5 +1,5 @@
 /**
- * The Platform API over fetch: create, list and delete apps with a platform
+ * The Platform API over HTTP: create, list and delete apps with a platform
  * token. Every answer is checked (status, size, zod) before it is believed, and
  * every failure becomes a classified PlatformError. Nothing here retries: the
  * reconciler decides, because a create must never be re-sent blindly.
@@ -9,6 +9,7 @@ import type { PlatformClient } from '../core/ports.js';
 import type { CreatedApp, ListedApp } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
+import { BodyTooLargeError, HttpTransport } from './http-transport.js';
 import { createAppResponse, listAppsResponse } from './responses.js';
 import type { z } from 'zod';
 
@@ -17,7 +18,6 @@ export interface HttpPlatformClientOptions {
   apiUri: string;
   token: string;
   clock: Clock;
-  fetch?: typeof fetch;
 }
 
 /** Larger answers are refused: a create or delete answer is a few KB; a list, about 1 KB per app. */
@@ -25,11 +25,11 @@ const MAX_BODY_BYTES = { small: 1 << 20, list: 256 << 20 };
 
 export class HttpPlatformClient implements PlatformClient {
   private readonly base: string;
-  private readonly fetch: typeof fetch;
+  private readonly transport: HttpTransport;
 
   constructor(private readonly options: HttpPlatformClientOptions) {
     this.base = options.apiUri.replace(/\/+$/, '');
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.transport = new HttpTransport(this.base);
   }
 
   async createApp(title: string, signal: AbortSignal): Promise<CreatedApp> {
@@ -72,11 +72,12 @@ export class HttpPlatformClient implements PlatformClient {
     signal: AbortSignal,
     maxBytes: number,
   ): Promise<unknown> {
-    let response: Response;
+    let answer;
     try {
-      response = await this.fetch(this.base + path, {
+      answer = await this.transport.request(this.base + path, {
         method,
         signal,
+        maxBytes,
         headers: {
           authorization: `Bearer ${this.options.token}`,
           ...(json === undefined ? {} : { 'content-type': 'application/json' }),
@@ -84,19 +85,13 @@ export class HttpPlatformClient implements PlatformClient {
         body: json === undefined ? undefined : JSON.stringify(json),
       });
     } catch (error) {
+      if (error instanceof BodyTooLargeError) throw new MalformedResponseError(error.message, { status: error.status });
       throw noAnswer(error, signal);
     }
-    let text: string;
+    if (answer.status !== 200)
+      throw classifyFailure(answer.status, answer.body, answer.headers, this.options.clock.now());
     try {
-      text = await readText(response, maxBytes);
-    } catch (error) {
-      if (error instanceof PlatformError) throw error;
-      throw noAnswer(error, signal);
-    }
-    if (response.status !== 200)
-      throw classifyFailure(response.status, text, response.headers, this.options.clock.now());
-    try {
-      return JSON.parse(text);
+      return JSON.parse(answer.body);
     } catch {
       throw new MalformedResponseError(`${method} ${path} answered 200 with a body that is not JSON`, { status: 200 });
     }
@@ -105,36 +100,9 @@ export class HttpPlatformClient implements PlatformClient {
 
 function noAnswer(error: unknown, signal: AbortSignal): PlatformError {
   if (signal.aborted) return new PlatformError('timeout', 'the Platform API did not answer in time', { cause: error });
-  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return new PlatformError('network', `network error talking to the Platform API (${errorText(error)}${cause})`, {
+  return new PlatformError('network', `network error talking to the Platform API (${errorText(error)})`, {
     cause: error,
   });
-}
-
-/** Reads the body up to `maxBytes`; a larger one is refused without buffering it. */
-async function readText(response: Response, maxBytes: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await response.body?.cancel();
-    throw new MalformedResponseError(`answer of ${declared} bytes is larger than ${maxBytes}`, {
-      status: response.status,
-    });
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new MalformedResponseError(`answer is larger than ${maxBytes} bytes`, { status: response.status });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function describeIssues(error: z.ZodError): string {
