@@ -74,8 +74,10 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   }
 
   if (stopping.aborted) return EXIT.ok;
-  provisioner.start();
+  // Listen before the 'reconciling' line: whoever waits for it may signal at once, and
+  // SIGUSR2's default action would end the process.
   const detachMemoryReport = onMemoryReportSignal(logger);
+  provisioner.start();
   await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));
   detachMemoryReport();
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');

@@ -21,9 +21,20 @@ it('a running daemon logs its memory on SIGUSR2 and keeps running', async () => 
     entries.push(JSON.parse(line) as Record<string, unknown>);
     for (const wake of waiters.splice(0)) wake();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  let exitedEarly: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedEarly = `the daemon exited (code ${code}, signal ${signal})`;
+      for (const wake of waiters.splice(0)) wake();
+      resolve(code);
+    }),
+  );
+  // Fails at once, rather than at the test timeout, if the daemon dies first.
   const waitFor = async (message: string) => {
-    while (!entries.some((entry) => entry.msg === message)) await new Promise<void>((resolve) => waiters.push(resolve));
+    while (!entries.some((entry) => entry.msg === message)) {
+      if (exitedEarly) throw new Error(`${exitedEarly} before logging '${message}'`);
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
     return entries.find((entry) => entry.msg === message)!;
   };
 
