@@ -56,14 +56,19 @@ describe('daemon against the sandbox', () => {
   });
 });
 
+/** The daemon's store adapter on the world's main app, through the real SDK. */
+function storeFor(w: World): InstantStore {
+  return new InstantStore({
+    db: connectMainDb({ appId: w.appId, adminToken: w.env.INSTANT_ADMIN_TOKEN!, apiUri: w.sandbox.url }),
+    clock: systemClock,
+    timeoutMs: 5_000,
+  });
+}
+
 describe('main-app store over the SDK', () => {
   it('fences writes with a unique key: of two writers at one generation, the second fails', async () => {
     const w = (current = await world());
-    const store = new InstantStore({
-      db: connectMainDb({ appId: w.appId, adminToken: w.env.INSTANT_ADMIN_TOKEN!, apiUri: w.sandbox.url }),
-      clock: systemClock,
-      timeoutMs: 5_000,
-    });
+    const store = storeFor(w);
     const [taskId] = await createTasks(w.db, 1);
     const recordId = '0b6f3b5e-1111-4a2b-9c3d-000000000001';
     await store.claim({
@@ -104,11 +109,7 @@ describe('main-app store over the SDK', () => {
 
   it('a write that needs the task fails as missing once the task is deleted, and changes nothing', async () => {
     const w = (current = await world());
-    const store = new InstantStore({
-      db: connectMainDb({ appId: w.appId, adminToken: w.env.INSTANT_ADMIN_TOKEN!, apiUri: w.sandbox.url }),
-      clock: systemClock,
-      timeoutMs: 5_000,
-    });
+    const store = storeFor(w);
     const [taskId] = await createTasks(w.db, 1);
     const recordId = '0b6f3b5e-1111-4a2b-9c3d-000000000003';
     await store.claim({
