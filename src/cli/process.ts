@@ -21,6 +21,16 @@ export function onStopSignal(onStop: () => void): () => void {
   };
 }
 
+/** Resolves on the first SIGTERM or SIGINT (a second one exits at once). */
+export function untilStopSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const detach = onStopSignal(() => {
+      detach();
+      resolve();
+    });
+  });
+}
+
 /** Prints one line per configuration problem and returns the exit code; rethrows anything else. */
 export function printConfigProblems(error: unknown): number {
   if (!(error instanceof ConfigError)) throw error;

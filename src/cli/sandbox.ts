@@ -7,7 +7,7 @@ import schema from '../../instant.schema.js';
 import { parseLatency, type FaultConfig } from '../sandbox/faults.js';
 import { startSandbox } from '../sandbox/index.js';
 import { EXIT } from './exit-codes.js';
-import { onStopSignal } from './process.js';
+import { untilStopSignal } from './process.js';
 
 interface SandboxFlags {
   port: string;
@@ -111,12 +111,7 @@ async function runSandbox(flags: SandboxFlags): Promise<number> {
     `instant-provisioner: sandbox listening on ${sandbox.url} (seed ${sandbox.seed}); ` +
       `faults ${JSON.stringify(sandbox.faults.get())}; Ctrl-C stops it\n`,
   );
-  await new Promise<void>((resolve) => {
-    const detach = onStopSignal(() => {
-      detach();
-      resolve();
-    });
-  });
+  await untilStopSignal();
   await sandbox.close();
   return EXIT.ok;
 }

@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
 import { addSettingFlags } from './options.js';
-import { onStopSignal, printConfigProblems } from './process.js';
+import { printConfigProblems, untilStopSignal } from './process.js';
 import { reconcile } from './reconcile.js';
 
 export function startCommand(): Command {
@@ -57,12 +57,7 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
       return usage(`port ${portNumber} is in use; pass --port 0 for any free port`);
     return printConfigProblems(error);
   }
-  await new Promise<void>((resolve) => {
-    const detach = onStopSignal(() => {
-      detach();
-      resolve();
-    });
-  });
+  await untilStopSignal();
   await demo.stop();
   return EXIT.ok;
 }
