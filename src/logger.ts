@@ -16,6 +16,15 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/** The daemon's logger as configured: `--log-format`, else pretty in a terminal and JSON otherwise. */
+export function createConfiguredLogger(
+  config: { logLevel: string; logFormat: 'json' | 'pretty' | undefined },
+  secrets: string[],
+): PinoLogger {
+  const format = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  return createLogger({ level: config.logLevel, pretty: format === 'pretty', secrets });
+}
+
 const SECRET_KEY = /token|authorization|secret|password|cookie/i;
 const REDACTED = '[redacted]';
 const MAX_DEPTH = 8;

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { Provisioner, connectPorts } from '../app.js';
 import { loadConfig, type Config, type Flags } from '../config.js';
-import { createLogger } from '../logger.js';
+import { createConfiguredLogger } from '../logger.js';
 import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
 import { readEnv } from './env.js';
@@ -20,8 +20,8 @@ export function reconcileCommand(): Command {
   command.addHelpText(
     'after',
     `
-Exit codes: 0 done (with --once: every task ready); 1 with --once: some task failed;
-2 bad configuration or a rejected credential; 3 with --once: stopped by a global
+Exit codes: 0 done (with --once: nothing failed); 1 with --once: some task failed;
+2 bad configuration or usage, or a rejected credential; 3 with --once: stopped by a global
 condition (platform token rejected, app creation disabled); 130 with --once:
 interrupted by SIGINT/SIGTERM.`,
   );
@@ -49,11 +49,7 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   } catch (error) {
     return printConfigProblems(error);
   }
-  const logger = createLogger({
-    level: config.logLevel,
-    pretty: (config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json')) === 'pretty',
-    secrets: [config.adminToken, config.platformToken],
-  });
+  const logger = createConfiguredLogger(config, [config.adminToken, config.platformToken]);
   const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
   try {
     await provisioner.verifyAccess();

@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import { hasCredentials, type Flags } from '../config.js';
 import { startDemo } from '../demo/demo.js';
-import { createLogger } from '../logger.js';
+import { createConfiguredLogger } from '../logger.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
 import { addSettingFlags } from './options.js';
@@ -45,12 +45,7 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
       taskEveryMs: every,
       env,
       flags,
-      logger: (secrets, level) =>
-        createLogger({
-          level,
-          pretty: env.LOG_FORMAT !== 'json' && (env.LOG_FORMAT === 'pretty' || !!process.stdout.isTTY),
-          secrets,
-        }),
+      logger: createConfiguredLogger,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')

@@ -7,7 +7,7 @@
 import { id, init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
 import { Provisioner, connectPorts } from '../app.js';
-import { loadConfig, type Env, type Flags } from '../config.js';
+import { loadConfig, type Config, type Env, type Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
@@ -16,7 +16,7 @@ export interface DemoOptions {
   taskEveryMs: number;
   env: Env;
   flags: Flags;
-  logger: (secrets: string[], level: string) => Logger;
+  logger: (config: Config, secrets: string[]) => Logger;
 }
 
 export interface RunningDemo {
@@ -42,7 +42,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     },
     options.flags,
   );
-  const logger = options.logger([main.adminToken, sandbox.platformToken], config.logLevel);
+  const logger = options.logger(config, [main.adminToken, sandbox.platformToken]);
   const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
   provisioner.start();
 

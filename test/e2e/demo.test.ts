@@ -4,8 +4,9 @@ import { expect, it } from 'vitest';
 import { CLI } from './helpers.js';
 
 it('starts the sandbox, the daemon and demo tasks; tasks get databases; Ctrl-C exits 0', async () => {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--task-every', '300'], {
-    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json' },
+  // The flag wins over the environment, in demo mode as in `reconcile`.
+  const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--task-every', '300', '--log-format', 'json'], {
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'pretty' },
   });
   let stdout = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
