@@ -72,6 +72,8 @@ export interface ReconcilerDeps {
 
 /** What this process knows about a record it holds, beyond what the record says. */
 interface Custody {
+  /** The record this is about; a task whose record was replaced starts afresh. */
+  recordId: string;
   /** A create may have made an app that is not recorded... */
   mayHaveApp: boolean;
   /** ...and it may still land until then (epoch ms). */
@@ -91,6 +93,7 @@ const done = (result: TaskResult): Outcome => ({ kind: 'done', result });
 const retry = (afterMs: number): Outcome => ({ kind: 'retry', afterMs: Math.max(0, afterMs) });
 
 export class TaskReconciler {
+  /** By task id: the work queue never runs two passes of one task at once. */
   private readonly custody = new Map<string, Custody>();
   private readonly log: Logger;
 
@@ -112,11 +115,16 @@ export class TaskReconciler {
       return this.claim(taskId, { task: { id: taskId, mainDatabaseId: null }, record: null }, signal);
     const state = await this.deps.store.loadTask(taskId);
     const record = state.record;
-    if (!record) return this.claim(taskId, state, signal);
+    if (!record) {
+      await this.forget(taskId, null, this.log.child({ taskId }));
+      return this.claim(taskId, state, signal);
+    }
 
     const log = this.log.child({ taskId, databaseId: record.id });
-    if (record.status === 'ready' && record.instantAppId) return this.settled(state, record, log);
-    if (record.status === 'failed') return this.settled(state, record, log);
+    if ((record.status === 'ready' && record.instantAppId) || record.status === 'failed') {
+      await this.forget(taskId, record, log);
+      return this.settled(state, record, log);
+    }
     if (record.status !== 'provisioning') {
       log.warn(
         { status: record.status, appId: record.instantAppId },
@@ -127,7 +135,7 @@ export class TaskReconciler {
     const now = this.deps.clock.now();
     const leasedFor = this.foreignLease(record, now, log);
     if (leasedFor !== null) {
-      this.custody.delete(record.id);
+      await this.forget(taskId, record, log);
       return { kind: 'leased', afterMs: leasedFor };
     }
 
@@ -142,8 +150,21 @@ export class TaskReconciler {
       held = taken;
       // Whatever the previous holder sent has landed or failed by now (rule 2), but
       // it may have made an app nobody recorded.
-      this.custody.set(held.id, { mayHaveApp: true, notBefore: now });
+      this.custody.set(taskId, { recordId: held.id, mayHaveApp: true, notBefore: now });
       log.info({ previousOwner: record.leaseOwner, generation: held.generation }, 'took over record');
+    } else if (!this.leaseCovers(record, now)) {
+      // Our own lease ran short (a long backoff): renew it, fenced, before anything
+      // else, above all before deleting apps by title. If another daemon took the
+      // record over meanwhile, this write loses and the apps are theirs to handle.
+      const renewed = await this.write(record, {
+        leaseOwner: this.settings.owner,
+        leaseExpiresAt: now + this.settings.leaseMs,
+      });
+      if (typeof renewed === 'string') {
+        await this.forget(taskId, null, log);
+        return retry(0);
+      }
+      held = renewed;
     }
 
     if (!state.task) return this.release(held, log);
@@ -200,7 +221,7 @@ export class TaskReconciler {
         if (error instanceof StoreError && error.kind === 'missing-entity') return done('skipped');
         throw error;
       }
-      this.custody.set(record.id, { mayHaveApp: false, notBefore: 0 });
+      this.custody.set(taskId, { recordId: record.id, mayHaveApp: false, notBefore: 0 });
       const recordLog = log.child({ databaseId: record.id });
       recordLog.info({ databaseName: record.name }, 'claimed task');
       return this.provision(record, recordLog, signal);
@@ -311,7 +332,7 @@ export class TaskReconciler {
     const written = await this.write(record, { attempts, error: message });
     if (typeof written === 'string') {
       // Someone took the record over; they will look for our app by title.
-      this.custody.delete(record.id);
+      this.custody.delete(record.taskId);
       return retry(0);
     }
     const backoff = retryDelay(attempts, this.settings.backoff, this.deps.random, error.retryAfterMs);
@@ -342,7 +363,7 @@ export class TaskReconciler {
     if (written === 'lost') {
       log.warn({ appId: app.id }, 'another daemon took the record over first; deleting the app we made');
       await this.discard(app.id, log);
-      this.custody.delete(record.id);
+      this.custody.delete(record.taskId);
       return retry(0);
     }
     if (written === 'gone') {
@@ -353,7 +374,7 @@ export class TaskReconciler {
       custody.notBefore = now;
       return retry(0);
     }
-    this.custody.delete(record.id);
+    this.custody.delete(record.taskId);
     log.info(
       { appId: app.id, databaseName: record.name, attempt: record.attempts + 1, durationMs: now - record.createdAt },
       'database ready',
@@ -370,7 +391,7 @@ export class TaskReconciler {
       leaseExpiresAt: null,
     });
     if (typeof written === 'string') return retry(0);
-    this.custody.delete(record.id);
+    this.custody.delete(record.taskId);
     log.error({ attempt: attempts, error: message }, 'database failed');
     return done('failed');
   }
@@ -383,7 +404,7 @@ export class TaskReconciler {
     if (custody.mayHaveApp || custody.createdApp) return;
     try {
       await this.deps.store.update(record, this.settings.owner, { leaseOwner: null, leaseExpiresAt: null });
-      this.custody.delete(record.id);
+      this.custody.delete(record.taskId);
       log.info({}, 'released record on shutdown');
     } catch (error) {
       log.warn({ error: errorMessage(error) }, 'could not release record on shutdown; its lease will run out');
@@ -410,7 +431,7 @@ export class TaskReconciler {
       if (isUniqueViolation(error, 'databaseFences', 'key')) return retry(0);
       if (!(error instanceof StoreError && error.kind === 'missing-entity')) throw error;
     }
-    this.custody.delete(record.id);
+    this.custody.delete(record.taskId);
     log.info({ databaseName: record.name }, 'task was deleted; removed its database');
     return done('skipped');
   }
@@ -477,13 +498,31 @@ export class TaskReconciler {
   }
 
   private custodyOf(record: DatabaseRecord): Custody {
-    let custody = this.custody.get(record.id);
-    if (!custody) {
+    let custody = this.custody.get(record.taskId);
+    if (custody?.recordId !== record.id) {
       // We hold the record but remember nothing of it: assume the worst.
-      custody = { mayHaveApp: true, notBefore: this.deps.clock.now() };
-      this.custody.set(record.id, custody);
+      custody = { recordId: record.id, mayHaveApp: true, notBefore: this.deps.clock.now() };
+      this.custody.set(record.taskId, custody);
     }
     return custody;
+  }
+
+  /**
+   * Drops what we knew of a task whose record is finished, gone or held by
+   * another daemon. An app we made that the record does not hold is deleted
+   * (best effort: whoever holds the record also looks for it by title).
+   */
+  private async forget(taskId: string, record: DatabaseRecord | null, log: Logger): Promise<void> {
+    const custody = this.custody.get(taskId);
+    if (!custody) return;
+    this.custody.delete(taskId);
+    const app = custody.createdApp;
+    if (app && app.id !== record?.instantAppId) await this.discard(app.id, log);
+  }
+
+  /** Tasks this process remembers something about; for tests and memory reports. */
+  get custodySize(): number {
+    return this.custody.size;
   }
 
   /** True when our lease outlives a create sent now by its timeout plus the margin (rule 2). */
