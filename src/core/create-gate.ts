@@ -57,11 +57,13 @@ export class CreateGate {
       if (signal.aborted) throw new AbortedError();
       const now = this.clock.now();
       if (this.block) {
-        if (!this.probeInFlight && now >= this.block.probeAt) {
+        // A 429 answered to a probe holds the next probe back too.
+        const probeAt = Math.max(this.block.probeAt, this.pausedUntil);
+        if (!this.probeInFlight && now >= probeAt) {
           this.probeInFlight = true;
           return true;
         }
-        await this.wait(this.probeInFlight ? undefined : this.block.probeAt - now, signal);
+        await this.wait(this.probeInFlight ? undefined : probeAt - now, signal);
       } else if (now < this.pausedUntil) {
         await this.wait(this.pausedUntil - now, signal);
       } else {
@@ -82,20 +84,29 @@ export class CreateGate {
   /** A create failed; rate limits and global errors affect every create. */
   failed(error: PlatformError, probe: boolean): void {
     if (probe) this.probeInFlight = false;
+    const now = this.clock.now();
     if (error.kind === 'rate-limited') {
       const wait = error.retryAfterMs ?? backoffDelay(1, this.probePolicy, this.random);
-      this.pausedUntil = Math.max(this.pausedUntil, this.clock.now() + wait);
-    } else if (error.scope === 'global') {
-      const now = this.clock.now();
-      const probes = (this.block?.probes ?? 0) + 1;
+      this.pausedUntil = Math.max(this.pausedUntil, now + wait);
+    }
+    if (error.scope === 'global') {
       const wasBlocked = this.block !== null;
-      // At least half the capped delay, so a blocked daemon never hammers the API.
-      const ceiling = Math.min(this.probePolicy.maxMs, this.probePolicy.baseMs * 2 ** Math.min(probes - 1, 30));
-      const delay = ceiling / 2 + backoffDelay(probes, this.probePolicy, this.random) / 2;
-      this.block = { error, since: this.block?.since ?? now, probes, probeAt: now + delay };
+      this.block = this.nextProbe(error, now);
       if (!wasBlocked) for (const listener of [...this.blockListeners]) listener(error);
+    } else if (probe && this.block) {
+      // The probe told us nothing (a 5xx, a timeout, a 429): the block stands, and
+      // the next probe waits its turn instead of following at once.
+      this.block = this.nextProbe(this.block.error, now);
     }
     this.wakeAll();
+  }
+
+  /** The block after one more failed probe: at least half the capped delay, so a blocked daemon never hammers the API. */
+  private nextProbe(error: PlatformError, now: number): GateBlock {
+    const probes = (this.block?.probes ?? 0) + 1;
+    const ceiling = Math.min(this.probePolicy.maxMs, this.probePolicy.baseMs * 2 ** Math.min(probes - 1, 30));
+    const delay = ceiling / 2 + backoffDelay(probes, this.probePolicy, this.random) / 2;
+    return { error, since: this.block?.since ?? now, probes, probeAt: now + delay };
   }
 
   /** An entered create was not sent after all. */

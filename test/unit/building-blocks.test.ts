@@ -129,6 +129,41 @@ describe('create gate', () => {
     expect(gate.blockedBy).toBeNull();
   });
 
+  it('a probe that fails without settling anything (a 429, a 5xx) does not let the next probe through at once', async () => {
+    const clock = new FakeClock();
+    const gate = new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, () => 0.5);
+    const signal = new AbortController().signal;
+    gate.failed(rejected(), false);
+    const probedAt: number[] = [];
+    const start = clock.now();
+    const probeAndFail = async (error: PlatformError) => {
+      const probe = await gate.enter(signal);
+      probedAt.push(clock.now() - start);
+      gate.failed(error, probe);
+    };
+    // The first probe after 22.5 s (half of 30 s plus half the jittered 15 s); it gets a 429 asking for 120 s.
+    const first = probeAndFail(rateLimited(120_000));
+    const second = probeAndFail(new PlatformError('server', 'boom', { status: 503 }));
+    const third = probeAndFail(rateLimited(1_000));
+    await clock.advance(22_500);
+    await first;
+    expect(probedAt).toEqual([22_500]);
+    // The 429's wait holds the next probe back for 120 s...
+    await clock.advance(119_999);
+    expect(probedAt).toEqual([22_500]);
+    await clock.advance(1);
+    await second;
+    expect(probedAt).toEqual([22_500, 142_500]);
+    // ...and the 5xx pushes the one after by the probe backoff, not to "at once".
+    await clock.advance(29_999);
+    expect(probedAt).toHaveLength(2);
+    await clock.advance(600_000);
+    await third;
+    expect(probedAt).toHaveLength(3);
+    expect(probedAt[2]! - probedAt[1]!).toBeGreaterThanOrEqual(30_000);
+    expect(gate.blockedBy?.message).toBe('bad token');
+  });
+
   it('a wait at the gate ends when its signal aborts', async () => {
     const clock = new FakeClock();
     const gate = new CreateGate(clock, { baseMs: 1_000, maxMs: 1_000 }, () => 0.5);
