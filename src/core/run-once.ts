@@ -64,8 +64,8 @@ class OnceRun {
   private readonly queue: WorkQueue;
   /** Tasks offered and not finished. */
   private readonly pending = new Set<string>();
-  /** Tasks finished but still without a database; kept out of later pages. */
-  private readonly finishedUnlinked = new Set<string>();
+  /** Tasks this run is done with that later pages may still list (skipped, or given up on); kept out of them. */
+  private readonly leftBehind = new Set<string>();
   private readonly errors = new Map<string, number>();
   /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
   private readonly claimFirst = new Set<string>();
@@ -87,7 +87,7 @@ class OnceRun {
       if (signal.aborted) this.abort('interrupted');
       await this.workThroughTasks();
       await this.workThroughRecords();
-      if (!this.summary.abortedBy) this.summary.orphansDeleted = await this.deps.sweeper.sweep();
+      if (!this.summary.abortedBy) await this.sweep();
     } catch (error) {
       if (error instanceof ProvisionerError && error.scope === 'global') this.abort(errorMessage(error));
       else if (!(error instanceof AbortedError)) throw error;
@@ -107,7 +107,7 @@ class OnceRun {
     const boundary = await this.deps.store.newestUnlinkedTask();
     let boundarySeen = boundary === null;
     while (!boundarySeen && !this.summary.abortedBy) {
-      const page = await this.deps.store.listUnlinkedTasks(this.settings.pageSize + this.finishedUnlinked.size);
+      const page = await this.deps.store.listUnlinkedTasks(this.settings.pageSize + this.leftBehind.size);
       let offered = 0;
       for (const taskId of page) {
         if (this.offer(taskId, true)) offered++;
@@ -125,7 +125,7 @@ class OnceRun {
 
   private async workThroughRecords(): Promise<void> {
     while (!this.summary.abortedBy) {
-      const limit = this.settings.pageSize + this.finishedUnlinked.size;
+      const limit = this.settings.pageSize + this.leftBehind.size;
       const [unfinished, broken] = await Promise.all([
         this.deps.store.listUnfinishedRecords(limit),
         this.deps.store.listBrokenRecords(limit),
@@ -137,9 +137,22 @@ class OnceRun {
     }
   }
 
+  /** Orphans are a tidy-up: a sweep that fails is logged and left to the next run or the daemon. */
+  private async sweep(): Promise<void> {
+    try {
+      this.summary.orphansDeleted = await this.deps.sweeper.sweep();
+    } catch (error) {
+      if (error instanceof ProvisionerError && error.scope === 'global') throw error;
+      this.deps.logger.warn(
+        { error: errorMessage(error) },
+        'orphan sweep failed; the next run or the daemon tries again',
+      );
+    }
+  }
+
   /** Queues a task once; `unlinked` when a read just showed it without a database (its first pass may claim at once). */
   private offer(taskId: string, unlinked = false): boolean {
-    if (this.summary.abortedBy || this.pending.has(taskId) || this.finishedUnlinked.has(taskId)) return false;
+    if (this.summary.abortedBy || this.pending.has(taskId) || this.leftBehind.has(taskId)) return false;
     this.pending.add(taskId);
     if (unlinked) this.claimFirst.add(taskId);
     this.queue.add(taskId);
@@ -161,6 +174,7 @@ class OnceRun {
       this.errors.set(taskId, count);
       if (count >= this.settings.maxErrorsPerTask) {
         this.deps.logger.error({ taskId, error: errorMessage(error) }, 'giving up on task for this run');
+        this.leftBehind.add(taskId);
         return this.finish(taskId, 'failed');
       }
       this.deps.logger.warn({ taskId, error: errorMessage(error) }, 'reconcile failed; will retry');
@@ -172,7 +186,7 @@ class OnceRun {
     this.pending.delete(taskId);
     this.errors.delete(taskId);
     this.summary[result]++;
-    if (result === 'skipped') this.finishedUnlinked.add(taskId);
+    if (result === 'skipped') this.leftBehind.add(taskId);
     this.wake();
   }
 

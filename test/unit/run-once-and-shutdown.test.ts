@@ -55,6 +55,34 @@ describe('reconcile --once', () => {
     expect(h.exactlyOneAppPerTask()).toEqual([]);
   });
 
+  it('gives up on a record that keeps failing once, counts it once, and finishes', async () => {
+    const h = harness();
+    const taskId = h.store.addTask();
+    const longAgo = h.clock.now() - 600_000;
+    h.store.putRecord({
+      id: 'rec-1',
+      taskId,
+      name: 'calm-red-heron',
+      leaseOwner: 'crashed',
+      leaseExpiresAt: longAgo,
+      createdAt: longAgo,
+    });
+    // Looking for the crashed daemon's app never works.
+    for (let i = 0; i < 1_000; i++)
+      h.platform.listFailures.push(new PlatformError('server', 'unavailable', { status: 503 }));
+    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
+    void h
+      .daemon()
+      .runOnce(new AbortController().signal)
+      .then((result) => (summary = result));
+    await h.clock.until(() => summary !== undefined, 3_600_000, 1_000);
+
+    expect(summary).toMatchObject({ ready: 0, failed: 1, abortedBy: null });
+    expect(h.log.messages('error').filter((message) => message.startsWith('giving up'))).toHaveLength(1);
+    // The closing orphan sweep cannot list apps either: logged, and the summary still comes.
+    expect(h.log.messages('warn')).toContain('orphan sweep failed; the next run or the daemon tries again');
+  });
+
   it('stops early with the reason when a global condition blocks every create', async () => {
     const h = harness({ concurrency: 1 });
     h.store.addTask();
