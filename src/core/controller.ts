@@ -158,7 +158,8 @@ export class Controller {
     try {
       const [taskIds, records, broken] = await Promise.all([
         this.deps.store.listUnlinkedTasks(this.settings.windowSize),
-        this.deps.store.listUnfinishedRecords(this.settings.windowSize),
+        // The same window the feed watches: other daemons' records only.
+        this.deps.store.listUnfinishedRecords(this.settings.windowSize, this.settings.lease.owner),
         this.deps.store.listBrokenRecords(this.settings.windowSize),
       ]);
       this.offerUnlinked(taskIds);

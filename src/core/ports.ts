@@ -43,8 +43,8 @@ export interface Store {
   /** Id of the newest task without a database, or null. */
   newestUnlinkedTask(): Promise<string | null>;
 
-  /** Oldest-first records that still need work (status provisioning). */
-  listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]>;
+  /** Oldest-first records that still need work (status provisioning); with `exceptOwner`, not those it holds. */
+  listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]>;
 
   /**
    * Records no watch finds but that need work: edited by hand into a bad state

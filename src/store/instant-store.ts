@@ -105,8 +105,8 @@ export class InstantStore implements Store {
     return result.tasks[0]?.id ?? null;
   }
 
-  async listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]> {
-    const result = await this.call(() => this.db.query(unfinishedRecordsQuery(limit)));
+  async listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
+    const result = await this.call(() => this.db.query(unfinishedRecordsQuery(limit, exceptOwner)));
     return parseRecords(result.databases);
   }
 

@@ -156,10 +156,13 @@ export class FakeStore implements Store {
     return this.unlinked().at(-1) ?? null;
   }
 
-  async listUnfinishedRecords(limit: number): Promise<DatabaseRecord[]> {
+  async listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
     await this.enter('list');
     return [...this.records.values()]
-      .filter((record) => record.status === 'provisioning')
+      .filter(
+        (record) =>
+          record.status === 'provisioning' && (exceptOwner === undefined || record.leaseOwner !== exceptOwner),
+      )
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
       .map(toRecord);

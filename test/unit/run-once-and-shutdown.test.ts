@@ -204,6 +204,35 @@ describe('shutdown', () => {
 });
 
 describe('level-triggered safety nets', () => {
+  it("a resync sees other daemons' records even when its own fill the window", async () => {
+    const h = harness({ windowSize: 2 });
+    const daemon = h.daemon();
+    const now = h.clock.now();
+    // The two oldest records are this daemon's own (held, as if mid-create)...
+    for (const n of [1, 2])
+      h.store.putRecord({
+        id: `own-${n}`,
+        taskId: h.store.addTask(),
+        name: `own-record-${n}`,
+        leaseOwner: daemon.owner,
+        leaseExpiresAt: now + 600_000,
+        createdAt: now - 10_000,
+      });
+    // ...and a dead daemon left a newer one, which the feed will never mention again.
+    const orphaned = h.store.addTask();
+    h.store.putRecord({
+      id: 'dead-1',
+      taskId: orphaned,
+      name: 'dead-record-1',
+      leaseOwner: 'dead',
+      leaseExpiresAt: now - 60_000,
+      createdAt: now - 5_000,
+    });
+    daemon.start();
+    await h.clock.until(() => h.store.recordOf(orphaned)?.status === 'ready', 30_000);
+    await daemon.stop();
+  });
+
   it('re-reads the store on a timer, so tasks the feed never mentions still get a database', async () => {
     const h = harness({ resyncIntervalMs: 60_000 });
     const daemon = h.daemon();
