@@ -160,10 +160,8 @@ export class TaskReconciler {
         leaseOwner: this.settings.owner,
         leaseExpiresAt: now + this.settings.leaseMs,
       });
-      if (typeof renewed === 'string') {
-        await this.forget(taskId, null, log);
-        return retry(0);
-      }
+      // Lost or gone: the next pass reads what won, and forgets only what it no longer holds.
+      if (typeof renewed === 'string') return retry(0);
       held = renewed;
     }
 
@@ -361,9 +359,10 @@ export class TaskReconciler {
       { requireTask: true },
     );
     if (written === 'lost') {
-      log.warn({ appId: app.id }, 'another daemon took the record over first; deleting the app we made');
-      await this.discard(app.id, log);
-      this.custody.delete(record.taskId);
+      // Usually another daemon took the record over, but the winner may be our own
+      // earlier ready write that timed out and landed late: the next pass reads the
+      // record and deletes the app only if the record does not hold it.
+      log.warn({ appId: app.id }, 'another write moved the record first; checking it again');
       return retry(0);
     }
     if (written === 'gone') {
@@ -517,7 +516,10 @@ export class TaskReconciler {
     if (!custody) return;
     this.custody.delete(taskId);
     const app = custody.createdApp;
-    if (app && app.id !== record?.instantAppId) await this.discard(app.id, log);
+    if (app && app.id !== record?.instantAppId) {
+      log.info({ appId: app.id }, 'the record does not hold the app we made; deleting it');
+      await this.discard(app.id, log);
+    }
   }
 
   /** Tasks this process remembers something about; for tests and memory reports. */

@@ -7,7 +7,7 @@ import PQueue from 'p-queue';
 import { describe, expect, it } from 'vitest';
 import { AppDirectory } from '../../src/core/app-directory.js';
 import { CreateGate } from '../../src/core/create-gate.js';
-import type { PlatformClient } from '../../src/core/ports.js';
+import type { PlatformClient, Store } from '../../src/core/ports.js';
 import { TaskReconciler } from '../../src/core/task-reconciler.js';
 import { StoreError } from '../../src/errors.js';
 import { FakeClock, settle } from '../fakes/fake-clock.js';
@@ -23,10 +23,10 @@ function setup() {
   const log = new LogSink();
   const config = testConfig();
   let ids = 0;
-  const reconciler = (owner: string, client: PlatformClient = platform) =>
+  const reconciler = (owner: string, client: PlatformClient = platform, via: Store = store) =>
     new TaskReconciler(
       {
-        store,
+        store: via,
         platform: client,
         directory: new AppDirectory(client, clock, config.requestTimeoutMs),
         gate: new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, () => 0.5),
@@ -93,6 +93,42 @@ describe('custody of a record', () => {
     const record = store.recordOf(taskId)!;
     expect(record).toMatchObject({ status: 'ready' });
     expect(platform.liveApps().map((app) => app.id)).toEqual([record.instantAppId]);
+  });
+
+  it('a ready write of its own that lands late is not taken for a takeover: the app it recorded stays', async () => {
+    const { clock, store, platform, reconciler } = setup();
+    const taskId = store.addTask();
+    // The ready write times out on our side and reaches the main app later, just
+    // after the next pass has read the record as still provisioning.
+    let lateWrite: (() => Promise<void>) | null = null;
+    const late: Store = Object.create(store) as Store;
+    late.update = async (record, owner, changes, options) => {
+      if (changes.status !== 'ready' || lateWrite) return store.update(record, owner, changes, options);
+      lateWrite = () => store.update(record, owner, changes, options);
+      throw new StoreError('unavailable', 'the main app did not answer in time');
+    };
+    let landed = false;
+    late.loadTask = async (id) => {
+      const state = await store.loadTask(id);
+      if (lateWrite && !landed) {
+        landed = true;
+        await lateWrite();
+      }
+      return state;
+    };
+    const a = reconciler('a', platform, late);
+
+    await expect(a.reconcile(taskId, signal, { claimFirst: true })).rejects.toThrow('did not answer');
+    for (let pass = 0; pass < 5; pass++) {
+      const outcome = await a.reconcile(taskId, signal);
+      if (outcome.kind === 'done') break;
+      await clock.advance(outcome.kind === 'retry' ? outcome.afterMs : 1_000);
+    }
+
+    const record = store.recordOf(taskId)!;
+    expect(record).toMatchObject({ status: 'ready' });
+    expect(platform.liveApps().map((app) => app.id)).toEqual([record.instantAppId]);
+    expect(a.custodySize).toBe(0);
   });
 
   it('forgets a record another daemon finished, deleting the app it made but could not record', async () => {

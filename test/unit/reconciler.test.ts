@@ -382,7 +382,8 @@ describe('reconciling tasks', () => {
     await h.clock.until(() => h.platform.calls.delete === 1);
     expect(h.platform.liveApps()).toEqual([]);
     expect(h.store.recordOf(taskId)!.status).toBe('provisioning');
-    expect(h.log.messages('warn')).toContain('another daemon took the record over first; deleting the app we made');
+    expect(h.log.messages('warn')).toContain('another write moved the record first; checking it again');
+    expect(h.log.messages('info')).toContain('the record does not hold the app we made; deleting it');
     await daemon.stop();
   });
 
