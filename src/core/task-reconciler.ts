@@ -522,7 +522,7 @@ export class TaskReconciler {
     }
   }
 
-  /** Tasks this process remembers something about; for tests and memory reports. */
+  /** How many tasks this process remembers something about (bounded by the work in flight); for tests. */
   get custodySize(): number {
     return this.custody.size;
   }
