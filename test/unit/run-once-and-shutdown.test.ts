@@ -4,6 +4,17 @@ import { PlatformError } from '../../src/errors.js';
 import { settle } from '../fakes/fake-clock.js';
 import { harness } from '../fakes/harness.js';
 
+/** Runs `reconcile --once` on a fresh daemon, advancing the fake clock until it returns its summary. */
+async function runOnceToEnd(h: ReturnType<typeof harness>, limitMs?: number, stepMs?: number) {
+  let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
+  void h
+    .daemon()
+    .runOnce(new AbortController().signal)
+    .then((result) => (summary = result));
+  await h.clock.until(() => summary !== undefined, limitMs, stepMs);
+  return summary!;
+}
+
 describe('reconcile --once', () => {
   it('processes every unlinked task present at start, in pages, and reports a summary', async () => {
     const h = harness({ windowSize: 10, concurrency: 3 });
@@ -44,12 +55,7 @@ describe('reconcile --once', () => {
     });
     // The crashed daemon's create had landed.
     await h.platform.createApp('calm-red-heron', new AbortController().signal);
-    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
-    void h
-      .daemon()
-      .runOnce(new AbortController().signal)
-      .then((result) => (summary = result));
-    await h.clock.until(() => summary !== undefined);
+    const summary = await runOnceToEnd(h);
 
     expect(summary).toMatchObject({ ready: 1, failed: 0 });
     expect(h.exactlyOneAppPerTask()).toEqual([]);
@@ -70,12 +76,7 @@ describe('reconcile --once', () => {
     // Looking for the crashed daemon's app never works.
     for (let i = 0; i < 1_000; i++)
       h.platform.listFailures.push(new PlatformError('server', 'unavailable', { status: 503 }));
-    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
-    void h
-      .daemon()
-      .runOnce(new AbortController().signal)
-      .then((result) => (summary = result));
-    await h.clock.until(() => summary !== undefined, 3_600_000, 1_000);
+    const summary = await runOnceToEnd(h, 3_600_000, 1_000);
 
     expect(summary).toMatchObject({ ready: 0, failed: 1, abortedBy: null });
     expect(h.log.messages('error').filter((message) => message.startsWith('giving up'))).toHaveLength(1);
@@ -95,17 +96,12 @@ describe('reconcile --once', () => {
         { status: 400 },
       ),
     });
-    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
-    void h
-      .daemon()
-      .runOnce(new AbortController().signal)
-      .then((result) => (summary = result));
-    await h.clock.until(() => summary !== undefined);
+    const summary = await runOnceToEnd(h);
 
-    expect(summary!.abortedBy).toContain('app-creation-disabled');
-    expect(summary!.failed).toBe(0);
+    expect(summary.abortedBy).toContain('app-creation-disabled');
+    expect(summary.failed).toBe(0);
     expect(h.platform.calls.create).toBe(1);
-    expect(formatSummary(summary!)).toMatch(/^reconcile --once stopped early \(.*app-creation-disabled.*\): 0 ready/);
+    expect(formatSummary(summary)).toMatch(/^reconcile --once stopped early \(.*app-creation-disabled.*\): 0 ready/);
     expect(h.log.messages('error').join('\n')).toContain('point INSTANT_API_URI at your own Instant server');
   });
 
@@ -126,12 +122,7 @@ describe('reconcile --once', () => {
       instantAppId: kept.id,
       createdAt: h.clock.now() - 1_000,
     });
-    let summary: Awaited<ReturnType<ReturnType<typeof h.daemon>['runOnce']>> | undefined;
-    void h
-      .daemon()
-      .runOnce(new AbortController().signal)
-      .then((result) => (summary = result));
-    await h.clock.until(() => summary !== undefined);
+    const summary = await runOnceToEnd(h);
 
     expect(summary).toMatchObject({ ready: 0, failed: 0, orphansDeleted: 1 });
     expect(
