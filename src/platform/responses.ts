@@ -24,21 +24,3 @@ export const listAppsResponse = z.object({
     }),
   ),
 });
-
-/** InstantDB's JSON error body; anything may be missing (proxies answer with HTML). */
-export const errorBody = z
-  .object({
-    type: z.string().optional(),
-    message: z.string().optional(),
-    hint: z
-      .object({
-        'record-type': z.string().optional(),
-        'retry-after': z.number().optional(),
-        in: z.array(z.string()).optional(),
-      })
-      .loose()
-      .optional(),
-  })
-  .loose();
-
-export type ErrorBody = z.infer<typeof errorBody>;
