@@ -9,6 +9,8 @@
  * listing started in the same millisecond may have started just before.)
  */
 import type { Clock } from '../clock.js';
+import { PlatformError } from '../errors.js';
+import { withDeadline } from './deadline.js';
 import type { PlatformClient } from './ports.js';
 import type { ListedApp } from './types.js';
 
@@ -59,17 +61,19 @@ export class AppDirectory {
       (latest.settledAt === null || now - latest.settledAt <= this.reuseMs);
     if (fresh) return latest.apps;
 
-    const controller = new AbortController();
-    const cancelTimeout = this.clock.setTimer(() => controller.abort(), this.timeoutMs);
-    const listing: Listing = { startedAt: now, apps: this.platform.listApps(controller.signal), settledAt: null };
+    const apps = withDeadline(
+      this.clock,
+      this.timeoutMs,
+      (signal) => this.platform.listApps(signal),
+      () => new PlatformError('timeout', 'the Platform API did not answer in time'),
+    );
+    const listing: Listing = { startedAt: now, apps, settledAt: null };
     this.latest = listing;
-    listing.apps.then(
+    apps.then(
       () => {
-        cancelTimeout();
         listing.settledAt = this.clock.now();
       },
       () => {
-        cancelTimeout();
         // A failed listing answers nobody else.
         if (this.latest === listing) this.latest = null;
       },

@@ -7,16 +7,16 @@
  * States: idle → running (start) → stopping (stop: no new work, in-flight work
  * finishes until the deadline) → stopped.
  */
-import { AbortedError, type Clock } from '../clock.js';
-import { errorMessage, type Outcome, type TaskReconciler } from './task-reconciler.js';
+import type { Clock } from '../clock.js';
 import { foreignLeaseWaitMs, type LeaseSettings } from './lease.js';
 import type { Logger } from './logger.js';
 import type { OrphanSweeper } from './orphan-sweeper.js';
 import type { Feed, Store } from './ports.js';
-import { backoffDelay, type BackoffPolicy } from './retry-policy.js';
+import { errorMessage } from './reconcile-context.js';
+import type { BackoffPolicy } from './retry-policy.js';
+import { TaskDriver } from './task-driver.js';
+import type { TaskReconciler } from './task-reconciler.js';
 import type { DatabaseRecord } from './types.js';
-import { WorkQueue } from './work-queue.js';
-import { ProvisionerError } from '../errors.js';
 
 export interface ControllerSettings {
   /** Keys reconciled at once (claims and records in flight, beyond the create cap). */
@@ -45,23 +45,23 @@ type State = 'idle' | 'running' | 'stopping' | 'stopped';
 
 export class Controller {
   private state: State = 'idle';
-  private readonly queue: WorkQueue;
-  private readonly stopping = new AbortController();
-  private readonly failures = new Map<string, number>();
-  /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
-  private readonly claimFirst = new Set<string>();
+  private readonly driver: TaskDriver;
   private stopFeed: () => void = () => {};
   private cancelResync: () => void = () => {};
   private cancelLeaseCheck: () => void = () => {};
   /** Other daemons' unfinished records from the latest snapshot, to take over when their lease ends. */
   private foreignRecords: DatabaseRecord[] = [];
-  private lastGlobalError: string | null = null;
 
   constructor(
     private readonly deps: ControllerDeps,
     private readonly settings: ControllerSettings,
   ) {
-    this.queue = new WorkQueue(deps.clock, settings.workers, (taskId) => this.work(taskId));
+    this.driver = new TaskDriver(
+      deps,
+      { workers: settings.workers, errorBackoff: settings.errorBackoff, parkLeased: false },
+      // The daemon never gives up: a global condition is retried with backoff until someone fixes it.
+      { onGlobalError: () => 'retry' },
+    );
   }
 
   /** Starts watching and working. Idempotent. */
@@ -91,9 +91,7 @@ export class Controller {
     this.stopFeed();
     this.cancelResync();
     this.cancelLeaseCheck();
-    this.stopping.abort();
-    this.queue.stop();
-    this.claimFirst.clear();
+    this.driver.stop();
     const drained = await this.drain(deadlineMs);
     this.state = 'stopped';
     return { drained };
@@ -101,13 +99,13 @@ export class Controller {
 
   /** Keys known to the queue (waiting, in flight or parked); bounded by the windows. */
   get backlog(): number {
-    return this.queue.size;
+    return this.driver.size;
   }
 
   private drain(deadlineMs: number): Promise<boolean> {
     return new Promise((resolve) => {
       const cancel = this.deps.clock.setTimer(() => resolve(false), deadlineMs);
-      void this.queue.whenIdle().then(() => {
+      void this.driver.whenIdle().then(() => {
         cancel();
         resolve(true);
       });
@@ -117,16 +115,12 @@ export class Controller {
   /** Offers tasks a read just showed without a database: their first pass may claim without reading again. */
   private offerUnlinked(taskIds: string[]): void {
     if (this.state !== 'running') return;
-    for (const taskId of taskIds) {
-      if (this.queue.has(taskId)) continue;
-      this.claimFirst.add(taskId);
-      this.queue.add(taskId);
-    }
+    for (const taskId of taskIds) this.driver.offerUnlinked(taskId);
   }
 
   private offerTasks(taskIds: string[]): void {
     if (this.state !== 'running') return;
-    for (const taskId of taskIds) this.queue.offer(taskId);
+    for (const taskId of taskIds) this.driver.offer(taskId);
   }
 
   /** Our own records are in the queue already; others' are checked when their lease ends. */
@@ -142,7 +136,7 @@ export class Controller {
     let next = Infinity;
     for (const record of this.foreignRecords) {
       const wait = foreignLeaseWaitMs(record, now, this.settings.lease);
-      if (wait === null) this.queue.offer(record.taskId);
+      if (wait === null) this.driver.offer(record.taskId);
       else next = Math.min(next, wait);
     }
     if (next !== Infinity) this.cancelLeaseCheck = this.deps.clock.setTimer(() => this.checkLeases(), next);
@@ -179,43 +173,5 @@ export class Controller {
     } catch (error) {
       this.deps.logger.warn({ error: errorMessage(error) }, 'orphan sweep failed; trying again at the next interval');
     }
-  }
-
-  private async work(taskId: string): Promise<void> {
-    let outcome: Outcome;
-    try {
-      const claimFirst = this.claimFirst.delete(taskId);
-      outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, { claimFirst });
-    } catch (error) {
-      if (error instanceof AbortedError) return;
-      this.retryAfterError(taskId, error);
-      return;
-    }
-    this.failures.delete(taskId);
-    this.lastGlobalError = null;
-    switch (outcome.kind) {
-      case 'done':
-        return;
-      case 'retry':
-        return this.queue.addAfter(taskId, outcome.afterMs);
-      case 'leased':
-        // Another daemon works on it; watchRecords takes it over if its lease ends.
-        return;
-    }
-  }
-
-  private retryAfterError(taskId: string, error: unknown): void {
-    const failures = (this.failures.get(taskId) ?? 0) + 1;
-    this.failures.set(taskId, failures);
-    const delay = backoffDelay(failures, this.settings.errorBackoff, this.deps.random);
-    const message = errorMessage(error);
-    if (error instanceof ProvisionerError && error.scope === 'global') {
-      // One line per distinct condition, not one per task.
-      if (this.lastGlobalError !== message) this.deps.logger.error({ error: message }, 'cannot work on any task');
-      this.lastGlobalError = message;
-    } else {
-      this.deps.logger.warn({ taskId, error: message, retryInMs: delay }, 'reconcile failed; will retry');
-    }
-    this.queue.addAfter(taskId, delay);
   }
 }

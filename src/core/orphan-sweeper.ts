@@ -9,6 +9,8 @@
  * apps of the same account are never at risk.
  */
 import type { Clock } from '../clock.js';
+import { PlatformError } from '../errors.js';
+import { withDeadline } from './deadline.js';
 import { madeAfter, type AppDirectory } from './app-directory.js';
 import type { Logger } from './logger.js';
 import type { PlatformClient, Store } from './ports.js';
@@ -41,13 +43,12 @@ export class OrphanSweeper {
       const record = records.get(app.title);
       if (!record || (record.status !== 'ready' && record.status !== 'failed')) continue;
       if (app.id === record.instantAppId || !madeAfter(app, record.createdAt)) continue;
-      const deadline = new AbortController();
-      const cancel = this.clock.setTimer(() => deadline.abort(), this.requestTimeoutMs);
-      try {
-        await this.platform.deleteApp(app.id, deadline.signal);
-      } finally {
-        cancel();
-      }
+      await withDeadline(
+        this.clock,
+        this.requestTimeoutMs,
+        (signal) => this.platform.deleteApp(app.id, signal),
+        () => new PlatformError('timeout', 'the Platform API did not answer in time'),
+      );
       deleted++;
       this.logger.info(
         { taskId: record.taskId, databaseId: record.id, appId: app.id, databaseName: record.name },

@@ -92,3 +92,45 @@ export interface FeedHandlers {
   /** A subscription failed; `global` when retrying cannot help (e.g. a rejected admin token). */
   onError(error: Error): void;
 }
+
+/** Platform API operations the daemon makes. */
+export type PlatformOperation = 'create' | 'list' | 'delete' | 'schema-plan' | 'schema-push' | 'perms-push';
+
+/** Whether creates flow, are paced by a 429, or are paused by a global condition. Times are epoch ms. */
+export type GateState =
+  | { kind: 'open' }
+  | { kind: 'paced'; until: number }
+  | { kind: 'blocked'; reason: string; message: string; since: number; nextProbeAt: number };
+
+/**
+ * What the daemon reports as it works; src/ops turns it into metrics and the
+ * live page. Called on hot paths, so implementations must be cheap.
+ */
+export interface Telemetry {
+  /** One Platform API request finished; `outcome` is 'ok' or a PlatformErrorKind. */
+  platformRequest(operation: PlatformOperation, outcome: string, durationMs: number): void;
+  /** Creates in flight right now. */
+  createsInFlight(count: number): void;
+  /** A task's database became ready; `timeToLinkMs` runs from the claim to the ready write. */
+  databaseReady(event: { taskId: string; databaseId: string; timeToLinkMs: number }): void;
+  orphanDeleted(appId: string): void;
+  gateChanged(state: GateState): void;
+  /** A live subscription opened or closed. */
+  subscriptionChanged(name: string, open: boolean): void;
+  /** The daemon subscribed again after the SDK closed a subscription for good. */
+  resubscribed(name: string): void;
+  /** Record counts by status, from the latest window and resync reads (bounded, not a full count). */
+  databaseCounts(counts: Record<string, number>): void;
+}
+
+/** Telemetry that goes nowhere. */
+export const noTelemetry: Telemetry = {
+  platformRequest() {},
+  createsInFlight() {},
+  databaseReady() {},
+  orphanDeleted() {},
+  gateChanged() {},
+  subscriptionChanged() {},
+  resubscribed() {},
+  databaseCounts() {},
+};

@@ -14,10 +14,11 @@ import type { CreateGate } from './create-gate.js';
 import type { Logger } from './logger.js';
 import type { OrphanSweeper } from './orphan-sweeper.js';
 import type { Store } from './ports.js';
-import { backoffDelay, type BackoffPolicy } from './retry-policy.js';
-import { errorMessage, type TaskReconciler } from './task-reconciler.js';
+import { errorMessage } from './reconcile-context.js';
+import type { BackoffPolicy } from './retry-policy.js';
+import { TaskDriver } from './task-driver.js';
+import type { TaskReconciler } from './task-reconciler.js';
 import type { TaskResult } from './types.js';
-import { WorkQueue } from './work-queue.js';
 
 export interface OnceSummary {
   ready: number;
@@ -60,22 +61,38 @@ class OnceRun {
     elapsedMs: 0,
     abortedBy: null,
   };
-  private readonly stopping = new AbortController();
-  private readonly queue: WorkQueue;
+  private readonly driver: TaskDriver;
   /** Tasks offered and not finished. */
   private readonly pending = new Set<string>();
   /** Tasks this run is done with that later pages may still list (skipped, or given up on); kept out of them. */
   private readonly leftBehind = new Set<string>();
-  private readonly errors = new Map<string, number>();
-  /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
-  private readonly claimFirst = new Set<string>();
   private wake: () => void = () => {};
 
   constructor(
     private readonly deps: RunOnceDeps,
     private readonly settings: RunOnceSettings,
   ) {
-    this.queue = new WorkQueue(deps.clock, settings.workers, (taskId) => this.work(taskId));
+    this.driver = new TaskDriver(
+      deps,
+      {
+        workers: settings.workers,
+        errorBackoff: settings.errorBackoff,
+        // A record another daemon holds is waited for: it may have died.
+        parkLeased: true,
+        maxErrorsPerTask: settings.maxErrorsPerTask,
+      },
+      {
+        onDone: (taskId, result) => this.finish(taskId, result),
+        onGaveUp: (taskId) => {
+          this.leftBehind.add(taskId);
+          this.finish(taskId, 'failed');
+        },
+        onGlobalError: (_taskId, error) => {
+          this.abort(errorMessage(error));
+          return 'stop';
+        },
+      },
+    );
   }
 
   async run(signal: AbortSignal): Promise<OnceSummary> {
@@ -94,10 +111,9 @@ class OnceRun {
     } finally {
       signal.removeEventListener('abort', onInterrupt);
       stopWatchingGate();
-      this.queue.stop();
-      this.stopping.abort();
+      this.driver.stop();
       // Creates already sent finish and are recorded; only waits are cut short.
-      await this.queue.whenIdle();
+      await this.driver.whenIdle();
     }
     this.summary.elapsedMs = this.deps.clock.now() - startedAt;
     return this.summary;
@@ -154,37 +170,13 @@ class OnceRun {
   private offer(taskId: string, unlinked = false): boolean {
     if (this.summary.abortedBy || this.pending.has(taskId) || this.leftBehind.has(taskId)) return false;
     this.pending.add(taskId);
-    if (unlinked) this.claimFirst.add(taskId);
-    this.queue.add(taskId);
+    if (unlinked) this.driver.offerUnlinked(taskId);
+    else this.driver.offer(taskId);
     return true;
-  }
-
-  private async work(taskId: string): Promise<void> {
-    try {
-      const claimFirst = this.claimFirst.delete(taskId);
-      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, { claimFirst });
-      this.errors.delete(taskId);
-      // A record another daemon holds is waited for: it may have died.
-      if (outcome.kind === 'done') this.finish(taskId, outcome.result);
-      else this.queue.addAfter(taskId, outcome.afterMs);
-    } catch (error) {
-      if (error instanceof AbortedError) return;
-      if (error instanceof ProvisionerError && error.scope === 'global') return this.abort(errorMessage(error));
-      const count = (this.errors.get(taskId) ?? 0) + 1;
-      this.errors.set(taskId, count);
-      if (count >= this.settings.maxErrorsPerTask) {
-        this.deps.logger.error({ taskId, error: errorMessage(error) }, 'giving up on task for this run');
-        this.leftBehind.add(taskId);
-        return this.finish(taskId, 'failed');
-      }
-      this.deps.logger.warn({ taskId, error: errorMessage(error) }, 'reconcile failed; will retry');
-      this.queue.addAfter(taskId, backoffDelay(count, this.settings.errorBackoff, this.deps.random));
-    }
   }
 
   private finish(taskId: string, result: TaskResult): void {
     this.pending.delete(taskId);
-    this.errors.delete(taskId);
     this.summary[result]++;
     if (result === 'skipped') this.leftBehind.add(taskId);
     this.wake();
@@ -193,8 +185,7 @@ class OnceRun {
   private abort(reason: string): void {
     if (this.summary.abortedBy) return;
     this.summary.abortedBy = reason;
-    this.stopping.abort();
-    this.queue.stop();
+    this.driver.stop();
     this.wake();
   }
 

@@ -5,9 +5,11 @@
  */
 import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
 import type { Clock } from '../clock.js';
+import { withDeadline } from '../core/deadline.js';
 import type { ClaimInput, Store } from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
+import { readInstantError } from '../instant-errors.js';
 import type { MainDb } from './instant-db.js';
 import { brokenRecordsQuery, parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from './records.js';
 
@@ -125,20 +127,16 @@ export class InstantStore implements Store {
 
   /** Runs one SDK call under the deadline, classifying any failure. */
   private async call<T>(operation: () => Promise<T>): Promise<T> {
-    // A plain timer, not an aborted sleep: aborting builds a DOMException and an error per call.
-    let cancel = () => {};
-    const timedOut = new Promise<never>((_, reject) => {
-      cancel = this.options.clock.setTimer(
-        () => reject(new StoreError('unavailable', `the main app did not answer within ${this.options.timeoutMs} ms`)),
-        this.options.timeoutMs,
-      );
-    });
+    const { clock, timeoutMs } = this.options;
     try {
-      return await Promise.race([operation(), timedOut]);
+      return await withDeadline(
+        clock,
+        timeoutMs,
+        operation,
+        () => new StoreError('unavailable', `the main app did not answer within ${timeoutMs} ms`),
+      );
     } catch (error) {
       throw classifyStoreError(error);
-    } finally {
-      cancel();
     }
   }
 }
@@ -157,50 +155,47 @@ function parseRecords(entities: unknown[]): DatabaseRecord[] {
   return entities.map(parseRecord).filter((record): record is DatabaseRecord => record !== null);
 }
 
-/** Maps an SDK failure to a StoreError by InstantDB's error type, never echoing the body's hint. */
+/** Maps an SDK failure to a StoreError by the shared reading of InstantDB errors, never echoing the body's hint. */
 export function classifyStoreError(error: unknown): StoreError {
   if (error instanceof StoreError) return error;
   if (!(error instanceof InstantAPIError)) {
     const message = error instanceof Error ? error.message : String(error);
     return new StoreError('unavailable', `could not reach the main app (${message})`, { cause: error });
   }
-  const status = error.status;
-  const body = (error.body ?? {}) as { type?: unknown; message?: unknown; hint?: Record<string, unknown> };
-  const type = typeof body.type === 'string' ? body.type : undefined;
-  const message = typeof body.message === 'string' ? body.message : `HTTP ${status}`;
-  const hint = body.hint ?? {};
-  const detail = type ? `${type}: ${message}` : message;
-
-  if (status === 429 || status >= 500) {
-    const retryAfter = typeof hint['retry-after'] === 'number' ? hint['retry-after'] * 1000 : undefined;
-    return new StoreError('unavailable', `main app unavailable (${detail})`, { status, retryAfterMs: retryAfter });
+  // The SDK keeps the body but not the headers: a wait the server asks for arrives through `hint.retry-after`.
+  const info = readInstantError(error.status, error.body, Date.now());
+  const { status, detail } = info;
+  switch (info.meaning) {
+    case 'rate-limited':
+    case 'unavailable':
+    case 'unexpected-status':
+      return new StoreError('unavailable', `main app unavailable (${detail})`, {
+        status,
+        retryAfterMs: info.retryAfterMs,
+      });
+    case 'unique-violation':
+      return new StoreError('unique-violation', info.message ?? detail, {
+        status,
+        etype: info.etype,
+        label: info.label,
+      });
+    case 'token-rejected':
+      return new StoreError(
+        'token-rejected',
+        'the main app rejected INSTANT_ADMIN_TOKEN for INSTANT_APP_ID (check both)',
+        {
+          status,
+        },
+      );
+    case 'missing-entity':
+      return new StoreError('missing-entity', info.message ?? detail, { status });
+    case 'schema-missing':
+      return new StoreError(
+        'schema-missing',
+        'the main app lacks attributes of instant.schema.ts; push it with `npx instant-cli push schema`',
+        { status },
+      );
+    default:
+      return new StoreError('rejected', `main app refused the request (${detail})`, { status });
   }
-  if (type === 'record-not-unique') {
-    return new StoreError('unique-violation', message, {
-      status,
-      etype: typeof hint.etype === 'string' ? hint.etype : undefined,
-      label: typeof hint.label === 'string' ? hint.label : undefined,
-    });
-  }
-  if (type === 'record-not-found' && hint['record-type'] === 'app-admin-token') {
-    return new StoreError(
-      'token-rejected',
-      'the main app rejected INSTANT_ADMIN_TOKEN for INSTANT_APP_ID (check both)',
-      { status },
-    );
-  }
-  if ((type === 'param-missing' || type === 'param-malformed') && Array.isArray(hint.in) && hint.in[0] === 'headers') {
-    return new StoreError('token-rejected', `the main app rejected our credentials (${detail})`, { status });
-  }
-  if (type === 'validation-failed' && message.includes("Updating entities that don't exist")) {
-    return new StoreError('missing-entity', message, { status });
-  }
-  if (type === 'validation-failed' && message.includes('Attributes are missing in your schema')) {
-    return new StoreError(
-      'schema-missing',
-      'the main app lacks attributes of instant.schema.ts; push it with `npx instant-cli push schema`',
-      { status },
-    );
-  }
-  return new StoreError('rejected', `main app refused the request (${detail})`, { status });
 }

@@ -1,0 +1,74 @@
+/**
+ * Record: the fenced writes that finish a provisioning record, `ready` with its
+ * app or `failed` with the reason. See task-reconciler.ts for the states.
+ */
+import type { Custody } from './custody.js';
+import type { Logger } from './logger.js';
+import { done, retry, type Outcome, type ReconcileContext } from './reconcile-context.js';
+import type { CreatedApp, DatabaseRecord } from './types.js';
+
+/** Records the app we made on the record, which becomes `ready`; the task must still exist. */
+export async function recordReady(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  custody: Custody,
+  app: CreatedApp,
+  log: Logger,
+): Promise<Outcome> {
+  const now = ctx.now;
+  const written = await ctx.write(
+    record,
+    {
+      status: 'ready',
+      instantAppId: app.id,
+      adminToken: app.adminToken,
+      readyAt: now,
+      error: null,
+      attempts: record.attempts + 1,
+      leaseOwner: null,
+      leaseExpiresAt: null,
+    },
+    { requireTask: true },
+  );
+  if (written === 'lost') {
+    // Usually another daemon took the record over, but the winner may be our own
+    // earlier ready write that timed out and landed late: the next pass reads the
+    // record and deletes the app only if the record does not hold it.
+    log.warn({ appId: app.id }, 'another write moved the record first; checking it again');
+    return retry(0);
+  }
+  if (written === 'gone') {
+    log.info({ appId: app.id }, 'task or record was deleted while provisioning; deleting the app');
+    await ctx.discard(app.id, log);
+    custody.appDiscarded(now);
+    return retry(0);
+  }
+  ctx.custody.forget(record.taskId);
+  ctx.telemetry.databaseReady({ taskId: record.taskId, databaseId: record.id, timeToLinkMs: now - record.createdAt });
+  log.info(
+    { appId: app.id, databaseName: record.name, attempt: record.attempts + 1, durationMs: now - record.createdAt },
+    'database ready',
+  );
+  return done('ready');
+}
+
+/** Marks the record `failed` with `message`: no more creates for it until someone retries it. */
+export async function failRecord(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  message: string,
+  attempts: number,
+  log: Logger,
+): Promise<Outcome> {
+  const written = await ctx.write(record, {
+    status: 'failed',
+    error: message,
+    attempts,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  });
+  if (typeof written === 'string') return retry(0);
+  ctx.custody.forget(record.taskId);
+  log.error({ attempt: attempts, error: message }, 'database failed');
+  return done('failed');
+}
