@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CreateGate } from '../../src/core/create-gate.js';
+import { withDeadline } from '../../src/core/deadline.js';
 import { backoffDelay, retryDelay } from '../../src/core/retry-policy.js';
 import { WorkQueue } from '../../src/core/work-queue.js';
 import { PlatformError } from '../../src/errors.js';
@@ -172,6 +173,48 @@ describe('create gate', () => {
     const waiting = gate.enter(controller.signal);
     controller.abort();
     await expect(waiting).rejects.toThrow('aborted');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('deadline', () => {
+  it('aborts the signal and rejects with the timeout error, even when the operation ignores the signal', async () => {
+    const clock = new FakeClock();
+    let seen: AbortSignal | undefined;
+    const outcome = withDeadline(
+      clock,
+      1_000,
+      (signal) => {
+        seen = signal;
+        return new Promise<never>(() => {});
+      },
+      () => new Error('too slow'),
+    ).catch((error: Error) => error.message);
+    await clock.advance(999);
+    expect(seen!.aborted).toBe(false);
+    await clock.advance(1);
+    expect(await outcome).toBe('too slow');
+    expect(seen!.aborted).toBe(true);
+  });
+
+  it('settles with the operation when it is in time, and cancels its timer', async () => {
+    const clock = new FakeClock();
+    expect(
+      await withDeadline(
+        clock,
+        1_000,
+        async () => 42,
+        () => new Error('too slow'),
+      ),
+    ).toBe(42);
+    await expect(
+      withDeadline(
+        clock,
+        1_000,
+        async () => Promise.reject(new Error('own failure')),
+        () => new Error('too slow'),
+      ),
+    ).rejects.toThrow('own failure');
     expect(clock.pendingTimers).toBe(0);
   });
 });

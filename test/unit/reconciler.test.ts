@@ -431,4 +431,23 @@ describe('reconciling tasks', () => {
     expect(h.log.messages('warn')).toContain('reconcile failed; will retry');
     await daemon.stop();
   });
+
+  it('waits as long as the main app asks after a 429 on a store call, not the shorter backoff', async () => {
+    const h = harness({ backoffBaseMs: 100, backoffMaxMs: 1_000 });
+    h.store.failNext(
+      'update',
+      new StoreError('unavailable', 'main app unavailable (rate-limited)', { status: 429, retryAfterMs: 30_000 }),
+    );
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask();
+    h.feed.pushTasks([taskId]);
+    await h.clock.until(() => h.store.counts.update === 1);
+    const failedAt = h.clock.now();
+    await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready');
+    expect(h.clock.now() - failedAt).toBeGreaterThanOrEqual(30_000);
+    const warning = h.log.entries.find((entry) => entry.message === 'reconcile failed; will retry')!;
+    expect(warning.fields.retryInMs).toBe(30_000);
+    await daemon.stop();
+  });
 });
