@@ -19,7 +19,9 @@ const _schema = i.schema({
       taskId: i.string().unique().indexed(),
       // Three-word name, also the title of the InstantDB app; how orphans are found.
       name: i.string().unique().indexed(),
-      status: i.string().indexed(), // 'provisioning' | 'ready' | 'failed'
+      // 'provisioning' | 'ready' | 'failed' | 'detached' (task deleted; the app goes after
+      // the grace) | 'retained' (task deleted; the app is kept). See the README.
+      status: i.string().indexed(),
       instantAppId: i.string().unique().indexed().optional(),
       adminToken: i.string().optional(),
       error: i.string().optional(),
@@ -31,6 +33,10 @@ const _schema = i.schema({
       leaseOwner: i.string().optional(),
       leaseExpiresAt: i.number().indexed().optional(),
       generation: i.number().optional(),
+      // When the task was found deleted; the detached window is read in this order.
+      detachedAt: i.number().indexed().optional(),
+      // Which template (schema + permission rules) the app has.
+      templateHash: i.string().optional(),
     }),
     // Fencing tokens. Every write that moves a record from generation g to g + 1
     // also creates the fence `<recordId>/<g + 1>`; the key is unique, so of two

@@ -13,13 +13,16 @@ import { Controller } from './core/controller.js';
 import { CreateGate } from './core/create-gate.js';
 import type { Logger } from './core/logger.js';
 import { OrphanSweeper } from './core/orphan-sweeper.js';
-import type { Feed, PlatformClient, Store } from './core/ports.js';
+import { noTelemetry, type Feed, type PlatformClient, type Store, type Telemetry } from './core/ports.js';
+import type { RetirementPolicy } from './core/retirement.js';
+import type { AppTemplate } from './core/types.js';
 import { runOnce, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
 import { PlatformError, ProvisionerError, StoreError } from './errors.js';
 import { InstantFeed } from './feed/instant-feed.js';
 import { HttpPlatformClient } from './platform/http-platform-client.js';
 import { connectMainDb } from './store/instant-db.js';
+import { lockedTemplate } from './template/app-template.js';
 import { InstantStore } from './store/instant-store.js';
 
 export interface ProvisionerPorts {
@@ -64,6 +67,13 @@ export function connectPorts(config: Config, logger: Logger): ProvisionerPorts {
   };
 }
 
+/** What a Provisioner is built with beyond its configuration and ports. */
+export interface ProvisionerOptions {
+  /** What every new app is created with (default: no schema, locked rules). */
+  template?: AppTemplate;
+  telemetry?: Telemetry;
+}
+
 /** Everything one process runs, wired together. */
 export class Provisioner {
   readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
@@ -73,12 +83,17 @@ export class Provisioner {
   private readonly sweeper: OrphanSweeper;
   private controller: Controller | null = null;
 
+  private readonly retirement: RetirementPolicy;
+
   constructor(
     private readonly config: Config,
     private readonly ports: ProvisionerPorts,
     private readonly logger: Logger,
+    options: ProvisionerOptions = {},
   ) {
     const { clock, random } = ports;
+    const telemetry = options.telemetry ?? noTelemetry;
+    this.retirement = { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs };
     const backoff = { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs };
     this.gate = new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, random);
     this.gate.onBlocked((error) =>
@@ -97,6 +112,8 @@ export class Provisioner {
         random,
         newId: ports.newId,
         newName: ports.newName,
+        template: options.template ?? lockedTemplate(),
+        telemetry,
       },
       {
         owner: this.owner,
@@ -105,6 +122,7 @@ export class Provisioner {
         settleMarginMs: config.settleMarginMs,
         maxAttempts: config.maxAttempts,
         backoff,
+        retirement: this.retirement,
       },
     );
     this.sweeper = new OrphanSweeper(
@@ -157,7 +175,8 @@ export class Provisioner {
         windowSize: this.config.windowSize,
         resyncIntervalMs: this.config.resyncIntervalMs,
         errorBackoff: { baseMs: this.config.backoffBaseMs, maxMs: this.config.backoffMaxMs },
-        lease: { owner: this.owner, leaseMs: this.config.leaseMs, settleMarginMs: this.config.settleMarginMs },
+        lease: this.leaseSettings,
+        retirement: this.retirement,
       },
     );
     this.controller.start();
@@ -165,6 +184,10 @@ export class Provisioner {
       { owner: this.owner, concurrency: this.config.concurrency, apiUri: this.config.apiUri },
       'reconciling',
     );
+  }
+
+  private get leaseSettings() {
+    return { owner: this.owner, leaseMs: this.config.leaseMs, settleMarginMs: this.config.settleMarginMs };
   }
 
   /** Stops taking work and waits for work in flight, at most the shutdown grace. */
@@ -189,6 +212,8 @@ export class Provisioner {
         pageSize: this.config.windowSize,
         errorBackoff: { baseMs: this.config.backoffBaseMs, maxMs: this.config.backoffMaxMs },
         maxErrorsPerTask: 10,
+        lease: this.leaseSettings,
+        retirement: this.retirement,
       },
       signal,
     );

@@ -20,6 +20,11 @@ export interface Config {
   resyncIntervalMs: number;
   windowSize: number;
   shutdownGraceMs: number;
+  onTaskDelete: 'delete' | 'retain';
+  deleteGraceMs: number;
+  /** Paths of the template files; absent: no schema, locked rules. */
+  templateSchema: string | undefined;
+  templatePerms: string | undefined;
   logLevel: string;
   /** Undefined: pretty in a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
@@ -147,6 +152,32 @@ export const SETTINGS = {
     flag: 'shutdownGrace',
     schema: count(0),
     default: '25000',
+  },
+  onTaskDelete: {
+    help: "what happens to a task's database when the task is deleted: delete (after the grace) or retain",
+    env: ['PROVISIONER_ON_TASK_DELETE'],
+    flag: 'onTaskDelete',
+    schema: z.enum(['delete', 'retain'], 'must be delete or retain'),
+    default: 'delete',
+  },
+  deleteGraceMs: {
+    help: 'with --on-task-delete delete: how long a deleted task may come back (re-created with its id) before its app is deleted (ms)',
+    env: ['PROVISIONER_DELETE_GRACE_MS'],
+    flag: 'deleteGrace',
+    schema: count(0),
+    default: '86400000',
+  },
+  templateSchema: {
+    help: 'schema of every new task database: a .json file or a .ts/.js module whose default export is i.schema(...)',
+    env: ['PROVISIONER_TEMPLATE_SCHEMA'],
+    flag: 'templateSchema',
+    schema: z.string().trim().min(1, 'must be a file path').optional(),
+  },
+  templatePerms: {
+    help: 'permission rules of every new task database (.json or .ts/.js default export); without one, every client is denied',
+    env: ['PROVISIONER_TEMPLATE_PERMS'],
+    flag: 'templatePerms',
+    schema: z.string().trim().min(1, 'must be a file path').optional(),
   },
   logLevel: {
     help: 'trace, debug, info, warn, error, fatal or silent',

@@ -5,6 +5,8 @@ import { loadConfig, type Config, type Flags } from '../config.js';
 import { createConfiguredLogger } from '../logger.js';
 import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
+import type { AppTemplate } from '../core/types.js';
+import { loadTemplate, TemplateError } from '../template/app-template.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
 import { addSettingFlags } from './options.js';
@@ -49,8 +51,16 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   } catch (error) {
     return printConfigProblems(error);
   }
+  let template: AppTemplate;
+  try {
+    template = await loadTemplate({ schema: config.templateSchema, perms: config.templatePerms });
+  } catch (error) {
+    if (!(error instanceof TemplateError)) throw error;
+    process.stderr.write(`instant-provisioner: ${error.message}\n`);
+    return EXIT.config;
+  }
   const logger = createConfiguredLogger(config, [config.adminToken, config.platformToken]);
-  const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
+  const provisioner = new Provisioner(config, connectPorts(config, logger), logger, { template });
   try {
     await provisioner.verifyAccess();
   } catch (error) {

@@ -13,6 +13,7 @@ import type { Logger } from './logger.js';
 import type { OrphanSweeper } from './orphan-sweeper.js';
 import type { Feed, Store } from './ports.js';
 import { errorMessage } from './reconcile-context.js';
+import { detachedWaitMs, type RetirementPolicy } from './retirement.js';
 import type { BackoffPolicy } from './retry-policy.js';
 import { TaskDriver } from './task-driver.js';
 import type { TaskReconciler } from './task-reconciler.js';
@@ -29,6 +30,7 @@ export interface ControllerSettings {
   errorBackoff: BackoffPolicy;
   /** How this process judges leases (same values as the reconciler's). */
   lease: LeaseSettings;
+  retirement: RetirementPolicy;
 }
 
 export interface ControllerDeps {
@@ -48,9 +50,9 @@ export class Controller {
   private readonly driver: TaskDriver;
   private stopFeed: () => void = () => {};
   private cancelResync: () => void = () => {};
-  private cancelLeaseCheck: () => void = () => {};
-  /** Other daemons' unfinished records from the latest snapshot, to take over when their lease ends. */
-  private foreignRecords: DatabaseRecord[] = [];
+  private cancelDueCheck: () => void = () => {};
+  /** Records from the latest snapshots that need work at some time: others' leases, task gone, detached. */
+  private watched: { unfinished: DatabaseRecord[]; detached: DatabaseRecord[] } = { unfinished: [], detached: [] };
 
   constructor(
     private readonly deps: ControllerDeps,
@@ -71,7 +73,8 @@ export class Controller {
     this.stopFeed = this.deps.feed.watch(
       {
         onUnlinkedTasks: (taskIds) => this.offerUnlinked(taskIds),
-        onUnfinishedRecords: (records) => this.watchRecords(records),
+        onUnfinishedRecords: (records) => this.watchRecords({ unfinished: records }),
+        onDetachedRecords: (records) => this.watchRecords({ detached: records }),
         onError: (error) => this.deps.logger.warn({ error: errorMessage(error) }, 'subscription error'),
       },
       this.settings.lease.owner,
@@ -90,7 +93,7 @@ export class Controller {
     this.state = 'stopping';
     this.stopFeed();
     this.cancelResync();
-    this.cancelLeaseCheck();
+    this.cancelDueCheck();
     this.driver.stop();
     const drained = await this.drain(deadlineMs);
     this.state = 'stopped';
@@ -123,43 +126,62 @@ export class Controller {
     for (const taskId of taskIds) this.driver.offer(taskId);
   }
 
-  /** Our own records are in the queue already; others' are checked when their lease ends. */
-  private watchRecords(records: DatabaseRecord[]): void {
+  /** Replaces a watched window; each record is offered when it needs work (see waitMs). */
+  private watchRecords(windows: Partial<Controller['watched']>): void {
     if (this.state !== 'running') return;
-    this.foreignRecords = records.filter((record) => record.leaseOwner !== this.settings.lease.owner);
-    this.checkLeases();
+    this.watched = { ...this.watched, ...windows };
+    this.checkDue();
   }
 
-  private checkLeases(): void {
-    this.cancelLeaseCheck();
+  private checkDue(): void {
+    this.cancelDueCheck();
     const now = this.deps.clock.now();
     let next = Infinity;
-    for (const record of this.foreignRecords) {
-      const wait = foreignLeaseWaitMs(record, now, this.settings.lease);
-      if (wait === null) this.driver.offer(record.taskId);
+    for (const record of [...this.watched.unfinished, ...this.watched.detached]) {
+      const wait = this.waitMs(record, now);
+      if (wait === null) continue;
+      if (wait === 0) this.driver.offer(record.taskId);
       else next = Math.min(next, wait);
     }
-    if (next !== Infinity) this.cancelLeaseCheck = this.deps.clock.setTimer(() => this.checkLeases(), next);
+    if (next !== Infinity) this.cancelDueCheck = this.deps.clock.setTimer(() => this.checkDue(), next);
+  }
+
+  /**
+   * Ms until a watched record needs this daemon: a record we hold provisioning is
+   * in the queue already (null); another daemon's, when its lease ends; one whose
+   * task is gone, now; a detached one, when its grace (or a retiring lease) ends.
+   */
+  private waitMs(record: DatabaseRecord, now: number): number | null {
+    const { lease, retirement } = this.settings;
+    if (record.status === 'detached') return detachedWaitMs(record, now, retirement, lease);
+    if (record.status !== 'provisioning') return 0;
+    if (record.leaseOwner === lease.owner) return null;
+    return foreignLeaseWaitMs(record, now, lease) ?? 0;
   }
 
   private scheduleResync(ms: number): void {
     this.cancelResync = this.deps.clock.setTimer(() => void this.resync(), ms);
   }
 
-  /** Re-reads both windows and any broken records from the store, and sweeps orphans. */
+  /** Re-reads every window and any broken records from the store, and sweeps orphans. */
   private async resync(): Promise<void> {
     if (this.state !== 'running') return;
     try {
-      const [taskIds, records, broken] = await Promise.all([
-        this.deps.store.listUnlinkedTasks(this.settings.windowSize),
-        // The same window the feed watches: other daemons' records only.
-        this.deps.store.listUnfinishedRecords(this.settings.windowSize, this.settings.lease.owner),
-        this.deps.store.listBrokenRecords(this.settings.windowSize),
+      const { windowSize, lease } = this.settings;
+      const [taskIds, unfinished, detached, broken] = await Promise.all([
+        this.deps.store.listUnlinkedTasks(windowSize),
+        // The same windows the feed watches (other daemons' provisioning records only).
+        this.deps.store.listUnfinishedRecords(windowSize, lease.owner),
+        this.deps.store.listDetachedRecords(windowSize),
+        this.deps.store.listBrokenRecords(windowSize),
       ]);
       this.offerUnlinked(taskIds);
-      this.watchRecords(records);
+      this.watchRecords({ unfinished, detached });
       this.offerTasks(broken.map((record) => record.taskId));
-      this.deps.logger.debug({ tasks: taskIds.length, records: records.length, broken: broken.length }, 'resynced');
+      this.deps.logger.debug(
+        { tasks: taskIds.length, records: unfinished.length, detached: detached.length, broken: broken.length },
+        'resynced',
+      );
     } catch (error) {
       this.deps.logger.warn({ error: errorMessage(error) }, 'resync failed; trying again at the next interval');
     }

@@ -50,6 +50,8 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
       leaseOwner: settings.owner,
       leaseExpiresAt: now + settings.leaseMs,
       generation: 1,
+      detachedAt: null,
+      templateHash: null,
     };
     try {
       await deps.store.claim({
@@ -131,7 +133,7 @@ function sendCreate(
   custody: Custody,
   signal: AbortSignal,
 ): Promise<CreateAttempt> {
-  const { clock, gate, platform, createSlots } = ctx.deps;
+  const { clock, gate, platform, createSlots, template } = ctx.deps;
   const { requestTimeoutMs, settleMarginMs } = ctx.settings;
   // No signal for the slot itself: p-queue would abandon a create already running,
   // and a shutdown must let creates in flight finish and be recorded.
@@ -149,7 +151,7 @@ function sendCreate(
       const app = await withDeadline(
         clock,
         requestTimeoutMs,
-        (deadline) => platform.createApp(record.name, deadline),
+        (deadline) => platform.createApp(record.name, template, deadline),
         () => new PlatformError('timeout', 'the Platform API did not answer in time'),
       );
       gate.succeeded(probe);
@@ -181,10 +183,20 @@ async function afterFailedCreate(
     return retry(0);
   }
   const { requestTimeoutMs, settleMarginMs } = ctx.settings;
-  custody.createFailed(error.mayHaveCreated, error.answered ? now : sentAt + requestTimeoutMs + settleMarginMs);
+  // The server writes the app before it applies the schema, so a create with a
+  // schema that was refused may still have made one.
+  const mayHaveCreated = error.mayHaveCreated || (error.kind === 'rejected' && ctx.deps.template.schema !== null);
+  custody.createFailed(mayHaveCreated, error.answered ? now : sentAt + requestTimeoutMs + settleMarginMs);
   const attempts = record.attempts + 1;
   const message = describeFailure(error);
-  if (!error.retryable) return failRecord(ctx, record, message, attempts, log);
+  if (!error.retryable) {
+    // Never failed with an app left behind: look by title and delete first.
+    if (custody.mayHaveApp) {
+      await ctx.removeAppsTitled(record, custody.notBefore, null, log);
+      custody.appsRemoved();
+    }
+    return failRecord(ctx, record, message, attempts, log);
+  }
 
   const written = await ctx.write(record, { attempts, error: message });
   if (typeof written === 'string') {

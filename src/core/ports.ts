@@ -2,7 +2,15 @@
  * The reconciler's ports. Adapters: src/store (Admin SDK), src/platform (fetch),
  * src/feed (subscribeQuery). Fakes: test/fakes.
  */
-import type { CreatedApp, DatabaseRecord, ListedApp, RecordChanges, RecordVersion, TaskState } from './types.js';
+import type {
+  AppTemplate,
+  CreatedApp,
+  DatabaseRecord,
+  ListedApp,
+  RecordChanges,
+  RecordVersion,
+  TaskState,
+} from './types.js';
 
 /** The main app, narrowed to what the reconciler needs. Errors are StoreError. */
 export interface Store {
@@ -22,14 +30,11 @@ export interface Store {
    * A fenced write: applies `changes` and moves the record to generation + 1, but
    * only if no other writer moved it first (unique violation on `databaseFences.key`
    * otherwise). With `requireTask`, fails with missing-entity when the task is gone;
-   * always fails with missing-entity when the record is gone.
+   * with `linkTask`, also links the task to the record in the same transaction (a
+   * task re-created with its old id gets its database back). Always fails with
+   * missing-entity when the record is gone.
    */
-  update(
-    version: RecordVersion,
-    owner: string,
-    changes: RecordChanges,
-    options?: { requireTask?: boolean },
-  ): Promise<void>;
+  update(version: RecordVersion, owner: string, changes: RecordChanges, options?: UpdateOptions): Promise<void>;
 
   /** A fenced delete of the record (same fencing as `update`). */
   delete(version: RecordVersion, owner: string): Promise<void>;
@@ -43,8 +48,14 @@ export interface Store {
   /** Id of the newest task without a database, or null. */
   newestUnlinkedTask(): Promise<string | null>;
 
-  /** Oldest-first records that still need work (status provisioning); with `exceptOwner`, not those it holds. */
+  /**
+   * Oldest-first records that need work now: provisioning ones (with
+   * `exceptOwner`, not those it holds) and ready or failed ones whose task is gone.
+   */
   listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]>;
+
+  /** Detached records, the longest detached first. */
+  listDetachedRecords(limit: number): Promise<DatabaseRecord[]>;
 
   /**
    * Records no watch finds but that need work: edited by hand into a bad state
@@ -54,6 +65,11 @@ export interface Store {
 
   /** Records whose name is one of `names`. */
   findRecordsByName(names: string[]): Promise<DatabaseRecord[]>;
+}
+
+export interface UpdateOptions {
+  requireTask?: boolean;
+  linkTask?: boolean;
 }
 
 export interface ClaimInput {
@@ -67,8 +83,11 @@ export interface ClaimInput {
 
 /** InstantDB's Platform API. Errors are PlatformError. */
 export interface PlatformClient {
-  /** POST /superadmin/apps. Not idempotent: never call it blindly twice for one record. */
-  createApp(title: string, signal: AbortSignal): Promise<CreatedApp>;
+  /**
+   * POST /superadmin/apps with the template's schema and rules. Not idempotent:
+   * never call it blindly twice for one record.
+   */
+  createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp>;
   /** GET /superadmin/apps: every app of the token's user. */
   listApps(signal: AbortSignal): Promise<ListedApp[]>;
   /** DELETE /superadmin/apps/:id; an app that is already gone counts as deleted. */
@@ -87,8 +106,13 @@ export interface Feed {
 export interface FeedHandlers {
   /** A full snapshot of the oldest tasks without a database (a bounded window). */
   onUnlinkedTasks(taskIds: string[]): void;
-  /** A full snapshot of the oldest records still provisioning that others hold (a bounded window). */
+  /**
+   * A full snapshot of the oldest records that need work now (a bounded window):
+   * provisioning ones others hold, and ready or failed ones whose task is gone.
+   */
   onUnfinishedRecords(records: DatabaseRecord[]): void;
+  /** A full snapshot of the longest-detached records (a bounded window). */
+  onDetachedRecords(records: DatabaseRecord[]): void;
   /** A subscription failed; `global` when retrying cannot help (e.g. a rejected admin token). */
   onError(error: Error): void;
 }

@@ -12,9 +12,10 @@ import { CustodyBook } from './custody.js';
 import { withDeadline } from './deadline.js';
 import { foreignLeaseWaitMs, isImplausibleLease } from './lease.js';
 import type { Logger } from './logger.js';
-import { noTelemetry, type PlatformClient, type Store, type Telemetry } from './ports.js';
+import { noTelemetry, type PlatformClient, type Store, type Telemetry, type UpdateOptions } from './ports.js';
 import type { BackoffPolicy } from './retry-policy.js';
-import type { DatabaseRecord, RecordChanges, TaskResult } from './types.js';
+import type { RetirementPolicy } from './retirement.js';
+import type { AppTemplate, DatabaseRecord, RecordChanges, TaskResult } from './types.js';
 
 /** What a pass concluded; the driver turns it into queue actions. */
 export type Outcome =
@@ -37,6 +38,7 @@ export interface ReconcilerSettings {
   settleMarginMs: number;
   maxAttempts: number;
   backoff: BackoffPolicy;
+  retirement: RetirementPolicy;
 }
 
 export interface ReconcilerDeps {
@@ -51,6 +53,8 @@ export interface ReconcilerDeps {
   random: () => number;
   newId: () => string;
   newName: () => string;
+  /** What every new app is created with. */
+  template: AppTemplate;
   telemetry?: Telemetry;
 }
 
@@ -74,11 +78,7 @@ export class ReconcileContext {
    * moved the record first, 'gone' when the record (or, with requireTask, the
    * task) no longer exists.
    */
-  async write(
-    record: DatabaseRecord,
-    changes: RecordChanges,
-    options: { requireTask?: boolean } = {},
-  ): Promise<Written> {
+  async write(record: DatabaseRecord, changes: RecordChanges, options: UpdateOptions = {}): Promise<Written> {
     try {
       await this.deps.store.update(record, this.settings.owner, changes, options);
     } catch (error) {
@@ -172,6 +172,8 @@ function applyChanges(record: DatabaseRecord, changes: RecordChanges): DatabaseR
   if (changes.error !== undefined) next.error = changes.error;
   if (changes.leaseOwner !== undefined) next.leaseOwner = changes.leaseOwner;
   if (changes.leaseExpiresAt !== undefined) next.leaseExpiresAt = changes.leaseExpiresAt;
+  if (changes.detachedAt !== undefined) next.detachedAt = changes.detachedAt;
+  if (changes.templateHash !== undefined) next.templateHash = changes.templateHash;
   return next;
 }
 

@@ -27,6 +27,7 @@ export async function recordReady(
       attempts: record.attempts + 1,
       leaseOwner: null,
       leaseExpiresAt: null,
+      templateHash: ctx.deps.template.hash,
     },
     { requireTask: true },
   );

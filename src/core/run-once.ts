@@ -3,6 +3,9 @@
  * unfinished record present at start, reading in pages so memory stays bounded,
  * then sweeps orphans and reports a summary.
  *
+ * Detached records are retired when their grace is over; those still within
+ * it are left for later (a run does not wait out a grace period).
+ *
  * "Present at start" means up to the newest unlinked task at start (the
  * boundary). Pages are read oldest first, so once the boundary has been seen
  * nothing older can be missing, and anything newer is left for the daemon.
@@ -14,7 +17,9 @@ import type { CreateGate } from './create-gate.js';
 import type { Logger } from './logger.js';
 import type { OrphanSweeper } from './orphan-sweeper.js';
 import type { Store } from './ports.js';
+import type { LeaseSettings } from './lease.js';
 import { errorMessage } from './reconcile-context.js';
+import { detachedWaitMs, isRetiring, type RetirementPolicy } from './retirement.js';
 import type { BackoffPolicy } from './retry-policy.js';
 import { TaskDriver } from './task-driver.js';
 import type { TaskReconciler } from './task-reconciler.js';
@@ -46,6 +51,8 @@ export interface RunOnceSettings {
   errorBackoff: BackoffPolicy;
   /** A task whose reconcile throws this many times in a row counts as failed. */
   maxErrorsPerTask: number;
+  lease: LeaseSettings;
+  retirement: RetirementPolicy;
 }
 
 export function runOnce(deps: RunOnceDeps, settings: RunOnceSettings, signal: AbortSignal): Promise<OnceSummary> {
@@ -142,12 +149,19 @@ class OnceRun {
   private async workThroughRecords(): Promise<void> {
     while (!this.summary.abortedBy) {
       const limit = this.settings.pageSize + this.leftBehind.size;
-      const [unfinished, broken] = await Promise.all([
+      const [unfinished, broken, detached] = await Promise.all([
         this.deps.store.listUnfinishedRecords(limit),
         this.deps.store.listBrokenRecords(limit),
+        this.deps.store.listDetachedRecords(limit),
       ]);
+      // Detached records are retired only once their grace is over (or a retirement is under way).
+      const now = this.deps.clock.now();
+      const { lease, retirement } = this.settings;
+      const due = detached.filter(
+        (record) => isRetiring(record) || detachedWaitMs(record, now, retirement, lease) === 0,
+      );
       let offered = 0;
-      for (const record of [...unfinished, ...broken]) if (this.offer(record.taskId)) offered++;
+      for (const record of [...unfinished, ...broken, ...due]) if (this.offer(record.taskId)) offered++;
       if (offered === 0) break;
       await this.until(() => this.pending.size === 0);
     }

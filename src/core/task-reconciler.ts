@@ -2,16 +2,23 @@
  * Reconciles one task: reads what the main app says, then takes the one step
  * that moves the task towards "linked to exactly one ready database". The
  * steps live in one file per phase: create-phase.ts (claim and create),
- * record-phase.ts (ready / failed), retire-phase.ts (the task is gone).
+ * record-phase.ts (ready / failed), retire-phase.ts (the task is gone, or back).
  *
- * A record's life (status, and who holds its lease):
+ * A record's life (status, and who holds its lease). Every arrow after the
+ * claim is one fenced write:
  *
- *   (none) ──claim──▶ provisioning/us ──create ok + fenced write──▶ ready
- *                        │   ▲
- *                        │   └── create failed, retryable: attempts+1, retry later
- *                        ├── create rejected (4xx) or attempts used up ──▶ failed
- *                        └── task deleted ──▶ apps removed, record deleted
- *   provisioning/other ──lease expired──▶ takeover (fenced) ──▶ provisioning/us
+ *   (none) ──claim──▶ provisioning/us ──create ok──▶ ready ──task deleted──▶ detached
+ *                        │   ▲                          ▲   (retain: retained)  │
+ *                        │   └── create failed,         │                       │
+ *                        │       retryable: retry later └──task re-created──────┤
+ *                        ├── create rejected (4xx) or        with the same id   │
+ *                        │   attempts used up ──▶ failed     (retained too)     │
+ *                        └── task deleted ──▶ apps removed, record deleted      │
+ *   provisioning/other ──lease expired──▶ takeover ──▶ provisioning/us          │
+ *   failed ──task deleted──▶ apps by its title removed, record deleted          │
+ *   detached ──grace passed──▶ detached/us (retiring: never re-attached) ◀──────┘
+ *            ──▶ app deleted ──▶ record deleted (a crash between: the next lease
+ *                holder finishes it)
  *
  * Never twice. The Platform API has no idempotency key and shows an app's admin
  * token only in the create response, so an app whose response was lost cannot be
@@ -37,7 +44,7 @@ import {
   type ReconcilerDeps,
   type ReconcilerSettings,
 } from './reconcile-context.js';
-import { forgetTask, releaseRecord } from './retire-phase.js';
+import { forgetTask, reattach, releaseRecord, retireDetached, retireFinished } from './retire-phase.js';
 import type { DatabaseRecord, TaskState } from './types.js';
 
 export type { Outcome, ReconcilerDeps, ReconcilerSettings } from './reconcile-context.js';
@@ -67,8 +74,14 @@ export class TaskReconciler {
     }
 
     const log = ctx.deps.logger.child({ taskId, databaseId: record.id });
-    if ((record.status === 'ready' && record.instantAppId) || record.status === 'failed') {
+    const finished =
+      (record.status === 'ready' && record.instantAppId) || record.status === 'failed' || record.status === 'retained';
+    if (finished || record.status === 'detached') {
       await forgetTask(ctx, taskId, record, log);
+      const { retirement } = ctx.settings;
+      if (record.status === 'detached') return retireDetached(ctx, state, record, retirement, log);
+      if (!state.task) return retireFinished(ctx, record, retirement, log);
+      if (record.status === 'retained') return reattach(ctx, record, log);
       return this.settled(state, record, log);
     }
     if (record.status !== 'provisioning') {

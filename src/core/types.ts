@@ -1,6 +1,11 @@
 /** The domain as the reconciler sees it: no SDK types, no wire formats. */
 
-export const DATABASE_STATUSES = ['provisioning', 'ready', 'failed'] as const;
+/**
+ * provisioning: claimed, its app not made or not recorded yet; ready: linked to its app;
+ * failed: gave up (retry puts it back); detached: its task was deleted, the app is
+ * deleted after the grace period; retained: its task was deleted, the app is kept.
+ */
+export const DATABASE_STATUSES = ['provisioning', 'ready', 'failed', 'detached', 'retained'] as const;
 export type DatabaseStatus = (typeof DATABASE_STATUSES)[number];
 
 /** A `databases` record, without its admin token (the core never needs to read one). */
@@ -21,6 +26,10 @@ export interface DatabaseRecord {
   leaseExpiresAt: number | null;
   /** Count of fenced writes; see `databaseFences` in instant.schema.ts. */
   generation: number;
+  /** Epoch ms when the task was found deleted (detached records). */
+  detachedAt: number | null;
+  /** Which template the app was created with (or last pushed); see AppTemplate. */
+  templateHash: string | null;
 }
 
 /** What one read of the main app says about a task. */
@@ -35,6 +44,18 @@ export interface TaskState {
 export interface CreatedApp {
   id: string;
   adminToken: string;
+}
+
+/**
+ * What a task database is created with: a schema (as `instant-cli push` would push it, or
+ * none) and permission rules, which are never empty (no template means locked rules).
+ */
+export interface AppTemplate {
+  /** Identifies the template's content; stored on each record. */
+  hash: string;
+  /** The `i.schema(...)` object as JSON, or null for no schema. */
+  schema: Record<string, unknown> | null;
+  perms: Record<string, unknown>;
 }
 
 /** An app as the Platform API lists it (no admin token). */
@@ -55,6 +76,8 @@ export interface RecordChanges {
   readyAt?: number;
   leaseOwner?: string | null;
   leaseExpiresAt?: number | null;
+  detachedAt?: number | null;
+  templateHash?: string;
 }
 
 /** The pointer a fenced write needs: which record, at which generation we last saw it. */

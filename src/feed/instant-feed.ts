@@ -1,6 +1,7 @@
 /**
- * The Feed port over `subscribeQuery`: two live, windowed queries (tasks without
- * a database; records still provisioning), each delivering full snapshots.
+ * The Feed port over `subscribeQuery`: three live, windowed queries (tasks
+ * without a database; records that need work now; detached records, the next to
+ * retire first), each delivering full snapshots.
  *
  * The SDK reconnects by itself after a dropped stream, but any non-200 answer to
  * its subscribe request closes the subscription for good, and its `for await`
@@ -9,13 +10,13 @@
  * reconnect is a full re-read, so nothing that happened meanwhile is lost.
  */
 import type { Clock } from '../clock.js';
-import type { Feed, FeedHandlers } from '../core/ports.js';
+import { noTelemetry, type Feed, type FeedHandlers, type Telemetry } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../core/retry-policy.js';
 import type { DatabaseRecord } from '../core/types.js';
 import { classifyStoreError } from '../store/instant-store.js';
-import type { MainDb } from '../store/instant-db.js';
-import { parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from '../store/records.js';
+import { untyped, type MainDb } from '../store/instant-db.js';
+import { detachedRecordsQuery, parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from '../store/records.js';
 
 export interface InstantFeedOptions {
   db: MainDb;
@@ -26,6 +27,7 @@ export interface InstantFeedOptions {
   random: () => number;
   /** How often to check for a subscription the SDK closed without telling us. */
   watchdogMs?: number;
+  telemetry?: Telemetry;
 }
 
 export class InstantFeed implements Feed {
@@ -43,13 +45,19 @@ export class InstantFeed implements Feed {
     const records = new LiveQuery(
       this.options,
       'unfinished records',
-      (onPayload) => db.subscribeQuery(unfinishedRecordsQuery(windowSize, owner), onPayload),
+      (onPayload) => db.subscribeQuery(untyped(unfinishedRecordsQuery(windowSize, owner)), onPayload),
       (data) => handlers.onUnfinishedRecords(recordsOf((data as { databases?: unknown }).databases)),
       handlers.onError,
     );
+    const detached = new LiveQuery(
+      this.options,
+      'detached records',
+      (onPayload) => db.subscribeQuery(untyped(detachedRecordsQuery(windowSize)), onPayload),
+      (data) => handlers.onDetachedRecords(recordsOf((data as { databases?: unknown }).databases)),
+      handlers.onError,
+    );
     return () => {
-      tasks.close();
-      records.close();
+      for (const query of [tasks, records, detached]) query.close();
     };
   }
 }
@@ -69,26 +77,38 @@ class LiveQuery {
   private closed = false;
   private cancelTimer: () => void = () => {};
   private readonly log: Logger;
+  private readonly telemetry: Telemetry;
+  /** Open as far as we know: a snapshot came, and no error or close since. */
+  private open = false;
 
   constructor(
     private readonly options: InstantFeedOptions,
-    name: string,
+    private readonly name: string,
     private readonly subscribe: (onPayload: (payload: Payload) => void) => Subscription,
     private readonly onData: (data: unknown) => void,
     private readonly onError: (error: Error) => void,
   ) {
     this.log = options.logger.child({ subscription: name });
-    this.open();
+    this.telemetry = options.telemetry ?? noTelemetry;
+    this.telemetry.subscriptionChanged(name, false);
+    this.connect();
   }
 
   close(): void {
+    this.setOpen(false);
     this.closed = true;
     this.cancelTimer();
     this.subscription?.close();
     this.subscription = null;
   }
 
-  private open(): void {
+  private setOpen(open: boolean): void {
+    if (this.open === open) return;
+    this.open = open;
+    this.telemetry.subscriptionChanged(this.name, open);
+  }
+
+  private connect(): void {
     if (this.closed) return;
     const subscription = this.subscribe((payload) => this.handle(subscription, payload));
     this.subscription = subscription;
@@ -101,9 +121,11 @@ class LiveQuery {
       if (this.failures > 0 || this.erroring) this.log.info({}, 'subscription is back');
       this.failures = 0;
       this.erroring = false;
+      this.setOpen(true);
       this.onData(payload.data);
       return;
     }
+    this.setOpen(false);
     const error = classifyStoreError(payload.error);
     if (subscription.isClosed) return this.reopenLater(subscription, error.message);
     // The SDK reconnects by itself and repeats this every few hundred ms while the server is away.
@@ -122,13 +144,17 @@ class LiveQuery {
 
   private reopenLater(subscription: Subscription, reason: string): void {
     if (subscription !== this.subscription) return;
+    this.setOpen(false);
     subscription.close();
     this.subscription = null;
     this.cancelTimer();
     this.failures++;
     const delay = backoffDelay(this.failures, this.options.resubscribe, this.options.random);
     this.log.warn({ error: reason, attempt: this.failures, retryInMs: delay }, 'subscription closed; resubscribing');
-    this.cancelTimer = this.options.clock.setTimer(() => this.open(), delay);
+    this.cancelTimer = this.options.clock.setTimer(() => {
+      this.telemetry.resubscribed(this.name);
+      this.connect();
+    }, delay);
   }
 }
 

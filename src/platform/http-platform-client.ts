@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { PlatformClient } from '../core/ports.js';
-import type { CreatedApp, ListedApp } from '../core/types.js';
+import type { AppTemplate, CreatedApp, ListedApp } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
 import { BodyTooLargeError, HttpTransport } from './http-transport.js';
@@ -32,8 +32,10 @@ export class HttpPlatformClient implements PlatformClient {
     this.transport = new HttpTransport(this.base);
   }
 
-  async createApp(title: string, signal: AbortSignal): Promise<CreatedApp> {
-    const body = await this.request('POST', '/superadmin/apps', { title }, signal, MAX_BODY_BYTES.small);
+  async createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
+    // The shape @instantdb/platform's createApp sends: the schema as `i.schema(...)` serialises.
+    const request = { title, perms: template.perms, ...(template.schema ? { schema: template.schema } : {}) };
+    const body = await this.request('POST', '/superadmin/apps', request, signal, MAX_BODY_BYTES.small);
     const parsed = createAppResponse.safeParse(body);
     if (!parsed.success)
       throw new MalformedResponseError(`create answer is unusable at ${describeIssues(parsed.error)}`, { status: 200 });

@@ -13,3 +13,14 @@ export interface MainDbOptions {
 export function connectMainDb(options: MainDbOptions): MainDb {
   return init({ appId: options.appId, adminToken: options.adminToken, apiURI: options.apiUri, schema });
 }
+
+/** A query as the SDK's `query` and `subscribeQuery` take it. */
+export type MainQuery = Parameters<MainDb['query']>[0];
+
+/**
+ * A query the SDK's types cannot express (`or` across link paths, `$not` inside
+ * `and`) but the server and the SDK's runtime check accept.
+ */
+export function untyped(query: object): MainQuery {
+  return query as MainQuery;
+}

@@ -6,12 +6,18 @@
 import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
 import type { Clock } from '../clock.js';
 import { withDeadline } from '../core/deadline.js';
-import type { ClaimInput, Store } from '../core/ports.js';
+import type { ClaimInput, Store, UpdateOptions } from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
-import type { MainDb } from './instant-db.js';
-import { brokenRecordsQuery, parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from './records.js';
+import { untyped, type MainDb } from './instant-db.js';
+import {
+  brokenRecordsQuery,
+  detachedRecordsQuery,
+  parseRecord,
+  unfinishedRecordsQuery,
+  unlinkedTasksQuery,
+} from './records.js';
 
 export interface InstantStoreOptions {
   db: MainDb;
@@ -71,15 +77,17 @@ export class InstantStore implements Store {
     version: RecordVersion,
     owner: string,
     changes: RecordChanges,
-    options: { requireTask?: boolean } = {},
+    options: UpdateOptions = {},
   ): Promise<void> {
     const { tx } = this.db;
     const generation = version.generation + 1;
+    const task = tx.tasks[version.taskId]!;
     await this.call(() =>
       this.db.transact([
         fence(this.db, version.id, generation, owner, this.options.clock.now()),
         tx.databases[version.id]!.update({ ...changes, generation }, { upsert: false }),
-        ...(options.requireTask ? [tx.tasks[version.taskId]!.update({}, { upsert: false })] : []),
+        ...(options.requireTask || options.linkTask ? [task.update({}, { upsert: false })] : []),
+        ...(options.linkTask ? [task.link({ mainDatabase: version.id })] : []),
       ]),
     );
   }
@@ -107,22 +115,28 @@ export class InstantStore implements Store {
     return result.tasks[0]?.id ?? null;
   }
 
-  async listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
-    const result = await this.call(() => this.db.query(unfinishedRecordsQuery(limit, exceptOwner)));
-    return parseRecords(result.databases);
+  listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
+    return this.queryRecords(unfinishedRecordsQuery(limit, exceptOwner));
   }
 
-  async listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
-    // The SDK's query types cannot express `$not` inside `and`; the server (and the SDK's runtime check) accept it.
-    const query = brokenRecordsQuery(limit) as unknown as Parameters<MainDb['query']>[0];
-    const result = (await this.call(() => this.db.query(query))) as { databases?: unknown[] };
-    return parseRecords(result.databases ?? []);
+  listDetachedRecords(limit: number): Promise<DatabaseRecord[]> {
+    return this.queryRecords(detachedRecordsQuery(limit));
+  }
+
+  listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
+    return this.queryRecords(brokenRecordsQuery(limit));
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
     if (names.length === 0) return [];
     const result = await this.call(() => this.db.query({ databases: { $: { where: { name: { $in: names } } } } }));
     return parseRecords(result.databases);
+  }
+
+  /** Runs a `databases` query the SDK's types cannot express (`or`, `$not` inside `and`); the server accepts them. */
+  private async queryRecords(query: object): Promise<DatabaseRecord[]> {
+    const result = (await this.call(() => this.db.query(untyped(query)))) as { databases?: unknown[] };
+    return parseRecords(result.databases ?? []);
   }
 
   /** Runs one SDK call under the deadline, classifying any failure. */

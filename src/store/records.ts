@@ -4,7 +4,7 @@
  * must still be readable, so the reconciler can repair it.
  */
 import { z } from 'zod';
-import type { DatabaseRecord } from '../core/types.js';
+import { DATABASE_STATUSES, type DatabaseRecord } from '../core/types.js';
 
 const timestamp = z
   .union([z.number(), z.string()])
@@ -35,6 +35,8 @@ const databaseEntity = z.object({
   leaseOwner: optionalString,
   leaseExpiresAt: optionalNumber,
   generation: optionalNumber.transform((value) => value ?? 0),
+  detachedAt: optionalNumber,
+  templateHash: optionalString,
 });
 
 /** A `databases` entity as the main app returns it, or null if it lacks what every record has. */
@@ -59,10 +61,27 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const attempts = e.attempts ?? 0;
   const leaseExpiresAt = e.leaseExpiresAt ?? null;
   const generation = e.generation ?? 0;
+  const detachedAt = e.detachedAt ?? null;
+  const templateHash = e.templateHash ?? null;
   if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
-  if (!isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
+  if (!isStringOrNull(templateHash) || !isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
   if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
-  return { id, taskId, name, status, instantAppId, attempts, error, createdAt, leaseOwner, leaseExpiresAt, generation };
+  if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
+  return {
+    id,
+    taskId,
+    name,
+    status,
+    instantAppId,
+    attempts,
+    error,
+    createdAt,
+    leaseOwner,
+    leaseExpiresAt,
+    generation,
+    detachedAt,
+    templateHash,
+  };
 }
 
 function isFiniteNumber(value: unknown): value is number {
@@ -88,18 +107,30 @@ export function unlinkedTasksQuery(limit: number, order: 'asc' | 'desc' = 'asc')
 }
 
 /**
- * Records still provisioning, oldest first. With `exceptOwner`, leaving out the
- * records that owner holds: a daemon knows its own, and its own claims and
- * records would otherwise push a new snapshot at it for every write it makes.
+ * Records that need work now, oldest first: those still provisioning and those
+ * whose task is gone while ready or failed (they are detached, retained or
+ * removed at once). With `exceptOwner`, provisioning records that owner holds
+ * are left out: a daemon knows its own, and its own claims and records would
+ * otherwise push a new snapshot at it for every write it makes.
  */
 export function unfinishedRecordsQuery(limit: number, exceptOwner?: string) {
-  const where =
+  const provisioning =
     exceptOwner === undefined
       ? { status: 'provisioning' }
       : { status: 'provisioning', leaseOwner: { $not: exceptOwner } };
+  const taskGone = { status: { $in: ['ready', 'failed'] }, 'task.id': { $isNull: true } };
   return {
     databases: {
-      $: { where, limit, order: { serverCreatedAt: 'asc' } },
+      $: { where: { or: [provisioning, taskGone] }, limit, order: { serverCreatedAt: 'asc' } },
+    },
+  } as const;
+}
+
+/** Detached records, the longest detached first: the next to retire. */
+export function detachedRecordsQuery(limit: number) {
+  return {
+    databases: {
+      $: { where: { status: 'detached' }, limit, order: { detachedAt: 'asc' } },
     },
   } as const;
 }
@@ -112,13 +143,7 @@ export function brokenRecordsQuery(limit: number) {
         where: {
           or: [
             { and: [{ status: 'ready' }, { instantAppId: { $isNull: true } }] },
-            {
-              and: [
-                { status: { $not: 'provisioning' } },
-                { status: { $not: 'ready' } },
-                { status: { $not: 'failed' } },
-              ],
-            },
+            { and: DATABASE_STATUSES.map((status) => ({ status: { $not: status } })) },
           ],
         },
         limit,

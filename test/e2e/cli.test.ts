@@ -1,4 +1,7 @@
 /** The built CLI as users and deploy platforms run it. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { audit, createTasks, runCli, world, type World } from './helpers.js';
 
@@ -115,6 +118,25 @@ describe('bad input', () => {
     expect(result.stderr + result.stdout).not.toContain(bad);
   });
 
+  it('a template that cannot be used stops the daemon at start: one line naming the file, exit 2', async () => {
+    const env = {
+      INSTANT_APP_ID: '11111111-1111-4111-8111-111111111111',
+      INSTANT_ADMIN_TOKEN: 'x',
+      INSTANT_PLATFORM_TOKEN: 'y',
+    };
+    const missing = await runCli(['reconcile', '--template-schema', '/nonexistent/schema.ts'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toBe('instant-provisioner: template /nonexistent/schema.ts: does not exist');
+    const dir = await mkdtemp(join(tmpdir(), 'cli-template-'));
+    const rules = join(dir, 'perms.json');
+    await writeFile(rules, JSON.stringify({ notes: { allow: { view: 1 } } }));
+    const bad = await runCli(['reconcile', '--once'], { ...env, PROVISIONER_TEMPLATE_PERMS: rules });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim()).toBe(
+      `instant-provisioner: template ${rules}: notes.allow.view must be a string (a CEL expression such as "true"), got 1`,
+    );
+  });
+
   it('--help documents every flag', async () => {
     const result = await runCli(['reconcile', '--help'], {});
     expect(result.code).toBe(0);
@@ -132,6 +154,10 @@ describe('bad input', () => {
       '--shutdown-grace',
       '--log-level',
       '--log-format',
+      '--on-task-delete',
+      '--delete-grace',
+      '--template-schema',
+      '--template-perms',
     ]) {
       expect(result.stdout).toContain(flag);
     }

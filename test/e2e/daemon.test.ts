@@ -50,7 +50,7 @@ describe('daemon against the sandbox', () => {
     const w = (current = await world());
     const { provisioner: daemon } = provisioner(w);
     daemon.start();
-    await eventually(() => w.sandbox.stats().openSubscriptions === 2);
+    await eventually(() => w.sandbox.stats().openSubscriptions === 3);
     await daemon.stop();
     await eventually(() => w.sandbox.stats().openSubscriptions === 0);
   });

@@ -68,6 +68,7 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
     {
       onUnlinkedTasks: (ids) => snapshots.push(ids),
       onUnfinishedRecords: () => {},
+      onDetachedRecords: () => {},
       onError: () => {},
     },
     'this-daemon',
@@ -98,6 +99,7 @@ it('watches task ids only, and leaves records this daemon holds out of the recor
       {
         onUnlinkedTasks: (ids) => (tasks = ids),
         onUnfinishedRecords: (list) => (records = list.map((record) => record.leaseOwner ?? 'nobody')),
+        onDetachedRecords: () => {},
         onError: () => {},
       },
       'me',

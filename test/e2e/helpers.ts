@@ -1,5 +1,6 @@
 /** End-to-end setup: a sandbox, a main app with the project schema, the real SDK, and the built CLI. */
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { id, init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
@@ -117,4 +118,52 @@ export function runCli(args: string[], env: Record<string, string>, options: { t
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** A daemon started through the built CLI, its JSON log lines collected as they come. */
+export interface RunningDaemon {
+  readonly entries: Array<Record<string, unknown>>;
+  /** Resolves with the first log entry whose `msg` is `message`; fails at once if the daemon exits first. */
+  waitFor(message: string): Promise<Record<string, unknown>>;
+  signal(name: NodeJS.Signals): void;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function spawnDaemon(args: string[], env: Record<string, string>, nodeArgs: string[] = []): RunningDaemon {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env, LOG_FORMAT: 'json' },
+  });
+  const entries: Array<Record<string, unknown>> = [];
+  const waiters: Array<() => void> = [];
+  const wakeAll = () => {
+    for (const wake of waiters.splice(0)) wake();
+  };
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    entries.push(JSON.parse(line) as Record<string, unknown>);
+    wakeAll();
+  });
+  let exitedEarly: string | undefined;
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedEarly = `the daemon exited (code ${code}, signal ${signal})`;
+      wakeAll();
+      resolve(code);
+    }),
+  );
+  return {
+    entries,
+    async waitFor(message) {
+      while (!entries.some((entry) => entry.msg === message)) {
+        if (exitedEarly) throw new Error(`${exitedEarly} before logging '${message}'`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      return entries.find((entry) => entry.msg === message)!;
+    },
+    signal: (name) => child.kill(name),
+    async stop() {
+      if (!exitedEarly) child.kill('SIGTERM');
+      return exited;
+    },
+  };
 }

@@ -26,6 +26,10 @@ export class FakeFeed implements Feed {
     for (const watcher of this.watchers) watcher.onUnfinishedRecords(records);
   }
 
+  pushDetached(records: DatabaseRecord[]): void {
+    for (const watcher of this.watchers) watcher.onDetachedRecords(records);
+  }
+
   fail(error: Error): void {
     for (const watcher of this.watchers) watcher.onError(error);
   }

@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../../src/clock.js';
 import type { PlatformClient } from '../../src/core/ports.js';
-import type { CreatedApp, ListedApp } from '../../src/core/types.js';
+import type { AppTemplate, CreatedApp, ListedApp } from '../../src/core/types.js';
 import { PlatformError } from '../../src/errors.js';
 
 /** What the next create does. */
@@ -11,6 +11,8 @@ export type CreateBehavior =
   | { kind: 'lost' }
   /** The app is made, then the server answers 500. */
   | { kind: 'created-then-500' }
+  /** The app is made, then applying its schema fails: the server answers 400 (a template create). */
+  | { kind: 'created-then-400' }
   /** No answer until the caller gives up; with `landsAfterMs`, the app appears that long after the request. */
   | { kind: 'hang'; landsAfterMs?: number };
 
@@ -20,6 +22,8 @@ export interface FakeApp {
   adminToken: string;
   createdAt: number;
   deletedAt: number | null;
+  /** The template the app was created with. */
+  template: AppTemplate | null;
 }
 
 /** The Platform API in memory, with scripted create outcomes and latency on a fake clock. */
@@ -53,7 +57,7 @@ export class FakePlatform implements PlatformClient {
     return [...this.apps.values()].filter((app) => app.title === title);
   }
 
-  async createApp(title: string, signal: AbortSignal): Promise<CreatedApp> {
+  async createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
     this.calls.create++;
     this.createTimes.push(this.clock.now());
     this.inFlight++;
@@ -61,7 +65,8 @@ export class FakePlatform implements PlatformClient {
     try {
       const behavior = this.script.shift() ?? { kind: 'ok' };
       if (behavior.kind === 'hang') {
-        if (behavior.landsAfterMs !== undefined) this.clock.setTimer(() => this.make(title), behavior.landsAfterMs);
+        if (behavior.landsAfterMs !== undefined)
+          this.clock.setTimer(() => this.make(title, template), behavior.landsAfterMs);
         await new Promise<void>((_, reject) =>
           signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
         );
@@ -71,13 +76,19 @@ export class FakePlatform implements PlatformClient {
         case 'fail':
           throw behavior.error;
         case 'lost':
-          this.make(title);
+          this.make(title, template);
           throw new PlatformError('network', 'socket hang up');
         case 'created-then-500':
-          this.make(title);
+          this.make(title, template);
           throw new PlatformError('server', 'server error (unknown: Something went wrong)', { status: 500 });
+        case 'created-then-400':
+          this.make(title, template);
+          throw new PlatformError('rejected', 'validation-failed: Validation failed for schema', {
+            status: 400,
+            type: 'validation-failed',
+          });
         default: {
-          const app = this.make(title);
+          const app = this.make(title, template);
           return { id: app.id, adminToken: app.adminToken };
         }
       }
@@ -110,7 +121,7 @@ export class FakePlatform implements PlatformClient {
     if (app && app.deletedAt === null) app.deletedAt = this.clock.now();
   }
 
-  private make(title: string): FakeApp {
+  private make(title: string, template: AppTemplate | null = null): FakeApp {
     const n = ++this.counter;
     const app = {
       id: `app-${n}`,
@@ -118,6 +129,7 @@ export class FakePlatform implements PlatformClient {
       adminToken: `admin-token-${n}-secret`,
       createdAt: this.clock.now(),
       deletedAt: null,
+      template,
     };
     this.apps.set(app.id, app);
     return app;

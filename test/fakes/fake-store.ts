@@ -1,5 +1,11 @@
-import type { ClaimInput, Store } from '../../src/core/ports.js';
-import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../../src/core/types.js';
+import type { ClaimInput, Store, UpdateOptions } from '../../src/core/ports.js';
+import {
+  DATABASE_STATUSES,
+  type DatabaseRecord,
+  type RecordChanges,
+  type RecordVersion,
+  type TaskState,
+} from '../../src/core/types.js';
 import { StoreError } from '../../src/errors.js';
 
 export interface StoredRecord extends DatabaseRecord {
@@ -67,6 +73,8 @@ export class FakeStore implements Store {
       generation: 1,
       adminToken: null,
       readyAt: null,
+      detachedAt: null,
+      templateHash: null,
       ...record,
       seq: this.seq++,
     });
@@ -109,14 +117,16 @@ export class FakeStore implements Store {
     version: RecordVersion,
     _owner: string,
     changes: RecordChanges,
-    options: { requireTask?: boolean } = {},
+    options: UpdateOptions = {},
   ): Promise<void> {
     await this.enter('update');
     const key = `${version.id}/${version.generation + 1}`;
     if (this.fences.has(key)) throw unique('databaseFences', 'key');
     const record = this.records.get(version.id);
     if (!record) throw missing(version.id);
-    if (options.requireTask && !this.tasks.has(version.taskId)) throw missing(version.taskId);
+    const task = this.tasks.get(version.taskId);
+    if ((options.requireTask || options.linkTask) && !task) throw missing(version.taskId);
+    if (options.linkTask && this.linkedTaskOf(record.id, version.taskId)) throw unique('tasks', 'mainDatabase');
     if (
       changes.instantAppId &&
       [...this.records.values()].some((r) => r.id !== record.id && r.instantAppId === changes.instantAppId)
@@ -125,6 +135,7 @@ export class FakeStore implements Store {
     }
     this.fences.add(key);
     Object.assign(record, changes, { generation: version.generation + 1 });
+    if (options.linkTask) task!.mainDatabaseId = record.id;
   }
 
   async delete(version: RecordVersion): Promise<void> {
@@ -158,19 +169,31 @@ export class FakeStore implements Store {
 
   async listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
     await this.enter('list');
+    const taskGone = (record: StoredRecord) =>
+      (record.status === 'ready' || record.status === 'failed') && !this.linkedTaskOf(record.id);
     return [...this.records.values()]
       .filter(
         (record) =>
-          record.status === 'provisioning' && (exceptOwner === undefined || record.leaseOwner !== exceptOwner),
+          (record.status === 'provisioning' && (exceptOwner === undefined || record.leaseOwner !== exceptOwner)) ||
+          taskGone(record),
       )
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
       .map(toRecord);
   }
 
+  async listDetachedRecords(limit: number): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.status === 'detached')
+      .sort((a, b) => (a.detachedAt ?? 0) - (b.detachedAt ?? 0) || a.seq - b.seq)
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
   async listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
     await this.enter('list');
-    const known = ['provisioning', 'ready', 'failed'];
+    const known: readonly string[] = DATABASE_STATUSES;
     return [...this.records.values()]
       .filter((record) => (record.status === 'ready' && !record.instantAppId) || !known.includes(record.status))
       .sort((a, b) => a.seq - b.seq)
@@ -189,6 +212,13 @@ export class FakeStore implements Store {
       .filter((task) => this.linkedRecord(task) === null)
       .sort((a, b) => a.seq - b.seq)
       .map((task) => task.id);
+  }
+
+  /** The task linked to the record (other than `exceptTaskId`), if any. */
+  private linkedTaskOf(recordId: string, exceptTaskId?: string): StoredTask | undefined {
+    for (const task of this.tasks.values())
+      if (task.mainDatabaseId === recordId && task.id !== exceptTaskId) return task;
+    return undefined;
   }
 
   private linkedRecord(task: StoredTask): string | null {
@@ -219,5 +249,7 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     leaseOwner: record.leaseOwner,
     leaseExpiresAt: record.leaseExpiresAt,
     generation: record.generation,
+    detachedAt: record.detachedAt,
+    templateHash: record.templateHash,
   };
 }

@@ -1,10 +1,15 @@
 import { Provisioner } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
+import type { AppTemplate } from '../../src/core/types.js';
+import { lockedTemplate } from '../../src/template/app-template.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeFeed } from './fake-feed.js';
 import { FakePlatform } from './fake-platform.js';
 import { FakeStore } from './fake-store.js';
 import { LogSink } from './log-sink.js';
+
+/** What the daemons under test create apps with: no schema, locked rules. */
+export const testTemplate = lockedTemplate();
 
 export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   appId: '11111111-1111-4111-8111-111111111111',
@@ -21,6 +26,10 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   resyncIntervalMs: 300_000,
   windowSize: 256,
   shutdownGraceMs: 25_000,
+  onTaskDelete: 'delete',
+  deleteGraceMs: 86_400_000,
+  templateSchema: undefined,
+  templatePerms: undefined,
   logLevel: 'info',
   logFormat: 'json',
   ...overrides,
@@ -36,7 +45,7 @@ export function harness(overrides: Partial<Config> = {}) {
   const config = testConfig(overrides);
   let ids = 0;
   let names = 0;
-  const daemon = (options: { feed?: FakeFeed; config?: Partial<Config> } = {}) =>
+  const daemon = (options: { feed?: FakeFeed; config?: Partial<Config>; template?: AppTemplate } = {}) =>
     new Provisioner(
       { ...config, ...options.config },
       {
@@ -49,7 +58,14 @@ export function harness(overrides: Partial<Config> = {}) {
         newName: () => `swift-blue-otter-${++names}`,
       },
       log,
+      { template: options.template ?? testTemplate },
     );
+  /** Pushes what the three live queries would show now (as the real feed does after every write). */
+  const publish = async (to: FakeFeed = feed) => {
+    to.pushTasks(await store.listUnlinkedTasks(config.windowSize));
+    to.pushRecords(await store.listUnfinishedRecords(config.windowSize));
+    to.pushDetached(await store.listDetachedRecords(config.windowSize));
+  };
   /** Every task linked to a ready record whose app is live, and no other live app. */
   const exactlyOneAppPerTask = () => {
     const live = platform.liveApps();
@@ -63,5 +79,5 @@ export function harness(overrides: Partial<Config> = {}) {
     if (live.length !== store.tasks.size) problems.push(`${live.length} live apps for ${store.tasks.size} tasks`);
     return problems;
   };
-  return { clock, store, platform, feed, log, config, daemon, exactlyOneAppPerTask };
+  return { clock, store, platform, feed, log, config, daemon, publish, exactlyOneAppPerTask };
 }

@@ -43,6 +43,7 @@ describe('result shape', () => {
         createdAt: '2025-01-02T03:04:05.678Z',
         instantAppId: null,
         leaseExpiresAt: null,
+        detachedAt: null,
       },
     ]);
   });

@@ -14,7 +14,7 @@ import { FakeClock, settle } from '../fakes/fake-clock.js';
 import { FakePlatform } from '../fakes/fake-platform.js';
 import { FakeStore } from '../fakes/fake-store.js';
 import { LogSink } from '../fakes/log-sink.js';
-import { testConfig } from '../fakes/harness.js';
+import { testConfig, testTemplate } from '../fakes/harness.js';
 
 function setup() {
   const clock = new FakeClock();
@@ -36,6 +36,7 @@ function setup() {
         random: () => 0.5,
         newId: () => `${owner}-record-${++ids}`,
         newName: () => `${owner}-name-${++ids}`,
+        template: testTemplate,
       },
       {
         owner,
@@ -44,6 +45,7 @@ function setup() {
         settleMarginMs: config.settleMarginMs,
         maxAttempts: config.maxAttempts,
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
+        retirement: { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs },
       },
     );
   return { clock, store, platform, reconciler };
@@ -70,7 +72,7 @@ describe('custody of a record', () => {
     let deliverListing!: () => void;
     const listingHeld = new Promise<void>((resolve) => (deliverListing = resolve));
     const slow: PlatformClient = {
-      createApp: (title, s) => platform.createApp(title, s),
+      createApp: (title, template, s) => platform.createApp(title, template, s),
       deleteApp: (appId) => platform.deleteApp(appId),
       listApps: async () => {
         await listingHeld;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockedTemplate } from '../../src/template/app-template.js';
 import { systemClock } from '../../src/clock.js';
 import { MalformedResponseError, PlatformError } from '../../src/errors.js';
 import { HttpPlatformClient } from '../../src/platform/http-platform-client.js';
@@ -48,7 +49,7 @@ async function failure(promise: Promise<unknown>): Promise<PlatformError> {
 }
 
 describe('Platform API client', () => {
-  it('creates an app: wrapped answer, bearer token, title in the body', async () => {
+  it('creates an app: wrapped answer, bearer token, title and the template in the body', async () => {
     handler = json(200, {
       app: {
         id: 'app-1',
@@ -58,9 +59,24 @@ describe('Platform API client', () => {
         perms: null,
       },
     });
-    await expect(client.createApp('swift-blue-otter', signal())).resolves.toEqual({ id: 'app-1', adminToken: 'tok' });
+    await expect(client.createApp('swift-blue-otter', template, signal())).resolves.toEqual({
+      id: 'app-1',
+      adminToken: 'tok',
+    });
     expect(requests.at(-1)).toMatchObject({ method: 'POST', url: '/superadmin/apps', auth: 'Bearer per_secret' });
-    expect(JSON.parse(requests.at(-1)!.body)).toEqual({ title: 'swift-blue-otter' });
+    // No template: locked rules, no schema; the shape @instantdb/platform's createApp sends.
+    expect(JSON.parse(requests.at(-1)!.body)).toEqual({ title: 'swift-blue-otter', perms: template.perms });
+    const schema = { entities: { notes: { attrs: {}, links: {} } }, links: {}, rooms: {} };
+    await client.createApp(
+      'calm-red-heron',
+      { hash: 'h', schema, perms: { notes: { allow: { view: 'true' } } } },
+      signal(),
+    );
+    expect(JSON.parse(requests.at(-1)!.body)).toEqual({
+      title: 'calm-red-heron',
+      schema,
+      perms: { notes: { allow: { view: 'true' } } },
+    });
   });
 
   it('lists apps with their titles and creation times', async () => {
@@ -103,7 +119,7 @@ describe('Platform API client', () => {
     ],
   ] as const)('classifies %s', async (_name, answer, kind, mayHaveCreated) => {
     handler = answer;
-    const error = await failure(client.createApp('t', signal()));
+    const error = await failure(client.createApp('t', template, signal()));
     expect(error.kind).toBe(kind);
     expect(error.mayHaveCreated).toBe(mayHaveCreated);
     if (kind === 'malformed-response') expect(error).toBeInstanceOf(MalformedResponseError);
@@ -116,14 +132,14 @@ describe('Platform API client', () => {
       for (let i = 0; i < 40; i++) res.write(chunk);
       res.end();
     };
-    const error = await failure(client.createApp('t', signal()));
+    const error = await failure(client.createApp('t', template, signal()));
     expect(error).toBeInstanceOf(MalformedResponseError);
     expect(error.message).toMatch(/larger than/);
   });
 
   it('reads the wait of a 429 from Retry-After, or from InstantDB’s hint', async () => {
     handler = json(429, { type: 'rate-limited', message: 'slow down' }, { 'retry-after': '7' });
-    expect(await failure(client.createApp('t', signal()))).toMatchObject({
+    expect(await failure(client.createApp('t', template, signal()))).toMatchObject({
       kind: 'rate-limited',
       retryAfterMs: 7_000,
       mayHaveCreated: false,
@@ -133,7 +149,10 @@ describe('Platform API client', () => {
       message: 'Your request exceeded the rate limit.',
       hint: { 'retry-after': 3 },
     });
-    expect(await failure(client.createApp('t', signal()))).toMatchObject({ kind: 'rate-limited', retryAfterMs: 3_000 });
+    expect(await failure(client.createApp('t', template, signal()))).toMatchObject({
+      kind: 'rate-limited',
+      retryAfterMs: 3_000,
+    });
   });
 
   it('recognises a rejected platform token and the wind-down, as global conditions', async () => {
@@ -142,14 +161,17 @@ describe('Platform API client', () => {
       message: 'Record not found: instant-user',
       hint: { 'record-type': 'instant-user' },
     });
-    expect(await failure(client.createApp('t', signal()))).toMatchObject({ kind: 'token-rejected', scope: 'global' });
+    expect(await failure(client.createApp('t', template, signal()))).toMatchObject({
+      kind: 'token-rejected',
+      scope: 'global',
+    });
     handler = json(401, { message: 'Unauthorized' });
     expect(await failure(client.listApps(signal()))).toMatchObject({ kind: 'token-rejected', scope: 'global' });
     handler = json(400, {
       type: 'app-creation-disabled',
       message: "Instant is winding down and isn't accepting new apps.",
     });
-    expect(await failure(client.createApp('t', signal()))).toMatchObject({
+    expect(await failure(client.createApp('t', template, signal()))).toMatchObject({
       kind: 'creation-disabled',
       scope: 'global',
       retryable: false,
@@ -158,10 +180,13 @@ describe('Platform API client', () => {
 
   it('a server that never answers is a timeout; a refused connection is a network error', async () => {
     handler = () => {};
-    const error = await failure(client.createApp('t', AbortSignal.timeout(200)));
+    const error = await failure(client.createApp('t', template, AbortSignal.timeout(200)));
     expect(error).toMatchObject({ kind: 'timeout', answered: false, mayHaveCreated: true });
     const closed = new HttpPlatformClient({ apiUri: 'http://127.0.0.1:1', token: 'x', clock: systemClock });
-    expect(await failure(closed.createApp('t', signal()))).toMatchObject({ kind: 'network', answered: false });
+    expect(await failure(closed.createApp('t', template, signal()))).toMatchObject({
+      kind: 'network',
+      answered: false,
+    });
   });
 
   it('keeps tokens echoed in error bodies out of its messages', async () => {
@@ -170,7 +195,9 @@ describe('Platform API client', () => {
       message: 'Record not found: instant-user',
       hint: { 'record-type': 'instant-user', args: [{ token: 'per_secret' }] },
     });
-    const error = await failure(client.createApp('t', signal()));
+    const error = await failure(client.createApp('t', template, signal()));
     expect(JSON.stringify({ ...error, text: error.message })).not.toContain('per_secret');
   });
 });
+
+const template = lockedTemplate();

@@ -113,10 +113,10 @@ describe('reconciling tasks', () => {
     h.platform.latencyMs = 9_000;
     const leaseLeftAtSend: number[] = [];
     const createApp = h.platform.createApp.bind(h.platform);
-    h.platform.createApp = (title, signal) => {
+    h.platform.createApp = (title, template, signal) => {
       const record = [...h.store.records.values()].find((r) => r.name === title)!;
       leaseLeftAtSend.push(record.leaseExpiresAt! - h.clock.now());
-      return createApp(title, signal);
+      return createApp(title, template, signal);
     };
     const daemon = h.daemon();
     daemon.start();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecord } from '../../src/store/records.js';
 
+const unset = { detachedAt: null, templateHash: null };
 const written = {
   id: 'r1',
   taskId: 't1',
@@ -17,7 +18,18 @@ describe('parseRecord', () => {
   it('reads a record as the daemon writes it, dropping fields it does not know', () => {
     expect(parseRecord({ ...written, adminToken: 'secret', readyAt: 5 })).toEqual({
       ...written,
+      ...unset,
       instantAppId: null,
+      error: null,
+    });
+    expect(
+      parseRecord({ ...written, status: 'detached', detachedAt: 9_000, templateHash: 'abc', instantAppId: 'a1' }),
+    ).toEqual({
+      ...written,
+      status: 'detached',
+      detachedAt: 9_000,
+      templateHash: 'abc',
+      instantAppId: 'a1',
       error: null,
     });
     expect(parseRecord({ ...written, status: 'ready', instantAppId: 'a1', error: null, leaseOwner: null })).toEqual({
@@ -26,6 +38,7 @@ describe('parseRecord', () => {
       instantAppId: 'a1',
       error: null,
       leaseOwner: null,
+      ...unset,
     });
   });
 
@@ -42,6 +55,7 @@ describe('parseRecord', () => {
       leaseOwner: null,
       leaseExpiresAt: null,
       generation: 0,
+      ...unset,
     });
   });
 
@@ -67,7 +81,9 @@ describe('parseRecord', () => {
       generation: 0,
       instantAppId: null,
       error: null,
+      ...unset,
     });
+    expect(parseRecord({ ...written, detachedAt: 'yesterday', templateHash: 5 })).toMatchObject(unset);
     expect(parseRecord({ ...written, createdAt: 'not a date' })).toMatchObject({ createdAt: 0 });
     expect(parseRecord({ ...written, createdAt: undefined })).toMatchObject({ createdAt: 0 });
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatSummary } from '../../src/cli/reconcile.js';
 import { PlatformError } from '../../src/errors.js';
 import { settle } from '../fakes/fake-clock.js';
-import { harness } from '../fakes/harness.js';
+import { harness, testTemplate } from '../fakes/harness.js';
 
 /** Runs `reconcile --once` on a fresh daemon, advancing the fake clock until it returns its summary. */
 async function runOnceToEnd(h: ReturnType<typeof harness>, limitMs?: number, stepMs?: number) {
@@ -54,7 +54,7 @@ describe('reconcile --once', () => {
       createdAt: h.clock.now(),
     });
     // The crashed daemon's create had landed.
-    await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
     const summary = await runOnceToEnd(h);
 
     expect(summary).toMatchObject({ ready: 1, failed: 0 });
@@ -109,11 +109,11 @@ describe('reconcile --once', () => {
     const h = harness();
     const taskId = h.store.addTask();
     // Same title, but made long before the record: someone else's app, never touched.
-    const older = await h.platform.createApp('calm-red-heron', new AbortController().signal);
+    const older = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
     await h.clock.advance(120_000);
-    const kept = await h.platform.createApp('calm-red-heron', new AbortController().signal);
-    const orphan = await h.platform.createApp('calm-red-heron', new AbortController().signal);
-    const unrelated = await h.platform.createApp('my-own-app', new AbortController().signal);
+    const kept = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
+    const orphan = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
+    const unrelated = await h.platform.createApp('my-own-app', testTemplate, new AbortController().signal);
     h.store.putRecord({
       id: 'rec-1',
       taskId,
