@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import PQueue from 'p-queue';
-import { uniqueNamesGenerator, adjectives, animals, colors } from 'unique-names-generator';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { AppDirectory } from './core/app-directory.js';
@@ -21,6 +20,7 @@ import { TaskReconciler } from './core/task-reconciler.js';
 import { PlatformError, ProvisionerError, StoreError } from './errors.js';
 import { InstantFeed } from './feed/instant-feed.js';
 import { HttpPlatformClient } from './platform/http-platform-client.js';
+import { generateName } from './names/generate-name.js';
 import { connectMainDb } from './store/instant-db.js';
 import { lockedTemplate } from './template/app-template.js';
 import { InstantStore } from './store/instant-store.js';
@@ -33,16 +33,6 @@ export interface ProvisionerPorts {
   random: () => number;
   newId: () => string;
   newName: () => string;
-}
-
-/** A three-word name such as `swift-blue-otter`: about 22 million of them. */
-export function generateName(): string {
-  return uniqueNamesGenerator({
-    dictionaries: [adjectives, colors, animals],
-    separator: '-',
-    style: 'lowerCase',
-    length: 3,
-  });
 }
 
 /** Real adapters for `config`. */
