@@ -12,7 +12,16 @@ import { Controller } from './core/controller.js';
 import { CreateGate } from './core/create-gate.js';
 import type { Logger } from './core/logger.js';
 import { OrphanSweeper } from './core/orphan-sweeper.js';
-import { noTelemetry, type Feed, type PlatformClient, type Store, type Telemetry } from './core/ports.js';
+import {
+  noTelemetry,
+  type Feed,
+  type PlatformClient,
+  type RecordCatalog,
+  type Store,
+  type TemplateClient,
+  type Telemetry,
+} from './core/ports.js';
+import { planTemplate, pushTemplate, type ProgressListener, type TemplatePushDeps } from './core/template-push.js';
 import type { RetirementPolicy } from './core/retirement.js';
 import type { AppTemplate } from './core/types.js';
 import { runOnce, type OnceSummary } from './core/run-once.js';
@@ -26,8 +35,8 @@ import { lockedTemplate } from './template/app-template.js';
 import { InstantStore } from './store/instant-store.js';
 
 export interface ProvisionerPorts {
-  store: Store;
-  platform: PlatformClient;
+  store: Store & RecordCatalog;
+  platform: PlatformClient & TemplateClient;
   feed: Feed;
   clock: Clock;
   random: () => number;
@@ -74,6 +83,7 @@ export class Provisioner {
   private controller: Controller | null = null;
 
   private readonly retirement: RetirementPolicy;
+  private readonly template: AppTemplate;
 
   constructor(
     private readonly config: Config,
@@ -83,6 +93,7 @@ export class Provisioner {
   ) {
     const { clock, random } = ports;
     const telemetry = options.telemetry ?? noTelemetry;
+    this.template = options.template ?? lockedTemplate();
     this.retirement = { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs };
     const backoff = { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs };
     this.gate = new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, random);
@@ -102,7 +113,7 @@ export class Provisioner {
         random,
         newId: ports.newId,
         newName: ports.newName,
-        template: options.template ?? lockedTemplate(),
+        template: this.template,
         telemetry,
       },
       {
@@ -183,6 +194,34 @@ export class Provisioner {
   /** Stops taking work and waits for work in flight, at most the shutdown grace. */
   async stop(): Promise<{ drained: boolean }> {
     return this.controller ? this.controller.stop(this.config.shutdownGraceMs) : { drained: true };
+  }
+
+  /** `template push`: the template to every ready database not on it; see core/template-push.ts. */
+  pushTemplate(signal: AbortSignal, onProgress?: ProgressListener) {
+    return pushTemplate(this.templatePushDeps(), this.templatePushSettings(), signal, onProgress);
+  }
+
+  /** `template push --dry-run`: what a push would change. */
+  planTemplate(signal: AbortSignal, onProgress?: ProgressListener) {
+    return planTemplate(this.templatePushDeps(), this.templatePushSettings(), signal, onProgress);
+  }
+
+  private templatePushDeps(): TemplatePushDeps {
+    const { store, platform, clock, random } = this.ports;
+    return { store, client: platform, gate: this.gate, clock, logger: this.logger, random };
+  }
+
+  private templatePushSettings() {
+    const { config } = this;
+    return {
+      template: this.template,
+      owner: this.owner,
+      concurrency: config.concurrency,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxAttempts: config.maxAttempts,
+      backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
+      pageSize: config.windowSize,
+    };
   }
 
   /** One pass over everything present now; see core/run-once.ts. */

@@ -67,6 +67,14 @@ export interface Store {
   findRecordsByName(names: string[]): Promise<DatabaseRecord[]>;
 }
 
+/** The main app as the operator commands (template push, status, retry, gc) read it. */
+export interface RecordCatalog {
+  /** Ready records whose app does not have template `hash`, oldest first. */
+  listRecordsOffTemplate(hash: string, limit: number, offset?: number): Promise<DatabaseRecord[]>;
+  /** How many records there are per status, and how many of the ready ones have template `hash`. */
+  countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }>;
+}
+
 export interface UpdateOptions {
   requireTask?: boolean;
   linkTask?: boolean;
@@ -158,3 +166,38 @@ export const noTelemetry: Telemetry = {
   resubscribed() {},
   databaseCounts() {},
 };
+
+/** One change a schema push makes (or would make) to an app, e.g. `add-attr notes.text`. */
+export interface SchemaStep {
+  /** The server's step type: add-attr, update-attr, index, unique, required, check-data-type, … */
+  action: string;
+  /** `namespace.label` the step is about. */
+  target: string;
+}
+
+/** A background job a schema push started (an index, a type check, …). */
+export interface IndexingJob {
+  id: string;
+  /** waiting, processing, completed or errored. */
+  status: string;
+  target: string;
+  error: string | null;
+}
+
+/** The Platform API as `template push` needs it. Errors are PlatformError. */
+export interface TemplateClient {
+  /** POST /superadmin/apps/:id/schema/push/plan: what a push would change, without changing it. */
+  planSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]>;
+  /** POST …/schema/push/apply: adds and updates attributes (never deletes); returns the jobs it started. */
+  pushSchema(
+    appId: string,
+    schema: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<{ steps: SchemaStep[]; groupId: string | null; jobs: IndexingJob[] }>;
+  /** GET /dash/apps/:id/indexing-jobs/group/:groupId: how the push's jobs are doing. */
+  indexingJobs(appId: string, groupId: string, signal: AbortSignal): Promise<IndexingJob[]>;
+  /** GET /superadmin/apps/:id/perms. */
+  getPerms(appId: string, signal: AbortSignal): Promise<Record<string, unknown> | null>;
+  /** POST /superadmin/apps/:id/perms: replaces the app's rules. */
+  pushPerms(appId: string, perms: Record<string, unknown>, signal: AbortSignal): Promise<void>;
+}

@@ -1,16 +1,24 @@
 /**
- * The Platform API over HTTP: create, list and delete apps with a platform
- * token. Every answer is checked (status, size, zod) before it is believed, and
+ * The Platform API over HTTP with a platform token: create, list and delete
+ * apps, and push a template's schema and rules to an app. Every answer is checked (status, size, zod) before it is believed, and
  * every failure becomes a classified PlatformError. Nothing here retries: the
  * reconciler decides, because a create must never be re-sent blindly.
  */
 import type { Clock } from '../clock.js';
-import type { PlatformClient } from '../core/ports.js';
+import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../core/ports.js';
 import type { AppTemplate, CreatedApp, ListedApp } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
 import { BodyTooLargeError, HttpTransport } from './http-transport.js';
-import { createAppResponse, listAppsResponse } from './responses.js';
+import {
+  createAppResponse,
+  indexingJobsResponse,
+  listAppsResponse,
+  permsPushResponse,
+  permsResponse,
+  schemaApplyResponse,
+  schemaPlanResponse,
+} from './responses.js';
 import type { z } from 'zod';
 
 export interface HttpPlatformClientOptions {
@@ -23,7 +31,7 @@ export interface HttpPlatformClientOptions {
 /** Larger answers are refused: a create or delete answer is a few KB; a list, about 1 KB per app. */
 const MAX_BODY_BYTES = { small: 1 << 20, list: 256 << 20 };
 
-export class HttpPlatformClient implements PlatformClient {
+export class HttpPlatformClient implements PlatformClient, TemplateClient {
   private readonly base: string;
   private readonly transport: HttpTransport;
 
@@ -40,6 +48,35 @@ export class HttpPlatformClient implements PlatformClient {
     if (!parsed.success)
       throw new MalformedResponseError(`create answer is unusable at ${describeIssues(parsed.error)}`, { status: 200 });
     return { id: parsed.data.app.id, adminToken: parsed.data.app['admin-token'] };
+  }
+
+  async planSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
+    const body = await this.post(`${appPath(appId)}/schema/push/plan`, schemaPushBody(schema), signal);
+    return this.parse(schemaPlanResponse, body, 'schema plan').steps;
+  }
+
+  async pushSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal) {
+    const body = await this.post(`${appPath(appId)}/schema/push/apply`, schemaPushBody(schema), signal);
+    const parsed = this.parse(schemaApplyResponse, body, 'schema push');
+    const jobs = parsed['indexing-jobs'];
+    return { steps: parsed.steps, groupId: jobs?.['group-id'] ?? null, jobs: jobs?.jobs ?? [] };
+  }
+
+  async indexingJobs(appId: string, groupId: string, signal: AbortSignal): Promise<IndexingJob[]> {
+    const path = `/dash/apps/${encodeURIComponent(appId)}/indexing-jobs/group/${encodeURIComponent(groupId)}`;
+    const body = await this.request('GET', path, undefined, signal, MAX_BODY_BYTES.small);
+    return this.parse(indexingJobsResponse, body, 'indexing jobs').jobs;
+  }
+
+  async getPerms(appId: string, signal: AbortSignal): Promise<Record<string, unknown> | null> {
+    const body = await this.request('GET', `${appPath(appId)}/perms`, undefined, signal, MAX_BODY_BYTES.small);
+    return this.parse(permsResponse, body, 'perms').perms;
+  }
+
+  async pushPerms(appId: string, perms: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+    // @instantdb/platform's pushPerms sends the rules as `code`.
+    const body = await this.post(`${appPath(appId)}/perms`, { code: perms }, signal);
+    this.parse(permsPushResponse, body, 'perms push');
   }
 
   async listApps(signal: AbortSignal): Promise<ListedApp[]> {
@@ -64,6 +101,20 @@ export class HttpPlatformClient implements PlatformClient {
       if (error instanceof PlatformError && error.kind === 'rejected' && error.type === 'record-not-found') return;
       throw error;
     }
+  }
+
+  private post(path: string, json: unknown, signal: AbortSignal): Promise<unknown> {
+    return this.request('POST', path, json, signal, MAX_BODY_BYTES.small);
+  }
+
+  /** Checks an answer with zod; an unusable one fails this attempt as malformed. */
+  private parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+    const parsed = schema.safeParse(body);
+    if (!parsed.success)
+      throw new MalformedResponseError(`${what} answer is unusable at ${describeIssues(parsed.error)}`, {
+        status: 200,
+      });
+    return parsed.data;
   }
 
   /** Sends one request; resolves with the parsed JSON of a 200 answer, throws PlatformError otherwise. */
@@ -98,6 +149,15 @@ export class HttpPlatformClient implements PlatformClient {
       throw new MalformedResponseError(`${method} ${path} answered 200 with a body that is not JSON`, { status: 200 });
     }
   }
+}
+
+function appPath(appId: string): string {
+  return `/superadmin/apps/${encodeURIComponent(appId)}`;
+}
+
+/** What @instantdb/platform's schemaPush and planSchemaPush send. */
+function schemaPushBody(schema: Record<string, unknown>) {
+  return { schema, check_types: true, supports_background_updates: true };
 }
 
 function noAnswer(error: unknown, signal: AbortSignal): PlatformError {

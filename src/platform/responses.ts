@@ -24,3 +24,48 @@ export const listAppsResponse = z.object({
     }),
   ),
 });
+
+/** A schema push step as the server prints it: `[action, {forward-identity: [id, ns, label], …}]`. */
+const pushStep = z
+  .tuple([z.string(), z.record(z.string(), z.unknown())])
+  .rest(z.unknown())
+  .transform(([action, details]) => ({ action, target: stepTarget(details) }));
+
+function stepTarget(details: Record<string, unknown>): string {
+  const identity = details['forward-identity'];
+  if (Array.isArray(identity) && identity.length >= 3) return `${String(identity[1])}.${String(identity[2])}`;
+  return typeof details['attr-id'] === 'string' ? details['attr-id'] : '?';
+}
+
+const indexingJob = z
+  .object({
+    id: z.string().min(1),
+    job_status: z.string(),
+    job_type: z.string().nullish(),
+    attr_name: z.string().nullish(),
+    error: z.string().nullish(),
+  })
+  .transform((job) => ({
+    id: job.id,
+    status: job.job_status,
+    target: job.attr_name ?? job.job_type ?? '?',
+    error: job.error ?? null,
+  }));
+
+/** POST /superadmin/apps/:id/schema/push/plan. */
+export const schemaPlanResponse = z.object({ steps: z.array(pushStep) });
+
+/** POST /superadmin/apps/:id/schema/push/apply: the plan, plus the indexing jobs it started. */
+export const schemaApplyResponse = z.object({
+  steps: z.array(pushStep),
+  'indexing-jobs': z.object({ 'group-id': z.string().min(1), jobs: z.array(indexingJob) }).nullish(),
+});
+
+/** GET /dash/apps/:id/indexing-jobs/group/:groupId. */
+export const indexingJobsResponse = z.object({ jobs: z.array(indexingJob) });
+
+/** GET /superadmin/apps/:id/perms. */
+export const permsResponse = z.object({ perms: z.record(z.string(), z.unknown()).nullable() });
+
+/** POST /superadmin/apps/:id/perms. */
+export const permsPushResponse = z.object({ rules: z.object({}).loose() });

@@ -6,7 +6,7 @@
 import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
 import type { Clock } from '../clock.js';
 import { withDeadline } from '../core/deadline.js';
-import type { ClaimInput, Store, UpdateOptions } from '../core/ports.js';
+import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
@@ -15,6 +15,7 @@ import {
   brokenRecordsQuery,
   detachedRecordsQuery,
   parseRecord,
+  recordsOffTemplateQuery,
   unfinishedRecordsQuery,
   unlinkedTasksQuery,
 } from './records.js';
@@ -26,7 +27,10 @@ export interface InstantStoreOptions {
   timeoutMs: number;
 }
 
-export class InstantStore implements Store {
+/** Records read per page when counting. */
+const COUNT_PAGE = 1_000;
+
+export class InstantStore implements Store, RecordCatalog {
   private readonly db: MainDb;
 
   constructor(private readonly options: InstantStoreOptions) {
@@ -131,6 +135,33 @@ export class InstantStore implements Store {
     if (names.length === 0) return [];
     const result = await this.call(() => this.db.query({ databases: { $: { where: { name: { $in: names } } } } }));
     return parseRecords(result.databases);
+  }
+
+  listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsOffTemplateQuery(hash, limit, offset));
+  }
+
+  /** Pages through every record's status (ids and two short fields only). */
+  async countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }> {
+    const byStatus: Record<string, number> = {};
+    let onTemplate = 0;
+    for (let offset = 0; ; offset += COUNT_PAGE) {
+      const query = {
+        databases: {
+          $: { limit: COUNT_PAGE, offset, order: { serverCreatedAt: 'asc' }, fields: ['status', 'templateHash'] },
+        },
+      };
+      const result = (await this.call(() => this.db.query(untyped(query)))) as {
+        databases?: Array<{ status?: unknown; templateHash?: unknown }>;
+      };
+      const page = result.databases ?? [];
+      for (const record of page) {
+        const status = String(record.status);
+        byStatus[status] = (byStatus[status] ?? 0) + 1;
+        if (status === 'ready' && hash !== undefined && record.templateHash === hash) onTemplate++;
+      }
+      if (page.length < COUNT_PAGE) return { byStatus, onTemplate };
+    }
   }
 
   /** Runs a `databases` query the SDK's types cannot express (`or`, `$not` inside `and`); the server accepts them. */

@@ -135,6 +135,20 @@ export function detachedRecordsQuery(limit: number) {
   } as const;
 }
 
+/** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */
+export function recordsOffTemplateQuery(hash: string, limit: number, offset = 0) {
+  return {
+    databases: {
+      $: {
+        where: { status: 'ready', templateHash: { $not: hash } },
+        limit,
+        ...(offset > 0 ? { offset } : {}),
+        order: { serverCreatedAt: 'asc' },
+      },
+    },
+  } as const;
+}
+
 /** Records edited into a state no watch covers: `ready` without an app, or an unknown status. */
 export function brokenRecordsQuery(limit: number) {
   return {

@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parse as parseCel } from '@marcbachmann/cel-js';
+import { canonicalJson } from '../core/canonical-json.js';
 import type { AppTemplate } from '../core/types.js';
 import { readTemplateFile, TemplateError } from './read-template-file.js';
 
@@ -137,13 +138,4 @@ function checkRule(file: string, where: string, rule: unknown): void {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

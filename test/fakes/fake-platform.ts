@@ -1,5 +1,5 @@
 import { sleep, type Clock } from '../../src/clock.js';
-import type { PlatformClient } from '../../src/core/ports.js';
+import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../../src/core/ports.js';
 import type { AppTemplate, CreatedApp, ListedApp } from '../../src/core/types.js';
 import { PlatformError } from '../../src/errors.js';
 
@@ -27,7 +27,7 @@ export interface FakeApp {
 }
 
 /** The Platform API in memory, with scripted create outcomes and latency on a fake clock. */
-export class FakePlatform implements PlatformClient {
+export class FakePlatform implements PlatformClient, TemplateClient {
   readonly apps = new Map<string, FakeApp>();
   private readonly script: CreateBehavior[] = [];
   private counter = 0;
@@ -40,6 +40,14 @@ export class FakePlatform implements PlatformClient {
   readonly deleteFailures: PlatformError[] = [];
   /** Send times of every create, for pacing assertions. */
   readonly createTimes: number[] = [];
+  /** Errors the next template requests (schema push, perms push, plan, get perms) throw, in order. */
+  readonly templateFailures: PlatformError[] = [];
+  /** Polls an indexing job takes before it completes. */
+  jobPolls = 0;
+  readonly templateCalls = { plan: 0, push: 0, jobs: 0, getPerms: 0, pushPerms: 0 };
+  private readonly jobs = new Map<string, { pollsLeft: number; appId: string; error: string | null }>();
+  /** Makes the next schema push start a job that ends errored with this reason. */
+  failNextJob: string | null = null;
 
   constructor(private readonly clock: Clock) {}
 
@@ -47,6 +55,46 @@ export class FakePlatform implements PlatformClient {
   then(...behaviors: CreateBehavior[]): this {
     this.script.push(...behaviors);
     return this;
+  }
+
+  async planSchema(appId: string, schema: Record<string, unknown>): Promise<SchemaStep[]> {
+    this.templateCalls.plan++;
+    this.takeTemplateFailure();
+    return this.schemaSteps(this.live(appId), schema);
+  }
+
+  async pushSchema(appId: string, schema: Record<string, unknown>) {
+    this.templateCalls.push++;
+    this.takeTemplateFailure();
+    const app = this.live(appId);
+    const steps = this.schemaSteps(app, schema);
+    app.template = { hash: app.template?.hash ?? '', perms: app.template?.perms ?? {}, schema };
+    if (steps.length === 0) return { steps, groupId: null, jobs: [] };
+    const groupId = `group-${++this.counter}`;
+    this.jobs.set(groupId, { pollsLeft: this.jobPolls, appId, error: this.failNextJob });
+    this.failNextJob = null;
+    return { steps, groupId, jobs: [this.job(groupId)] };
+  }
+
+  async indexingJobs(_appId: string, groupId: string): Promise<IndexingJob[]> {
+    this.templateCalls.jobs++;
+    this.takeTemplateFailure();
+    const job = this.jobs.get(groupId)!;
+    job.pollsLeft = Math.max(0, job.pollsLeft - 1);
+    return [this.job(groupId)];
+  }
+
+  async getPerms(appId: string): Promise<Record<string, unknown> | null> {
+    this.templateCalls.getPerms++;
+    this.takeTemplateFailure();
+    return this.live(appId).template?.perms ?? null;
+  }
+
+  async pushPerms(appId: string, perms: Record<string, unknown>): Promise<void> {
+    this.templateCalls.pushPerms++;
+    this.takeTemplateFailure();
+    const app = this.live(appId);
+    app.template = { hash: app.template?.hash ?? '', schema: app.template?.schema ?? null, perms };
   }
 
   liveApps(): FakeApp[] {
@@ -133,6 +181,36 @@ export class FakePlatform implements PlatformClient {
     };
     this.apps.set(app.id, app);
     return app;
+  }
+
+  private live(appId: string): FakeApp {
+    const app = this.apps.get(appId);
+    if (!app || app.deletedAt !== null)
+      throw new PlatformError('rejected', 'record-not-found: Record not found: app', {
+        status: 400,
+        type: 'record-not-found',
+      });
+    return app;
+  }
+
+  private takeTemplateFailure(): void {
+    const failure = this.templateFailures.shift();
+    if (failure) throw failure;
+  }
+
+  /** One add-attr step per entity the app's schema lacks; none when the schemas are equal. */
+  private schemaSteps(app: FakeApp, schema: Record<string, unknown>): SchemaStep[] {
+    const have = (app.template?.schema?.['entities'] ?? {}) as Record<string, unknown>;
+    const want = (schema['entities'] ?? {}) as Record<string, unknown>;
+    return Object.keys(want)
+      .filter((name) => JSON.stringify(have[name]) !== JSON.stringify(want[name]))
+      .map((name) => ({ action: 'add-attr', target: `${name}.id` }));
+  }
+
+  private job(groupId: string): IndexingJob {
+    const job = this.jobs.get(groupId)!;
+    const status = job.pollsLeft > 0 ? 'processing' : job.error ? 'errored' : 'completed';
+    return { id: `job-${groupId}`, status, target: 'notes.text', error: status === 'errored' ? job.error : null };
   }
 
   private async wait(signal: AbortSignal): Promise<void> {

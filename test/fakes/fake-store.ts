@@ -1,4 +1,4 @@
-import type { ClaimInput, Store, UpdateOptions } from '../../src/core/ports.js';
+import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../../src/core/ports.js';
 import {
   DATABASE_STATUSES,
   type DatabaseRecord,
@@ -35,7 +35,7 @@ const missing = (id: string) =>
  * taskId / name / instantAppId / fence keys, `upsert: false` guards, has-one links,
  * and atomic operations. `failNext` injects failures.
  */
-export class FakeStore implements Store {
+export class FakeStore implements Store, RecordCatalog {
   readonly tasks = new Map<string, StoredTask>();
   readonly records = new Map<string, StoredRecord & { seq: number }>();
   readonly fences = new Set<string>();
@@ -199,6 +199,26 @@ export class FakeStore implements Store {
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
       .map(toRecord);
+  }
+
+  async listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.status === 'ready' && record.templateHash !== hash)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(offset, offset + limit)
+      .map(toRecord);
+  }
+
+  async countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }> {
+    await this.enter('list');
+    const byStatus: Record<string, number> = {};
+    let onTemplate = 0;
+    for (const record of this.records.values()) {
+      byStatus[record.status] = (byStatus[record.status] ?? 0) + 1;
+      if (record.status === 'ready' && record.templateHash === hash) onTemplate++;
+    }
+    return { byStatus, onTemplate };
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
