@@ -8,6 +8,7 @@ import PQueue from 'p-queue';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { AppDirectory } from './core/app-directory.js';
+import { withDeadline } from './core/deadline.js';
 import { Controller } from './core/controller.js';
 import { CreateGate } from './core/create-gate.js';
 import type { Logger } from './core/logger.js';
@@ -132,7 +133,8 @@ export class Provisioner {
       ports.platform,
       clock,
       logger,
-      config.requestTimeoutMs,
+      { requestTimeoutMs: config.requestTimeoutMs, firstLookbackMs: FIRST_SWEEP_LOOKBACK_MS },
+      telemetry,
     );
   }
 
@@ -141,9 +143,16 @@ export class Provisioner {
    * definitely rejected; a server that is merely unreachable is only logged.
    */
   async verifyAccess(): Promise<void> {
+    const { clock, platform, store } = this.ports;
     const checks = await Promise.allSettled([
-      this.ports.store.listUnlinkedTasks(1),
-      this.directory.listAll(this.ports.clock.now()),
+      store.listUnlinkedTasks(1),
+      // A listing that keeps nothing: the token check without holding the account's apps.
+      withDeadline(
+        clock,
+        this.config.requestTimeoutMs,
+        (signal) => platform.listApps({}, signal),
+        () => new PlatformError('timeout', 'the Platform API did not answer in time'),
+      ),
     ]);
     for (const check of checks) {
       if (check.status === 'fulfilled') continue;
@@ -248,6 +257,9 @@ export class Provisioner {
     );
   }
 }
+
+/** How far back a process's first orphan sweep looks; older orphans are `gc`'s. */
+const FIRST_SWEEP_LOOKBACK_MS = 3_600_000;
 
 /** Keys in flight: every create slot busy, and as many again claiming or recording. */
 function workersFor(config: Config): number {

@@ -1,12 +1,16 @@
 /**
- * Finds apps by title through GET /superadmin/apps, one listing shared by every
- * concurrent lookup.
+ * Finds apps by title, or by creation time, through GET /superadmin/apps: one
+ * listing shared by every lookup that can use it.
  *
  * A lookup says from when a listing is good enough (`notBefore`): the moment
- * after which no create for that title can still land. A listing that started
- * after that moment can answer it, whether it is still running or finished a
- * moment ago; an older one cannot, so a new listing starts. (Strictly after: a
- * listing started in the same millisecond may have started just before.)
+ * after which no create for that title can still land. A listing that starts
+ * after that moment can answer it. Lookups join the next listing, which starts
+ * a moment later (`batchMs`) so that lookups arriving together share it; its
+ * filter is the union of theirs (the platform adapter keeps only matching apps,
+ * so memory stays bounded however many apps the account has). A listing
+ * already under way cannot take new lookups: it is reading with a fixed filter.
+ * (Strictly after `notBefore`: a listing started in the same millisecond may
+ * have started just before.)
  */
 import type { Clock } from '../clock.js';
 import { PlatformError } from '../errors.js';
@@ -23,61 +27,69 @@ export function madeAfter(app: ListedApp, recordCreatedAt: number): boolean {
   return app.createdAt >= recordCreatedAt - 60_000;
 }
 
-interface Listing {
-  startedAt: number;
-  apps: Promise<ListedApp[]>;
-  settledAt: number | null;
+interface PendingListing {
+  startsAt: number;
+  titles: Set<string>;
+  createdSince: number | undefined;
+  result: Promise<ListedApp[]>;
 }
 
 export class AppDirectory {
-  private latest: Listing | null = null;
+  private next: PendingListing | null = null;
 
   constructor(
     private readonly platform: PlatformClient,
     private readonly clock: Clock,
     /** Request timeout for one listing. */
     private readonly timeoutMs: number,
-    /** How long a finished listing keeps answering lookups (bounds memory, not correctness). */
-    private readonly reuseMs = 5_000,
+    /** How long a listing waits for more lookups to join it. */
+    private readonly batchMs = 20,
   ) {}
 
   /** Apps titled `title`, from a listing that started after `notBefore`. */
   async findByTitle(title: string, notBefore: number): Promise<ListedApp[]> {
-    const apps = await this.listing(notBefore);
-    return apps.filter((app) => app.title === title);
+    const listing = this.join(notBefore);
+    listing.titles.add(title);
+    return (await listing.result).filter((app) => app.title === title);
   }
 
-  /** Every app, from a listing that started after `notBefore`. */
-  listAll(notBefore: number): Promise<ListedApp[]> {
-    return this.listing(notBefore);
+  /** Apps created at or after `since`, from a listing that started after `notBefore`. */
+  async createdSince(since: number, notBefore: number): Promise<ListedApp[]> {
+    const listing = this.join(notBefore);
+    listing.createdSince = Math.min(listing.createdSince ?? since, since);
+    return (await listing.result).filter((app) => app.createdAt >= since);
   }
 
-  private listing(notBefore: number): Promise<ListedApp[]> {
+  private join(notBefore: number): PendingListing {
     const now = this.clock.now();
-    const latest = this.latest;
-    const fresh =
-      latest !== null &&
-      latest.startedAt > notBefore &&
-      (latest.settledAt === null || now - latest.settledAt <= this.reuseMs);
-    if (fresh) return latest.apps;
+    if (this.next && this.next.startsAt > notBefore) return this.next;
+    const startsAt = Math.max(now + this.batchMs, notBefore + 1);
+    let begin: () => void = () => {};
+    const started = new Promise<void>((resolve) => (begin = resolve));
+    const listing: PendingListing = {
+      startsAt,
+      titles: new Set(),
+      createdSince: undefined,
+      result: started.then(() => this.list(listing)),
+    };
+    this.next = listing;
+    this.clock.setTimer(() => {
+      if (this.next === listing) this.next = null;
+      begin();
+    }, startsAt - now);
+    return listing;
+  }
 
-    const apps = withDeadline(
+  private list(listing: PendingListing): Promise<ListedApp[]> {
+    const filter = {
+      titles: listing.titles,
+      ...(listing.createdSince !== undefined ? { createdSince: listing.createdSince } : {}),
+    };
+    return withDeadline(
       this.clock,
       this.timeoutMs,
-      (signal) => this.platform.listApps(signal),
+      (signal) => this.platform.listApps(filter, signal),
       () => new PlatformError('timeout', 'the Platform API did not answer in time'),
     );
-    const listing: Listing = { startedAt: now, apps, settledAt: null };
-    this.latest = listing;
-    apps.then(
-      () => {
-        listing.settledAt = this.clock.now();
-      },
-      () => {
-        // A failed listing answers nobody else.
-        if (this.latest === listing) this.latest = null;
-      },
-    );
-    return listing.apps;
   }
 }

@@ -7,6 +7,7 @@ import type {
   CreatedApp,
   DatabaseRecord,
   ListedApp,
+  ListingFilter,
   RecordChanges,
   RecordVersion,
   TaskState,
@@ -96,8 +97,8 @@ export interface PlatformClient {
    * never call it blindly twice for one record.
    */
   createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp>;
-  /** GET /superadmin/apps: every app of the token's user. */
-  listApps(signal: AbortSignal): Promise<ListedApp[]>;
+  /** GET /superadmin/apps: the apps of the token's user that `filter` asks for. */
+  listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]>;
   /** DELETE /superadmin/apps/:id; an app that is already gone counts as deleted. */
   deleteApp(appId: string, signal: AbortSignal): Promise<void>;
 }

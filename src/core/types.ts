@@ -66,6 +66,16 @@ export interface ListedApp {
   createdAt: number;
 }
 
+/**
+ * Which apps a listing should keep (GET /superadmin/apps has no filter of its
+ * own): those titled with one of `titles`, and with `createdSince`, those
+ * created at or after it (epoch ms; 0 keeps every app).
+ */
+export interface ListingFilter {
+  titles?: ReadonlySet<string>;
+  createdSince?: number;
+}
+
 /** Fields a fenced write may change on a record. */
 export interface RecordChanges {
   status?: DatabaseStatus;

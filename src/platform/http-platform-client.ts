@@ -6,14 +6,14 @@
  */
 import type { Clock } from '../clock.js';
 import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../core/ports.js';
-import type { AppTemplate, CreatedApp, ListedApp } from '../core/types.js';
+import type { AppTemplate, CreatedApp, ListedApp, ListingFilter } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
 import { BodyTooLargeError, HttpTransport } from './http-transport.js';
+import { AppListingScanner } from './listing-scanner.js';
 import {
   createAppResponse,
   indexingJobsResponse,
-  listAppsResponse,
   permsPushResponse,
   permsResponse,
   schemaApplyResponse,
@@ -28,8 +28,8 @@ export interface HttpPlatformClientOptions {
   clock: Clock;
 }
 
-/** Larger answers are refused: a create or delete answer is a few KB; a list, about 1 KB per app. */
-const MAX_BODY_BYTES = { small: 1 << 20, list: 256 << 20 };
+/** Larger answers are refused: a create or delete answer is a few KB; a list, ~300 bytes per app (streamed, not kept). */
+const MAX_BODY_BYTES = { small: 1 << 20, list: 1 << 30 };
 
 export class HttpPlatformClient implements PlatformClient, TemplateClient {
   private readonly base: string;
@@ -79,12 +79,12 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     this.parse(permsPushResponse, body, 'perms push');
   }
 
-  async listApps(signal: AbortSignal): Promise<ListedApp[]> {
-    const body = await this.request('GET', '/superadmin/apps', undefined, signal, MAX_BODY_BYTES.list);
-    const parsed = listAppsResponse.safeParse(body);
-    if (!parsed.success)
-      throw new MalformedResponseError(`list answer is unusable at ${describeIssues(parsed.error)}`, { status: 200 });
-    return parsed.data.apps.map((app) => ({ id: app.id, title: app.title, createdAt: app.created_at }));
+  async listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
+    const scanner = new AppListingScanner(filter);
+    await this.request('GET', '/superadmin/apps', undefined, signal, MAX_BODY_BYTES.list, (chunk) =>
+      scanner.write(chunk),
+    );
+    return scanner.end();
   }
 
   async deleteApp(appId: string, signal: AbortSignal): Promise<void> {
@@ -124,6 +124,7 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     json: unknown,
     signal: AbortSignal,
     maxBytes: number,
+    sink?: (chunk: Buffer) => void,
   ): Promise<unknown> {
     let answer;
     try {
@@ -136,13 +137,16 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
           ...(json === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: json === undefined ? undefined : JSON.stringify(json),
+        ...(sink ? { sink } : {}),
       });
     } catch (error) {
+      if (error instanceof PlatformError) throw error;
       if (error instanceof BodyTooLargeError) throw new MalformedResponseError(error.message, { status: error.status });
       throw noAnswer(error, signal);
     }
     if (answer.status !== 200)
       throw classifyFailure(answer.status, answer.body, answer.headers, this.options.clock.now());
+    if (sink) return undefined;
     try {
       return JSON.parse(answer.body);
     } catch {

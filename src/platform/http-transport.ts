@@ -22,6 +22,16 @@ export class BodyTooLargeError extends Error {
   }
 }
 
+export interface RequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal: AbortSignal;
+  maxBytes: number;
+  /** Receives a 200 answer's body chunk by chunk (the answer's `body` is then empty); a throw fails the request. */
+  sink?: (chunk: Buffer) => void;
+}
+
 export class HttpTransport {
   private readonly agent: HttpAgent;
   private readonly send: typeof httpRequest;
@@ -33,10 +43,7 @@ export class HttpTransport {
   }
 
   /** Rejects with the socket's error, or with the signal's reason when it aborts first. */
-  request(
-    url: string,
-    init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal; maxBytes: number },
-  ): Promise<HttpAnswer> {
+  request(url: string, init: RequestInit): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       // The first outcome wins: destroying a socket makes it report errors of its own afterwards.
       let settled = false;
@@ -59,12 +66,20 @@ export class HttpTransport {
           req.destroy();
         };
         if (Number(res.headers['content-length']) > init.maxBytes) return tooLarge();
+        // A success may be streamed to the caller instead of kept; errors are always kept, to be read.
+        const sink = status === 200 ? init.sink : undefined;
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > init.maxBytes) tooLarge();
-          else chunks.push(chunk);
+          if (size > init.maxBytes) return tooLarge();
+          if (!sink) return void chunks.push(chunk);
+          try {
+            sink(chunk);
+          } catch (error) {
+            settle(() => reject(error));
+            req.destroy();
+          }
         });
         res.on('error', (error) => settle(() => reject(error)));
         res.on('aborted', () =>

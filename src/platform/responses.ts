@@ -14,15 +14,11 @@ export const createAppResponse = z.object({
   }),
 });
 
-/** GET /superadmin/apps: not paginated, no admin tokens. */
-export const listAppsResponse = z.object({
-  apps: z.array(
-    z.object({
-      id: z.string().min(1),
-      title: z.string(),
-      created_at: timestamp,
-    }),
-  ),
+/** One app row of GET /superadmin/apps (not paginated, no admin tokens): what a lookup needs of it. */
+export const listedAppRow = z.object({
+  id: z.string().min(1),
+  title: z.string(),
+  created_at: timestamp,
 });
 
 /** A schema push step as the server prints it: `[action, {forward-identity: [id, ns, label], …}]`. */

@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../../src/clock.js';
 import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../../src/core/ports.js';
-import type { AppTemplate, CreatedApp, ListedApp } from '../../src/core/types.js';
+import type { AppTemplate, CreatedApp, ListedApp, ListingFilter } from '../../src/core/types.js';
 import { PlatformError } from '../../src/errors.js';
 
 /** What the next create does. */
@@ -9,6 +9,8 @@ export type CreateBehavior =
   | { kind: 'fail'; error: PlatformError }
   /** The app is made, but the answer never arrives (connection reset). */
   | { kind: 'lost' }
+  /** The connection drops at once, while the request still travels: the app appears `landsAfterMs` later. */
+  | { kind: 'dropped'; landsAfterMs: number }
   /** The app is made, then the server answers 500. */
   | { kind: 'created-then-500' }
   /** The app is made, then applying its schema fails: the server answers 400 (a template create). */
@@ -126,6 +128,9 @@ export class FakePlatform implements PlatformClient, TemplateClient {
         case 'lost':
           this.make(title, template);
           throw new PlatformError('network', 'socket hang up');
+        case 'dropped':
+          this.clock.setTimer(() => this.make(title, template), behavior.landsAfterMs);
+          throw new PlatformError('network', 'socket hang up');
         case 'created-then-500':
           this.make(title, template);
           throw new PlatformError('server', 'server error (unknown: Something went wrong)', { status: 500 });
@@ -149,16 +154,21 @@ export class FakePlatform implements PlatformClient, TemplateClient {
     }
   }
 
-  async listApps(): Promise<ListedApp[]> {
+  async listApps(filter: ListingFilter = {}): Promise<ListedApp[]> {
     this.calls.list++;
     const failure = this.listFailures.shift();
     if (failure) throw failure;
     // Like the real server: whole seconds.
-    return this.liveApps().map((app) => ({
+    const apps = this.liveApps().map((app) => ({
       id: app.id,
       title: app.title,
       createdAt: Math.floor(app.createdAt / 1000) * 1000,
     }));
+    return apps.filter(
+      (app) =>
+        (filter.titles?.has(app.title) ?? false) ||
+        (filter.createdSince !== undefined && app.createdAt >= filter.createdSince),
+    );
   }
 
   async deleteApp(appId: string): Promise<void> {

@@ -74,9 +74,9 @@ describe('custody of a record', () => {
     const slow: PlatformClient = {
       createApp: (title, template, s) => platform.createApp(title, template, s),
       deleteApp: (appId) => platform.deleteApp(appId),
-      listApps: async () => {
+      listApps: async (filter) => {
         await listingHeld;
-        return platform.listApps();
+        return platform.listApps(filter);
       },
     };
     const a = reconciler('a', slow);

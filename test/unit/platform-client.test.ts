@@ -79,11 +79,23 @@ describe('Platform API client', () => {
     });
   });
 
-  it('lists apps with their titles and creation times', async () => {
-    handler = json(200, { apps: [{ id: 'a', title: 't', created_at: '2026-11-27T10:00:00Z', creator_id: 'u' }] });
-    await expect(client.listApps(signal())).resolves.toEqual([
+  it('lists the apps a filter asks for, with their titles and creation times', async () => {
+    handler = json(200, {
+      apps: [
+        { id: 'a', title: 't', created_at: '2026-11-27T10:00:00Z', creator_id: 'u' },
+        { id: 'b', title: 'other', created_at: '2026-11-27T09:00:00Z', creator_id: 'u' },
+      ],
+    });
+    await expect(client.listApps({ titles: new Set(['t']) }, signal())).resolves.toEqual([
       { id: 'a', title: 't', createdAt: Date.parse('2026-11-27T10:00:00Z') },
     ]);
+    await expect(client.listApps({ createdSince: 0 }, signal())).resolves.toHaveLength(2);
+    await expect(client.listApps({}, signal())).resolves.toEqual([]);
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html>not a listing</html>');
+    };
+    expect(await failure(client.listApps({}, signal()))).toMatchObject({ kind: 'malformed-response' });
   });
 
   it('deleting an app that is already gone is success', async () => {
@@ -166,7 +178,7 @@ describe('Platform API client', () => {
       scope: 'global',
     });
     handler = json(401, { message: 'Unauthorized' });
-    expect(await failure(client.listApps(signal()))).toMatchObject({ kind: 'token-rejected', scope: 'global' });
+    expect(await failure(client.listApps({}, signal()))).toMatchObject({ kind: 'token-rejected', scope: 'global' });
     handler = json(400, {
       type: 'app-creation-disabled',
       message: "Instant is winding down and isn't accepting new apps.",

@@ -190,6 +190,8 @@ describe('shutdown', () => {
     expect(h.feed.watching).toBe(1);
     await Promise.all([daemon.stop(), daemon.stop()]);
     expect(await daemon.stop()).toEqual({ drained: true });
+    // The start-up sweep's listing, batched for a moment, finishes; then nothing is left scheduled.
+    await h.clock.advance(100);
     expect(h.clock.pendingTimers).toBe(0);
   });
 });
