@@ -205,12 +205,33 @@ async function afterFailedCreate(
     return retry(0);
   }
   const backoff = retryDelay(attempts, ctx.settings.backoff, ctx.deps.random, error.retryAfterMs);
-  const afterMs = Math.max(backoff, custody.mayHaveApp ? custody.notBefore - now : 0);
+  let afterMs = Math.max(backoff, custody.mayHaveApp ? custody.notBefore - now : 0);
+  if (!error.answered && custody.mayHaveApp && (await foundLostApp(ctx, record, now, log))) {
+    // That request made its one app, now deleted: nothing more can come of it.
+    custody.appsRemoved();
+    afterMs = 0;
+  }
   log.warn(
     { attempt: attempts, kind: error.kind, status: error.status, error: message, retryInMs: afterMs },
     'create failed; will retry',
   );
   return retry(afterMs);
+}
+
+/**
+ * After a create that got no answer: looks at once, from a listing that starts
+ * now, whether its app was made. If so, that request can make no other (one
+ * request, one app), so it is deleted and the next create may go at once. If not,
+ * the request may still land, and the caller waits it out (rule 2).
+ */
+async function foundLostApp(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  failedAt: number,
+  log: Logger,
+): Promise<boolean> {
+  const deleted = await ctx.removeAppsTitled(record, failedAt, record.instantAppId, log);
+  return deleted > 0;
 }
 
 /**

@@ -122,11 +122,12 @@ export class ReconcileContext {
 
   /**
    * Deletes apps titled with the record's name, except `keep`, from a listing
-   * that started after `notBefore` (rule 3). Apps older than the record are
-   * someone else's and never touched.
+   * that started after `notBefore` (rule 3); returns how many. Apps older than
+   * the record are someone else's and never touched.
    */
-  async removeAppsTitled(record: DatabaseRecord, notBefore: number, keep: string | null, log: Logger): Promise<void> {
+  async removeAppsTitled(record: DatabaseRecord, notBefore: number, keep: string | null, log: Logger): Promise<number> {
     const apps = await this.deps.directory.findByTitle(record.name, notBefore);
+    let deleted = 0;
     for (const app of apps) {
       if (app.id === keep) continue;
       if (!madeAfter(app, record.createdAt)) {
@@ -134,9 +135,11 @@ export class ReconcileContext {
         continue;
       }
       await this.deleteApp(app.id);
+      deleted++;
       this.telemetry.orphanDeleted(app.id);
       log.info({ appId: app.id, databaseName: record.name }, 'deleted orphan app');
     }
+    return deleted;
   }
 
   /** True when our lease outlives a create sent now by its timeout plus the margin (rule 2). */

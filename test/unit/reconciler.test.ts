@@ -148,6 +148,42 @@ describe('reconciling tasks', () => {
     await daemon.stop();
   });
 
+  it('a lost answer whose app was committed is found at once: the app is deleted and the next create goes without waiting', async () => {
+    const h = harness({ requestTimeoutMs: 10_000, settleMarginMs: 5_000, backoffBaseMs: 1_000 });
+    h.platform.then({ kind: 'lost' });
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask();
+    h.feed.pushTasks([taskId]);
+    await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready');
+    const [first, second] = h.platform.createTimes;
+    // Not request timeout + margin (15 s), nor even the backoff: one listing's batching.
+    expect(second! - first!).toBeLessThan(1_000);
+    const orphan = [...h.platform.apps.values()].find((app) => app.id !== h.store.recordOf(taskId)!.instantAppId)!;
+    expect(orphan.deletedAt).not.toBeNull();
+    expect(orphan.deletedAt!).toBeLessThanOrEqual(second!);
+    expect(h.exactlyOneAppPerTask()).toEqual([]);
+    await daemon.stop();
+  });
+
+  it('a lost answer whose app is not there yet takes the safe path: it waits out timeout + margin before creating again', async () => {
+    const h = harness({ requestTimeoutMs: 10_000, settleMarginMs: 5_000 });
+    // The connection drops while the request is still on its way: the app appears 8 s later.
+    h.platform.then({ kind: 'dropped', landsAfterMs: 8_000 });
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask();
+    h.feed.pushTasks([taskId]);
+    await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready');
+    const [first, retried] = h.platform.createTimes;
+    // The look at once found nothing; the look after the wait found the late app and deleted it.
+    expect(h.platform.calls.list).toBeGreaterThanOrEqual(2);
+    expect(retried! - first!).toBeGreaterThanOrEqual(15_000);
+    expect(h.platform.apps.size).toBe(2);
+    expect(h.exactlyOneAppPerTask()).toEqual([]);
+    await daemon.stop();
+  });
+
   it('a create with no answer is not repeated until it can no longer land, and its late app is deleted', async () => {
     const h = harness({ requestTimeoutMs: 10_000, settleMarginMs: 5_000 });
     // The server makes the app 12 s after the request: after our timeout, before the margin ends.
