@@ -88,7 +88,7 @@ export class InstantStore implements Store, RecordCatalog {
     const task = tx.tasks[version.taskId]!;
     await this.call(() =>
       this.db.transact([
-        fence(this.db, version.id, generation, owner, this.options.clock.now()),
+        fence(this.db, version.id, generation, owner, this.options.clock.now()).step,
         tx.databases[version.id]!.update({ ...changes, generation }, { upsert: false }),
         ...(options.requireTask || options.linkTask ? [task.update({}, { upsert: false })] : []),
         ...(options.linkTask ? [task.link({ mainDatabase: version.id })] : []),
@@ -97,10 +97,24 @@ export class InstantStore implements Store, RecordCatalog {
   }
 
   async delete(version: RecordVersion, owner: string): Promise<void> {
+    const { tx } = this.db;
+    // The record's fences go with it: once it is gone a stale writer's `upsert: false`
+    // update fails on its own, fence or not. Its delete is fenced like any write.
+    const keys = Array.from({ length: Math.max(0, version.generation - 1) }, (_, i) => `${version.id}/${i + 2}`);
+    const old = keys.length
+      ? (
+          await this.call(() =>
+            this.db.query({ databaseFences: { $: { where: { key: { $in: keys } }, fields: ['id'] } } }),
+          )
+        ).databaseFences
+      : [];
+    const own = fence(this.db, version.id, version.generation + 1, owner, this.options.clock.now());
     await this.call(() =>
       this.db.transact([
-        fence(this.db, version.id, version.generation + 1, owner, this.options.clock.now()),
-        this.db.tx.databases[version.id]!.delete(),
+        own.step,
+        tx.databases[version.id]!.delete(),
+        ...old.map((entity) => tx.databaseFences[entity.id]!.delete()),
+        tx.databaseFences[own.id]!.delete(),
       ]),
     );
   }
@@ -188,7 +202,8 @@ export class InstantStore implements Store, RecordCatalog {
 
 /** The fencing token for moving a record to `generation`; see instant.schema.ts. */
 function fence(db: MainDb, recordId: string, generation: number, owner: string, now: number) {
-  return db.tx.databaseFences[newEntityId()]!.create({ key: `${recordId}/${generation}`, owner, createdAt: now });
+  const id = newEntityId();
+  return { id, step: db.tx.databaseFences[id]!.create({ key: `${recordId}/${generation}`, owner, createdAt: now }) };
 }
 
 function linkedId(link: unknown): string | null {

@@ -49,6 +49,11 @@ describe('tasks deleted and re-created by a browser', () => {
     );
     const retired = daemon.entries.find((entry) => entry.msg === 'retired the database of a deleted task')!;
     expect(retired).toMatchObject({ appId: goneApp });
+    // The retired record's fences went with it; the others' stay.
+    const { databaseFences } = await w.db.query({ databaseFences: {} });
+    const goneRecord = before.get(gone!)!.id;
+    expect(databaseFences.filter((f) => f.key.startsWith(`${goneRecord}/`))).toEqual([]);
+    expect(databaseFences.filter((f) => f.key.startsWith(`${before.get(kept!)!.id}/`)).length).toBeGreaterThan(0);
     expect(await daemon.stop()).toBe(0);
   });
 });

@@ -142,8 +142,9 @@ export class FakeStore implements Store, RecordCatalog {
     await this.enter('delete');
     const key = `${version.id}/${version.generation + 1}`;
     if (this.fences.has(key)) throw unique('databaseFences', 'key');
-    this.fences.add(key);
     this.records.delete(version.id);
+    // As the real store does: the record's fences go with it.
+    for (const fence of [...this.fences]) if (fence.startsWith(`${version.id}/`)) this.fences.delete(fence);
     for (const task of this.tasks.values()) if (task.mainDatabaseId === version.id) task.mainDatabaseId = null;
   }
 
