@@ -25,6 +25,9 @@ import {
 import { planTemplate, pushTemplate, type ProgressListener, type TemplatePushDeps } from './core/template-push.js';
 import type { RetirementPolicy } from './core/retirement.js';
 import type { AppTemplate } from './core/types.js';
+import { deleteAttributable, planGc, type GcApp, type GcPlan } from './core/operations/garbage-collector.js';
+import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
+import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
 import { PlatformError, ProvisionerError, StoreError } from './errors.js';
@@ -231,6 +234,37 @@ export class Provisioner {
       backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
       pageSize: config.windowSize,
     };
+  }
+
+  /** `status`: the report of core/operations/status-report.ts. */
+  statusReport(daemon: DaemonState | null): Promise<StatusReport> {
+    return buildStatusReport(this.ports.store, this.ports.clock.now(), this.retirement, daemon);
+  }
+
+  /** `retry`: failed records of these tasks (or all of them) back to work. */
+  retry(selection: { taskIds: string[] } | { allFailed: true }) {
+    const deps = { store: this.ports.store, logger: this.logger, owner: this.owner };
+    return 'taskIds' in selection ? retryTasks(deps, selection.taskIds) : retryAllFailed(deps);
+  }
+
+  /** `gc`: the account's apps sorted into attributable and not; see core/operations/garbage-collector.ts. */
+  planGc(matchNames: boolean): Promise<GcPlan> {
+    return planGc(this.gcDeps(), this.gcSettings(matchNames), new Set([this.config.appId]));
+  }
+
+  /** `gc --delete`: deletes the attributable apps of `plan`. */
+  deleteGc(plan: GcPlan, onDeleted: (app: GcApp) => void): Promise<number> {
+    return deleteAttributable(this.gcDeps(), this.gcSettings(false), plan, onDeleted);
+  }
+
+  private gcDeps() {
+    const { store, platform, clock } = this.ports;
+    return { store, platform, clock, logger: this.logger };
+  }
+
+  private gcSettings(matchNames: boolean) {
+    const { requestTimeoutMs, settleMarginMs } = this.config;
+    return { requestTimeoutMs, settleMarginMs, retirement: this.retirement, matchNames };
   }
 
   /** One pass over everything present now; see core/run-once.ts. */

@@ -16,13 +16,34 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
-/** The daemon's logger as configured: `--log-format`, else pretty in a terminal and JSON otherwise. */
+/**
+ * The logger as configured: `--log-format`, else pretty in a terminal and JSON
+ * otherwise. The daemon logs to stdout; commands whose stdout is a report
+ * (status, gc, template push) log to stderr.
+ */
 export function createConfiguredLogger(
   config: { logLevel: string; logFormat: 'json' | 'pretty' | undefined },
   secrets: string[],
+  to: 'stdout' | 'stderr' = 'stdout',
 ): PinoLogger {
-  const format = config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json');
-  return createLogger({ level: config.logLevel, pretty: format === 'pretty', secrets });
+  const stream = to === 'stdout' ? process.stdout : process.stderr;
+  const pretty = (config.logFormat ?? (stream.isTTY ? 'pretty' : 'json')) === 'pretty';
+  return createLogger({
+    level: config.logLevel,
+    pretty,
+    secrets,
+    ...(to === 'stderr' ? { destination: pretty ? prettyStream(2) : pino.destination({ dest: 2, sync: true }) } : {}),
+  });
+}
+
+function prettyStream(fd: 1 | 2): DestinationStream {
+  return pretty({
+    colorize: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+    destination: fd,
+  });
 }
 
 const SECRET_KEY = /token|authorization|secret|password|cookie/i;
@@ -33,9 +54,7 @@ export function createLogger(options: LoggerOptions): PinoLogger {
   const scrub = makeScrubber(options.secrets);
   const destination =
     options.destination ??
-    (options.pretty
-      ? pretty({ colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
-      : stdoutDestination());
+    (options.pretty ? prettyStream(1) : stdoutDestination());
   const logger = pino(
     {
       level: options.level,

@@ -1,16 +1,12 @@
 /** `instant-provisioner reconcile [--once]`: the daemon, or one pass for backfills. */
 import { Command } from 'commander';
-import { Provisioner, connectPorts } from '../app.js';
-import { loadConfig, type Config, type Flags } from '../config.js';
-import { createConfiguredLogger } from '../logger.js';
+import type { Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
-import type { AppTemplate } from '../core/types.js';
-import { loadTemplate, TemplateError } from '../template/app-template.js';
-import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
+import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
-import { onStopSignal, printConfigProblems } from './process.js';
+import { onStopSignal } from './process.js';
 
 export function reconcileCommand(): Command {
   const command = new Command('reconcile')
@@ -45,30 +41,9 @@ export async function reconcile(options: Flags & { once?: boolean }): Promise<nu
 }
 
 async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(readEnv(), options);
-  } catch (error) {
-    return printConfigProblems(error);
-  }
-  let template: AppTemplate;
-  try {
-    template = await loadTemplate({ schema: config.templateSchema, perms: config.templatePerms });
-  } catch (error) {
-    if (!(error instanceof TemplateError)) throw error;
-    process.stderr.write(`instant-provisioner: ${error.message}\n`);
-    return EXIT.config;
-  }
-  const logger = createConfiguredLogger(config, [config.adminToken, config.platformToken]);
-  const provisioner = new Provisioner(config, connectPorts(config, logger), logger, { template });
-  try {
-    await provisioner.verifyAccess();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    logger.error({}, message);
-    process.stderr.write(`instant-provisioner: ${message}\n`);
-    return EXIT.config;
-  }
+  const opened = await openProvisioner(options);
+  if (typeof opened === 'number') return opened;
+  const { provisioner, config, logger } = opened;
 
   if (options.once) {
     const summary = await provisioner.runOnce(stopping);

@@ -52,6 +52,7 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
       generation: 1,
       detachedAt: null,
       templateHash: null,
+      readyAt: null,
     };
     try {
       await deps.store.claim({

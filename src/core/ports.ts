@@ -74,6 +74,10 @@ export interface RecordCatalog {
   listRecordsOffTemplate(hash: string, limit: number, offset?: number): Promise<DatabaseRecord[]>;
   /** How many records there are per status, and how many of the ready ones have template `hash`. */
   countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }>;
+  /** Records in any of `statuses`, oldest first. */
+  listRecordsWithStatus(statuses: readonly string[], limit: number, offset?: number): Promise<DatabaseRecord[]>;
+  /** The newest records, newest first. */
+  listNewestRecords(limit: number): Promise<DatabaseRecord[]>;
 }
 
 export interface UpdateOptions {

@@ -177,6 +177,7 @@ function applyChanges(record: DatabaseRecord, changes: RecordChanges): DatabaseR
   if (changes.leaseExpiresAt !== undefined) next.leaseExpiresAt = changes.leaseExpiresAt;
   if (changes.detachedAt !== undefined) next.detachedAt = changes.detachedAt;
   if (changes.templateHash !== undefined) next.templateHash = changes.templateHash;
+  if (changes.readyAt !== undefined) next.readyAt = changes.readyAt;
   return next;
 }
 

@@ -30,6 +30,8 @@ export interface DatabaseRecord {
   detachedAt: number | null;
   /** Which template the app was created with (or last pushed); see AppTemplate. */
   templateHash: string | null;
+  /** Epoch ms when it first became ready. */
+  readyAt: number | null;
 }
 
 /** What one read of the main app says about a task. */

@@ -16,6 +16,7 @@ import {
   detachedRecordsQuery,
   parseRecord,
   recordsOffTemplateQuery,
+  recordsQuery,
   unfinishedRecordsQuery,
   unlinkedTasksQuery,
 } from './records.js';
@@ -147,8 +148,15 @@ export class InstantStore implements Store, RecordCatalog {
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
     if (names.length === 0) return [];
-    const result = await this.call(() => this.db.query({ databases: { $: { where: { name: { $in: names } } } } }));
-    return parseRecords(result.databases);
+    return this.queryRecords(recordsQuery({ name: { $in: names } }, names.length, 'asc'));
+  }
+
+  listRecordsWithStatus(statuses: readonly string[], limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsQuery({ status: { $in: [...statuses] } }, limit, 'asc', offset));
+  }
+
+  listNewestRecords(limit: number): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsQuery({}, limit, 'desc'));
   }
 
   listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {

@@ -37,6 +37,10 @@ const databaseEntity = z.object({
   generation: optionalNumber.transform((value) => value ?? 0),
   detachedAt: optionalNumber,
   templateHash: optionalString,
+  readyAt: timestamp
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? null),
 });
 
 /** A `databases` entity as the main app returns it, or null if it lacks what every record has. */
@@ -63,10 +67,12 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const generation = e.generation ?? 0;
   const detachedAt = e.detachedAt ?? null;
   const templateHash = e.templateHash ?? null;
+  const readyAt = e.readyAt ?? null;
   if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
   if (!isStringOrNull(templateHash) || !isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
   if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
+  if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   return {
     id,
     taskId,
@@ -81,6 +87,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     generation,
     detachedAt,
     templateHash,
+    readyAt,
   };
 }
 
@@ -134,6 +141,41 @@ export function detachedRecordsQuery(limit: number) {
     },
   } as const;
 }
+
+/**
+ * Records matching `where`, in creation order, without the admin token (it never
+ * leaves the store for an operator's view).
+ */
+export function recordsQuery(where: object, limit: number, order: 'asc' | 'desc', offset = 0) {
+  return {
+    databases: {
+      $: {
+        where,
+        limit,
+        ...(offset > 0 ? { offset } : {}),
+        order: { serverCreatedAt: order },
+        fields: RECORD_FIELDS,
+      },
+    },
+  };
+}
+
+/** Every field a DatabaseRecord reads; `adminToken` is not one of them. */
+const RECORD_FIELDS = [
+  'taskId',
+  'name',
+  'status',
+  'instantAppId',
+  'attempts',
+  'error',
+  'createdAt',
+  'readyAt',
+  'leaseOwner',
+  'leaseExpiresAt',
+  'generation',
+  'detachedAt',
+  'templateHash',
+];
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */
 export function recordsOffTemplateQuery(hash: string, limit: number, offset = 0) {

@@ -202,6 +202,23 @@ export class FakeStore implements Store, RecordCatalog {
       .map(toRecord);
   }
 
+  async listRecordsWithStatus(statuses: readonly string[], limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => statuses.includes(record.status))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(offset, offset + limit)
+      .map(toRecord);
+  }
+
+  async listNewestRecords(limit: number): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
   async listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {
     await this.enter('list');
     return [...this.records.values()]
@@ -272,5 +289,6 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     generation: record.generation,
     detachedAt: record.detachedAt,
     templateHash: record.templateHash,
+    readyAt: record.readyAt,
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecord } from '../../src/store/records.js';
 
-const unset = { detachedAt: null, templateHash: null };
+const unset = { detachedAt: null, templateHash: null, readyAt: null };
 const written = {
   id: 'r1',
   taskId: 't1',
@@ -15,10 +15,11 @@ const written = {
 };
 
 describe('parseRecord', () => {
-  it('reads a record as the daemon writes it, dropping fields it does not know', () => {
-    expect(parseRecord({ ...written, adminToken: 'secret', readyAt: 5 })).toEqual({
+  it('reads a record as the daemon writes it, dropping fields it does not need (the admin token above all)', () => {
+    expect(parseRecord({ ...written, adminToken: 'secret', readyAt: 5, extra: 1 })).toEqual({
       ...written,
       ...unset,
+      readyAt: 5,
       instantAppId: null,
       error: null,
     });
@@ -26,6 +27,7 @@ describe('parseRecord', () => {
       parseRecord({ ...written, status: 'detached', detachedAt: 9_000, templateHash: 'abc', instantAppId: 'a1' }),
     ).toEqual({
       ...written,
+      ...unset,
       status: 'detached',
       detachedAt: 9_000,
       templateHash: 'abc',

@@ -1,0 +1,99 @@
+/**
+ * `instant-provisioner status`: what the main app says about every task
+ * database, in one report. Its JSON form is a stable interface (see the README):
+ * fields may be added, none are renamed or removed without a new `version`.
+ */
+import type { RecordCatalog } from '../ports.js';
+import type { RetirementPolicy } from '../retirement.js';
+import { DATABASE_STATUSES, type DatabaseRecord } from '../types.js';
+
+/** How many records of each list a report shows; the counts are always complete. */
+export const LISTED = 100;
+
+export interface ReportedRecord {
+  taskId: string;
+  databaseId: string;
+  name: string;
+  status: string;
+  appId: string | null;
+  error: string | null;
+  attempts: number;
+  /** ISO-8601. */
+  createdAt: string;
+  detachedAt: string | null;
+  /** Detached records: when the daemon deletes the app (ISO-8601). */
+  deletesAt: string | null;
+}
+
+/** What a running daemon said about itself, when it could be asked. */
+export interface DaemonState {
+  url: string;
+  ready: boolean;
+  reasons: string[];
+  gate: unknown;
+}
+
+export interface StatusReport {
+  version: 1;
+  /** ISO-8601, when the report was made. */
+  generatedAt: string;
+  /** Records by status; statuses the daemon does not know are counted under their own name. */
+  counts: Record<string, number>;
+  total: number;
+  oldestProvisioning: (ReportedRecord & { ageMs: number }) | null;
+  failed: ReportedRecord[];
+  detached: ReportedRecord[];
+  retained: ReportedRecord[];
+  /** Set when a daemon's HTTP server was given and answered; null otherwise. */
+  daemon: DaemonState | null;
+}
+
+export async function buildStatusReport(
+  catalog: RecordCatalog,
+  now: number,
+  retirement: RetirementPolicy,
+  daemon: DaemonState | null,
+): Promise<StatusReport> {
+  const [{ byStatus }, provisioning, failed, detached, retained] = await Promise.all([
+    catalog.countRecords(),
+    catalog.listRecordsWithStatus(['provisioning'], 1),
+    catalog.listRecordsWithStatus(['failed'], LISTED),
+    catalog.listRecordsWithStatus(['detached'], LISTED),
+    catalog.listRecordsWithStatus(['retained'], LISTED),
+  ]);
+  const counts: Record<string, number> = Object.fromEntries(DATABASE_STATUSES.map((status) => [status, 0]));
+  for (const [status, count] of Object.entries(byStatus)) counts[status] = count;
+  const report = (record: DatabaseRecord) => reportRecord(record, retirement);
+  const oldest = provisioning[0];
+  return {
+    version: 1,
+    generatedAt: new Date(now).toISOString(),
+    counts,
+    total: Object.values(counts).reduce((sum, count) => sum + count, 0),
+    oldestProvisioning: oldest ? { ...report(oldest), ageMs: Math.max(0, now - oldest.createdAt) } : null,
+    failed: failed.map(report),
+    detached: detached.map(report),
+    retained: retained.map(report),
+    daemon,
+  };
+}
+
+function reportRecord(record: DatabaseRecord, retirement: RetirementPolicy): ReportedRecord {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  const deletes =
+    record.status === 'detached' && retirement.onTaskDelete === 'delete' && record.detachedAt !== null
+      ? record.detachedAt + retirement.graceMs
+      : null;
+  return {
+    taskId: record.taskId,
+    databaseId: record.id,
+    name: record.name,
+    status: record.status,
+    appId: record.instantAppId,
+    error: record.error,
+    attempts: record.attempts,
+    createdAt: new Date(record.createdAt).toISOString(),
+    detachedAt: iso(record.detachedAt),
+    deletesAt: iso(deletes),
+  };
+}
