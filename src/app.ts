@@ -28,7 +28,7 @@ import type { AppTemplate } from './core/types.js';
 import { deleteAttributable, planGc, type GcApp, type GcPlan } from './core/operations/garbage-collector.js';
 import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
-import { runOnce, type OnceSummary } from './core/run-once.js';
+import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
 import { PlatformError, ProvisionerError, StoreError } from './errors.js';
 import { InstantFeed } from './feed/instant-feed.js';
@@ -241,10 +241,18 @@ export class Provisioner {
     return buildStatusReport(this.ports.store, this.ports.clock.now(), this.retirement, daemon);
   }
 
-  /** `retry`: failed records of these tasks (or all of them) back to work. */
-  retry(selection: { taskIds: string[] } | { allFailed: true }) {
-    const deps = { store: this.ports.store, logger: this.logger, owner: this.owner };
-    return 'taskIds' in selection ? retryTasks(deps, selection.taskIds) : retryAllFailed(deps);
+  /** `retry <taskId>...`: the failed records of these tasks back to work. */
+  retryTasks(taskIds: readonly string[]) {
+    return retryTasks(this.retryDeps(), taskIds);
+  }
+
+  /** `retry --failed`: every failed record back to work; resolves with how many. */
+  retryAllFailed(): Promise<number> {
+    return retryAllFailed(this.retryDeps());
+  }
+
+  private retryDeps() {
+    return { store: this.ports.store, logger: this.logger, owner: this.owner };
   }
 
   /** `gc`: the account's apps sorted into attributable and not; see core/operations/garbage-collector.ts. */
@@ -268,7 +276,7 @@ export class Provisioner {
   }
 
   /** One pass over everything present now; see core/run-once.ts. */
-  runOnce(signal: AbortSignal): Promise<OnceSummary> {
+  runOnce(signal: AbortSignal, onProgress?: OnceProgressListener): Promise<OnceSummary> {
     return runOnce(
       {
         reconciler: this.reconciler,
@@ -288,6 +296,7 @@ export class Provisioner {
         retirement: this.retirement,
       },
       signal,
+      onProgress,
     );
   }
 }

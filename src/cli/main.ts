@@ -2,17 +2,26 @@
 /** The `instant-provisioner` command line. */
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { gcCommand } from './gc.js';
 import { reconcileCommand } from './reconcile.js';
+import { retryCommand } from './retry.js';
 import { sandboxCommand } from './sandbox.js';
 import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+import { templateCommand } from './template.js';
 
 const program = new Command('instant-provisioner')
   .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
   .exitOverride()
   .addCommand(reconcileCommand())
   .addCommand(startCommand())
-  .addCommand(sandboxCommand());
-for (const command of program.commands) command.exitOverride().showHelpAfterError('(add --help for usage)');
+  .addCommand(sandboxCommand())
+  .addCommand(statusCommand())
+  .addCommand(retryCommand())
+  .addCommand(gcCommand())
+  .addCommand(templateCommand());
+const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
+for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 
 try {
   await program.parseAsync(process.argv);

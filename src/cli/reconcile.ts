@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
 import { onStopSignal } from './process.js';
+import { progressReporter } from './progress.js';
 
 export function reconcileCommand(): Command {
   const command = new Command('reconcile')
@@ -46,7 +47,9 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   const { provisioner, config, logger } = opened;
 
   if (options.once) {
-    const summary = await provisioner.runOnce(stopping);
+    const progress = progressReporter({ label: 'reconcile --once' });
+    const summary = await provisioner.runOnce(stopping, (update) => progress.update(update));
+    progress.stop();
     logger.info({ ...summary }, 'reconcile --once finished');
     process.stdout.write(formatSummary(summary) + '\n');
     if (stopping.aborted) return EXIT.interrupted;

@@ -35,6 +35,18 @@ export interface OnceSummary {
   abortedBy: string | null;
 }
 
+/**
+ * How far a run has got. `total` is what the run knows of so far: it grows while
+ * pages are still being read (`discovering`), then stays put.
+ */
+export interface OnceProgress {
+  done: number;
+  total: number;
+  discovering: boolean;
+}
+
+export type OnceProgressListener = (progress: OnceProgress) => void;
+
 export interface RunOnceDeps {
   reconciler: TaskReconciler;
   store: Store;
@@ -55,8 +67,13 @@ export interface RunOnceSettings {
   retirement: RetirementPolicy;
 }
 
-export function runOnce(deps: RunOnceDeps, settings: RunOnceSettings, signal: AbortSignal): Promise<OnceSummary> {
-  return new OnceRun(deps, settings).run(signal);
+export function runOnce(
+  deps: RunOnceDeps,
+  settings: RunOnceSettings,
+  signal: AbortSignal,
+  onProgress: OnceProgressListener = () => {},
+): Promise<OnceSummary> {
+  return new OnceRun(deps, settings, onProgress).run(signal);
 }
 
 class OnceRun {
@@ -74,10 +91,13 @@ class OnceRun {
   /** Tasks this run is done with that later pages may still list (skipped, or given up on); kept out of them. */
   private readonly leftBehind = new Set<string>();
   private wake: () => void = () => {};
+  private done = 0;
+  private discovering = true;
 
   constructor(
     private readonly deps: RunOnceDeps,
     private readonly settings: RunOnceSettings,
+    private readonly onProgress: OnceProgressListener,
   ) {
     this.driver = new TaskDriver(
       deps,
@@ -111,6 +131,8 @@ class OnceRun {
       if (signal.aborted) this.abort('interrupted');
       await this.workThroughTasks();
       await this.workThroughRecords();
+      this.discovering = false;
+      this.reportProgress();
       if (!this.summary.abortedBy) await this.sweep();
     } catch (error) {
       if (error instanceof ProvisionerError && error.scope === 'global') this.abort(errorMessage(error));
@@ -184,6 +206,7 @@ class OnceRun {
   private offer(taskId: string, unlinked = false): boolean {
     if (this.summary.abortedBy || this.pending.has(taskId) || this.leftBehind.has(taskId)) return false;
     this.pending.add(taskId);
+    this.reportProgress();
     if (unlinked) this.driver.offerUnlinked(taskId);
     else this.driver.offer(taskId);
     return true;
@@ -192,8 +215,14 @@ class OnceRun {
   private finish(taskId: string, result: TaskResult): void {
     this.pending.delete(taskId);
     this.summary[result]++;
+    this.done++;
+    this.reportProgress();
     if (result === 'skipped') this.leftBehind.add(taskId);
     this.wake();
+  }
+
+  private reportProgress(): void {
+    this.onProgress({ done: this.done, total: this.done + this.pending.size, discovering: this.discovering });
   }
 
   private abort(reason: string): void {
