@@ -21,7 +21,10 @@ describe('instant-provisioner reconcile --once', () => {
       { timeoutMs: 120_000 },
     );
 
-    expect(result.stderr).toBe('');
+    // stderr carries nothing but progress lines, the last one complete.
+    const progress = result.stderr.trim().split('\n');
+    for (const line of progress) expect(line).toMatch(/^reconcile --once: \d+\/\d+\+? \(\d+%\), [\d.]+\/s/);
+    expect(progress.at(-1)).toMatch(/^reconcile --once: 1000\/1000 \(100%\)/);
     expect(result.stdout.trim().split('\n').at(-1)).toMatch(
       /^reconcile --once: 1000 ready, 0 failed, 0 skipped, 0 orphan apps deleted in \d+\.\d s$/,
     );
