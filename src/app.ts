@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import PQueue from 'p-queue';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { ConfigError, tokenKeys, type Config } from './config.js';
 import { AppDirectory } from './core/app-directory.js';
 import { withDeadline } from './core/deadline.js';
 import { Controller } from './core/controller.js';
@@ -27,6 +27,7 @@ import type { RetirementPolicy } from './core/retirement.js';
 import type { AppTemplate } from './core/types.js';
 import { deleteAttributable, planGc, type GcApp, type GcPlan } from './core/operations/garbage-collector.js';
 import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
+import { rotateTokenKey, type RotateSummary } from './core/operations/rotate-token-key.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
@@ -37,6 +38,7 @@ import { generateName } from './names/generate-name.js';
 import { connectMainDb } from './store/instant-db.js';
 import { lockedTemplate } from './template/app-template.js';
 import { InstantStore } from './store/instant-store.js';
+import { sealAdminToken } from './token-seal.js';
 
 export interface ProvisionerPorts {
   store: Store & RecordCatalog;
@@ -53,7 +55,7 @@ export function connectPorts(config: Config, logger: Logger): ProvisionerPorts {
   const clock = systemClock;
   const db = connectMainDb({ appId: config.appId, adminToken: config.adminToken, apiUri: config.apiUri });
   return {
-    store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs }),
+    store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs, sealToken: tokenSealer(config) }),
     platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock }),
     feed: new InstantFeed({
       db,
@@ -68,6 +70,12 @@ export function connectPorts(config: Config, logger: Logger): ProvisionerPorts {
     newId: randomUUID,
     newName: generateName,
   };
+}
+
+/** With a token key, admin tokens are stored sealed (see token-seal.ts). */
+function tokenSealer(config: Config): ((token: string) => string) | undefined {
+  const key = tokenKeys(config).current;
+  return key ? (token) => sealAdminToken(token, key) : undefined;
 }
 
 /** What a Provisioner is built with beyond its configuration and ports. */
@@ -249,6 +257,13 @@ export class Provisioner {
   /** `retry --failed`: every failed record back to work; resolves with how many. */
   retryAllFailed(): Promise<number> {
     return retryAllFailed(this.retryDeps());
+  }
+
+  /** `rotate-token-key`: every stored admin token under the current key; see core/operations/rotate-token-key.ts. */
+  rotateTokenKey(onProgress?: (done: number) => void): Promise<RotateSummary> {
+    const { current, previous } = tokenKeys(this.config);
+    if (!current) throw new ConfigError(['PROVISIONER_TOKEN_KEY is not set: there is no key to seal the admin tokens with']);
+    return rotateTokenKey({ store: this.ports.store, logger: this.logger, owner: this.owner }, { current, previous }, onProgress);
   }
 
   private retryDeps() {

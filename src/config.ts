@@ -4,6 +4,7 @@
  * every problem names the variable or flag it came from.
  */
 import { z } from 'zod';
+import { parseTokenKey, TokenSealError, type TokenKey } from './token-seal.js';
 
 export interface Config {
   appId: string;
@@ -25,6 +26,11 @@ export interface Config {
   /** Paths of the template files; absent: no schema, locked rules. */
   templateSchema: string | undefined;
   templatePerms: string | undefined;
+  /** Seals admin tokens at rest when set: 32 bytes, base64 (see token-seal.ts). */
+  tokenKey: string | undefined;
+  tokenKeyId: string | undefined;
+  /** Keys of earlier envelopes, `id=base64,…`: what `rotate-token-key` opens. */
+  previousTokenKeys: string | undefined;
   logLevel: string;
   /** Undefined: pretty in a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
@@ -65,12 +71,14 @@ export const SETTINGS = {
     env: ['INSTANT_ADMIN_TOKEN', 'INSTANT_APP_ADMIN_TOKEN'],
     flag: 'adminToken',
     schema: z.string().trim().min(1, 'must not be empty'),
+    secret: true,
   },
   platformToken: {
     help: 'a platform token (personal access token) of the account that owns the new apps (prefer the environment)',
     env: ['INSTANT_PLATFORM_TOKEN', 'PLATFORM_TOKEN'],
     flag: 'platformToken',
     schema: z.string().trim().min(1, 'must not be empty'),
+    secret: true,
   },
   apiUri: {
     help: 'InstantDB API base URL: Instant Cloud or your own Instant server',
@@ -179,6 +187,26 @@ export const SETTINGS = {
     flag: 'templatePerms',
     schema: z.string().trim().min(1, 'must be a file path').optional(),
   },
+  tokenKey: {
+    help: 'seal admin tokens at rest (AES-256-GCM) with this key: 32 bytes in base64, e.g. `openssl rand -base64 32`',
+    env: ['PROVISIONER_TOKEN_KEY'],
+    flag: 'tokenKey',
+    schema: z.string().trim().optional(),
+    secret: true,
+  },
+  tokenKeyId: {
+    help: 'the id envelopes name the token key by (default: derived from the key)',
+    env: ['PROVISIONER_TOKEN_KEY_ID'],
+    flag: 'tokenKeyId',
+    schema: z.string().trim().optional(),
+  },
+  previousTokenKeys: {
+    help: 'rotate-token-key: the keys earlier envelopes were sealed with, as id=base64 pairs separated by commas',
+    env: ['PROVISIONER_PREVIOUS_TOKEN_KEYS'],
+    flag: 'previousTokenKeys',
+    schema: z.string().trim().optional(),
+    secret: true,
+  },
   logLevel: {
     help: 'trace, debug, info, warn, error, fatal or silent',
     env: ['LOG_LEVEL'],
@@ -239,10 +267,10 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     }
     const parsed = setting.schema.safeParse(raw);
     if (parsed.success) values[key] = parsed.data;
-    else
-      problems.push(
-        `${source ?? flagName(key) + ' (default)'} ${parsed.error.issues[0]?.message ?? 'is invalid'} (got ${JSON.stringify(raw)})`,
-      );
+    else {
+      const shown = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`;
+      problems.push(`${source ?? flagName(key) + ' (default)'} ${parsed.error.issues[0]?.message ?? 'is invalid'}${shown}`);
+    }
   }
   if (problems.length === 0) {
     const config = values as unknown as Config;
@@ -254,9 +282,53 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     }
     if (config.backoffMaxMs < config.backoffBaseMs)
       problems.push(`${flagName('backoffMaxMs')} must be at least ${flagName('backoffBaseMs')}`);
+    problems.push(...tokenKeyProblems(config));
     if (problems.length === 0) return config;
   }
   throw new ConfigError(problems);
+}
+
+/** Every configured secret's text, for the log scrubber. */
+export function configSecrets(config: Config): string[] {
+  return (Object.keys(SETTINGS) as Key[])
+    .filter((key) => 'secret' in SETTINGS[key])
+    .map((key) => config[key as keyof Config])
+    .filter((value): value is string => typeof value === 'string' && value !== '')
+    // A list of keys (`id=base64,…`) leaks key by key.
+    .flatMap((value) => [value, ...value.split(/[,=]/).filter((part) => part.trim().length >= 16)]);
+}
+
+export interface TokenKeys {
+  /** What new admin tokens are sealed with; undefined: stored as they are. */
+  current: TokenKey | undefined;
+  previous: TokenKey[];
+}
+
+/** The configured token keys (loadConfig has already checked them). */
+export function tokenKeys(config: Config): TokenKeys {
+  const current = config.tokenKey ? parseTokenKey(config.tokenKey, config.tokenKeyId) : undefined;
+  const previous = (config.previousTokenKeys ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new TokenSealError('invalid-key', 'each previous token key must be written id=base64');
+      return parseTokenKey(pair.slice(at + 1), pair.slice(0, at));
+    });
+  return { current, previous };
+}
+
+function tokenKeyProblems(config: Config): string[] {
+  if (config.tokenKeyId && !config.tokenKey) return ['PROVISIONER_TOKEN_KEY_ID is set without PROVISIONER_TOKEN_KEY'];
+  try {
+    tokenKeys(config);
+    return [];
+  } catch (error) {
+    if (!(error instanceof TokenSealError)) throw error;
+    // The messages name the problem, never a key.
+    return [`PROVISIONER_TOKEN_KEY / PROVISIONER_PREVIOUS_TOKEN_KEYS: ${error.message}`];
+  }
 }
 
 function nonEmpty(value: string | undefined): value is string {

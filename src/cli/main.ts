@@ -5,6 +5,7 @@ import { EXIT } from './exit-codes.js';
 import { gcCommand } from './gc.js';
 import { reconcileCommand } from './reconcile.js';
 import { retryCommand } from './retry.js';
+import { rotateTokenKeyCommand } from './rotate-token-key.js';
 import { sandboxCommand } from './sandbox.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
@@ -19,7 +20,8 @@ const program = new Command('instant-provisioner')
   .addCommand(statusCommand())
   .addCommand(retryCommand())
   .addCommand(gcCommand())
-  .addCommand(templateCommand());
+  .addCommand(templateCommand())
+  .addCommand(rotateTokenKeyCommand());
 const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -21,7 +21,7 @@ export interface ProgressReporter {
 
 export interface ReporterOptions {
   label: string;
-  stream?: NodeJS.WriteStream;
+  stream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Lines mode: how often a line is written. */
   everyMs?: number;
   now?: () => number;
@@ -29,7 +29,7 @@ export interface ReporterOptions {
 
 export function progressReporter(options: ReporterOptions): ProgressReporter {
   const stream = options.stream ?? process.stderr;
-  return stream.isTTY ? new BarReporter(options.label, stream) : new LineReporter({ ...options, stream });
+  return stream.isTTY ? new BarReporter(options.label, stream as NodeJS.WriteStream) : new LineReporter({ ...options, stream });
 }
 
 class BarReporter implements ProgressReporter {

@@ -78,6 +78,8 @@ export interface RecordCatalog {
   listRecordsWithStatus(statuses: readonly string[], limit: number, offset?: number): Promise<DatabaseRecord[]>;
   /** The newest records, newest first. */
   listNewestRecords(limit: number): Promise<DatabaseRecord[]>;
+  /** Records that hold an admin token, with the token as stored (plain or sealed), oldest first. */
+  listStoredTokens(limit: number, offset?: number): Promise<Array<{ record: DatabaseRecord; adminToken: string }>>;
 }
 
 export interface UpdateOptions {

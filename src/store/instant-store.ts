@@ -26,6 +26,8 @@ export interface InstantStoreOptions {
   clock: Clock;
   /** Deadline for each call; the SDK itself has none. */
   timeoutMs: number;
+  /** How an admin token is written (sealed, with a token key); by default as it is. */
+  sealToken?: (token: string) => string;
 }
 
 /** Records read per page when counting. */
@@ -87,6 +89,8 @@ export class InstantStore implements Store, RecordCatalog {
     const { tx } = this.db;
     const generation = version.generation + 1;
     const task = tx.tasks[version.taskId]!;
+    const { sealToken } = this.options;
+    if (changes.adminToken !== undefined && sealToken) changes = { ...changes, adminToken: sealToken(changes.adminToken) };
     await this.call(() =>
       this.db.transact([
         fence(this.db, version.id, generation, owner, this.options.clock.now()).step,
@@ -157,6 +161,16 @@ export class InstantStore implements Store, RecordCatalog {
 
   listNewestRecords(limit: number): Promise<DatabaseRecord[]> {
     return this.queryRecords(recordsQuery({}, limit, 'desc'));
+  }
+
+  async listStoredTokens(limit: number, offset = 0): Promise<Array<{ record: DatabaseRecord; adminToken: string }>> {
+    const query = recordsQuery({ adminToken: { $isNull: false } }, limit, 'asc', offset, ['adminToken']);
+    const result = (await this.call(() => this.db.query(untyped(query)))) as { databases?: unknown[] };
+    return (result.databases ?? []).flatMap((entity) => {
+      const record = parseRecord(entity);
+      const token = (entity as { adminToken?: unknown }).adminToken;
+      return record && typeof token === 'string' ? [{ record, adminToken: token }] : [];
+    });
   }
 
   listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {

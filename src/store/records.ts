@@ -146,7 +146,13 @@ export function detachedRecordsQuery(limit: number) {
  * Records matching `where`, in creation order, without the admin token (it never
  * leaves the store for an operator's view).
  */
-export function recordsQuery(where: object, limit: number, order: 'asc' | 'desc', offset = 0) {
+export function recordsQuery(
+  where: object,
+  limit: number,
+  order: 'asc' | 'desc',
+  offset = 0,
+  extraFields: readonly string[] = [],
+) {
   return {
     databases: {
       $: {
@@ -154,7 +160,7 @@ export function recordsQuery(where: object, limit: number, order: 'asc' | 'desc'
         limit,
         ...(offset > 0 ? { offset } : {}),
         order: { serverCreatedAt: order },
-        fields: RECORD_FIELDS,
+        fields: [...RECORD_FIELDS, ...extraFields],
       },
     },
   };

@@ -219,6 +219,15 @@ export class FakeStore implements Store, RecordCatalog {
       .map(toRecord);
   }
 
+  async listStoredTokens(limit: number, offset = 0): Promise<Array<{ record: DatabaseRecord; adminToken: string }>> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.adminToken !== null)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(offset, offset + limit)
+      .map((record) => ({ record: toRecord(record), adminToken: record.adminToken! }));
+  }
+
   async listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {
     await this.enter('list');
     return [...this.records.values()]
