@@ -93,7 +93,8 @@ export function stdoutDestination(): DestinationStream & { sync?: boolean } {
 
 /** Returns a function that copies a value with every secret replaced. */
 export function makeScrubber(secrets: string[]): (value: unknown) => unknown {
-  const known = secrets.filter((secret) => secret.length >= 6);
+  // Every secret, however short (longest first, so one inside another is not half-replaced).
+  const known = [...new Set(secrets.filter((secret) => secret !== ''))].sort((a, b) => b.length - a.length);
   const scrubString = (text: string) => known.reduce((out, secret) => out.split(secret).join(REDACTED), text);
   const visit = (value: unknown, depth: number): unknown => {
     if (typeof value === 'string') return scrubString(value);

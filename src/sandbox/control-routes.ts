@@ -32,9 +32,14 @@ export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () 
     sendJson(res, ctx.faults.get());
   });
 
-  router.add('GET', '/__sandbox/apps', ({ req, res }) => {
+  // `?tokens=1` adds each app's admin token: what a log audit must look for, orphans included.
+  router.add('GET', '/__sandbox/apps', ({ req, res, url }) => {
     authPlatform(req, ctx.platformToken);
-    sendJson(res, { apps: ctx.apps.all().map((app) => ctx.apps.info(app)) });
+    const withTokens = url.searchParams.get('tokens') === '1';
+    const apps = ctx.apps
+      .all()
+      .map((app) => (withTokens ? { ...ctx.apps.info(app), adminToken: app.adminToken } : ctx.apps.info(app)));
+    sendJson(res, { apps });
   });
 
   router.add('GET', '/__sandbox/stats', ({ req, res }) => {

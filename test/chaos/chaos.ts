@@ -161,13 +161,20 @@ export async function runChaos(
     }
     const settleMs = Date.now() - settleStart;
     const settleExitCode = await settler.terminate();
-    audit = await auditWorld(db, await inspectApps(sandbox), sandbox.appId);
+    const apps = await inspectApps(sandbox);
+    audit = await auditWorld(db, apps, sandbox.appId);
     violations.push(...audit.violations);
     if (audit.tasks !== profile.tasks) violations.push(`${audit.tasks} tasks exist, ${profile.tasks} were created`);
     if (settleExitCode !== 0) violations.push(`the settling daemon exited with ${settleExitCode} on SIGTERM`);
 
     const lines = daemons.flatMap((daemon) => daemon.lines);
-    const leaks = linesWithSecrets(lines, [sandbox.platformToken, sandbox.adminToken, ...audit.adminTokens]);
+    const leaks = linesWithSecrets(lines, [
+      sandbox.platformToken,
+      sandbox.adminToken,
+      ...audit.adminTokens,
+      // Every app's token, orphans' included: a lost create's answer must not be logged either.
+      ...apps.map((app) => app.adminToken),
+    ]);
     if (leaks.length > 0) violations.push(`${leaks.length} log lines contain a token, e.g. ${leaks[0]!.slice(0, 120)}`);
 
     const stats = (await control(sandbox, 'GET')) as { faults: Record<string, number> };
@@ -259,7 +266,7 @@ async function control(sandbox: SandboxProcess, method: 'GET' | 'POST' | 'DELETE
 }
 
 async function inspectApps(sandbox: SandboxProcess): Promise<SandboxApp[]> {
-  const response = await fetch(`${sandbox.url}/__sandbox/apps`, {
+  const response = await fetch(`${sandbox.url}/__sandbox/apps?tokens=1`, {
     headers: { authorization: `Bearer ${sandbox.platformToken}` },
   });
   return ((await response.json()) as { apps: SandboxApp[] }).apps;

@@ -132,4 +132,12 @@ describe('logger', () => {
     });
     expect(lines).toHaveLength(3);
   });
+
+  it('scrubs short secrets too, and a secret inside a longer one whole', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', pretty: false, secrets: ['k9x', 'k9x-long-secret'], destination });
+    logger.info({ detail: 'got k9x-long-secret and k9x' }, 'tokens k9x');
+    expect(lines.join('\n')).not.toContain('k9x');
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'tokens [redacted]', detail: 'got [redacted] and [redacted]' });
+  });
 });
