@@ -168,7 +168,13 @@ export class AttrCatalog {
  */
 export function catalogFromSchema(schema: unknown, newId: () => string): AttrCatalog {
   const catalog = new AttrCatalog(newId);
-  if (schema === undefined || schema === null) return catalog;
+  addSchemaTo(catalog, schema);
+  return catalog;
+}
+
+/** Adds a schema's attributes to `catalog` (throws TypeError on a schema it cannot read, possibly half way). */
+export function addSchemaTo(catalog: AttrCatalog, schema: unknown): void {
+  if (schema === undefined || schema === null) return;
   const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
   const json = asRecord(JSON.parse(text), 'schema');
   const entities = asRecord(json['entities'] ?? {}, 'schema.entities');
@@ -211,7 +217,6 @@ export function catalogFromSchema(schema: unknown, newId: () => string): AttrCat
       cascadeFromSource: rev['onDelete'] === 'cascade',
     });
   }
-  return catalog;
 }
 
 function asRecord(value: unknown, where: string): Record<string, unknown> {
