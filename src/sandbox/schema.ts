@@ -95,6 +95,12 @@ export class AttrCatalog {
     };
   }
 
+  /** Replaces a plain attribute's flags (a finished schema job); same id, so stored values still belong to it. */
+  replaceBlob(attr: BlobAttr): void {
+    getOrCreate(this.blobs, attr.ns).set(attr.label, attr);
+    this.version++;
+  }
+
   /** Adds a link attribute; returns the undo. */
   addRef(spec: Omit<RefAttr, 'kind' | 'id' | 'identId' | 'revIdentId'>): () => void {
     const attr: RefAttr = { kind: 'ref', id: this.newId(), identId: this.newId(), revIdentId: this.newId(), ...spec };
