@@ -93,7 +93,10 @@ describe('POST /superadmin/apps/:id/perms', () => {
   test('refusals: missing code, an invalid rule, an unknown or deleted app, a wrong token', async () => {
     const { id } = sandbox.createApp({ title: 'main' });
     const missing = await post(`/superadmin/apps/${id}/perms`, {});
-    expect(await missing.json()).toMatchObject({ type: 'param-missing', message: 'Missing parameter: ["body" "code"]' });
+    expect(await missing.json()).toMatchObject({
+      type: 'param-missing',
+      message: 'Missing parameter: ["body" "code"]',
+    });
     const invalid = await post(`/superadmin/apps/${id}/perms`, { code: { tasks: { fields: { id: 'true' } } } });
     expect(invalid.status).toBe(400);
     expect(await invalid.json()).toMatchObject({ type: 'validation-failed', hint: { 'data-type': 'rule' } });
