@@ -7,14 +7,14 @@
 import { authPlatformApp } from './auth.js';
 import type { SandboxContext } from './context.js';
 import { paramMalformed, validationFailed, type Json } from './errors.js';
-import { readJson, sendJson, type Router } from './http.js';
+import { readJson, sendJson, type Exchange, type Router } from './http.js';
 import { applySchemaPush, planSchemaPush } from './schema-push.js';
 import { catalogFromSchema, type AttrCatalog } from './schema.js';
 import { normalizeUuid } from './uuid.js';
 
 /** Registers the schema push and indexing-jobs routes on `router`. */
 export function addSchemaRoutes(router: Router, ctx: SandboxContext): void {
-  const planFor = async (exchange: Parameters<Parameters<Router['add']>[2]>[0]) => {
+  const planFor = async (exchange: Exchange) => {
     const app = authPlatformApp(exchange.req, ctx.platformToken, ctx.apps, exchange.params['id']!);
     const body = (await readJson(exchange.req)) as Record<string, unknown> | null;
     const defs = body?.['schema'] ?? null;
@@ -26,7 +26,13 @@ export function addSchemaRoutes(router: Router, ctx: SandboxContext): void {
     }
     const steps = planSchemaPush(app, wanted);
     const current = app.catalog.toApiSchema();
-    const plan = { 'current-schema': current, 'current-attrs': attrList(current), steps };
+    // @instantdb/platform's planSchemaPush reads new-schema, current-schema and current-attrs.
+    const plan = {
+      'new-schema': wanted.toApiSchema(),
+      'current-schema': current,
+      'current-attrs': attrList(current),
+      steps,
+    };
     return { app, plan, wanted };
   };
 

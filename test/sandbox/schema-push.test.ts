@@ -1,4 +1,5 @@
 import { i, id, init } from '@instantdb/admin';
+import { PlatformApi } from '@instantdb/platform';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { HttpPlatformClient } from '../../src/platform/http-platform-client.js';
@@ -62,6 +63,10 @@ test('plan lists the steps and changes nothing; apply adds attributes and runs t
     ]),
   );
   expect(planned).toHaveLength(6);
+  const api = new PlatformApi({ auth: { token: sandbox.platformToken }, apiURI: sandbox.url });
+  const sdkPlan = await api.planSchemaPush(app.id, { schema: newSchema });
+  expect(Object.keys(sdkPlan.newSchema.entities).sort()).toEqual(['notes', 'tags']);
+  expect(sdkPlan.steps.map((step) => step.type)).toContain('unique');
   expect(await catalogue(app.id)).toEqual(before);
 
   const pushed = await client.pushSchema(app.id, asRecord(newSchema), signal);
