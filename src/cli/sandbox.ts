@@ -25,13 +25,22 @@ interface SandboxFlags {
   pLost?: string;
   pMalformed?: string;
   pMissingToken?: string;
+  pSchemaFail?: string;
   windDown?: boolean;
   pTransactFail?: string;
   sseDropEvery?: string;
 }
 
 type ProbabilityKey =
-  'p500' | 'p429' | 'p429Hint' | 'pHang' | 'pLost' | 'pMalformed' | 'pMissingToken' | 'pTransactFail';
+  | 'p500'
+  | 'p429'
+  | 'p429Hint'
+  | 'pHang'
+  | 'pLost'
+  | 'pMalformed'
+  | 'pMissingToken'
+  | 'pSchemaFail'
+  | 'pTransactFail';
 
 /** Probability flags, named as their FaultConfig keys. */
 const PROBABILITIES: [flag: string, key: ProbabilityKey, help: string][] = [
@@ -42,6 +51,7 @@ const PROBABILITIES: [flag: string, key: ProbabilityKey, help: string][] = [
   ['--p-lost', 'pLost', 'create the app, then drop the connection without an answer'],
   ['--p-malformed', 'pMalformed', 'answer a create with an HTML 502 page; no app is created'],
   ['--p-missing-token', 'pMissingToken', 'create the app, answer 200 JSON without admin-token'],
+  ['--p-schema-fail', 'pSchemaFail', 'create the app, then fail its schema step (400 or 500); the app stays'],
   ['--p-transact-fail', 'pTransactFail', 'fail an /admin/transact with 500; nothing is applied'],
 ];
 

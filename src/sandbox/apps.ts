@@ -2,8 +2,8 @@
  * The sandbox's apps: each with its admin token, catalogue and store. Deletion is soft, as on
  * the real server (§9.3): a deleted app disappears from the Platform API but stays inspectable.
  */
-import { validationFailed, type Json } from './errors.js';
-import { catalogFromSchema, type AttrCatalog } from './schema.js';
+import { SandboxHttpError, validationFailed, type Json } from './errors.js';
+import { addSchemaTo, AttrCatalog, catalogFromSchema } from './schema.js';
 import { EntityStore } from './store.js';
 import type { TransactTarget } from './transact.js';
 
@@ -28,7 +28,10 @@ export interface SandboxApp extends TransactTarget {
   readonly createdAtMs: number;
   deletedAtMs: number | null;
   readonly via: AppOrigin;
-  readonly perms: Json;
+  /** The app's rules (`null` until some are stored). */
+  perms: Json;
+  /** The stored rules' version (bumped on every change), `null` while none are stored. */
+  rulesVersion: number | null;
   readonly catalog: AttrCatalog;
   readonly store: EntityStore;
 }
@@ -57,14 +60,29 @@ export class AppRegistry {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Creates an app; a schema that cannot be read is a 400 validation-failed (data-type `schema`). */
+  /** Creates an app; a schema that cannot be read is a 400 validation-failed (data-type `schema`) and no app. */
   create(spec: NewApp): SandboxApp {
-    let catalog: AttrCatalog;
+    const catalog = readSchema(spec.schema, this.newId);
+    return this.register(spec, catalog);
+  }
+
+  /**
+   * Creates the app row first and applies the schema after, as the Platform API's create does: a
+   * schema that cannot be read is a 400 validation-failed and the app stays behind.
+   */
+  createThenApplySchema(spec: NewApp): { app: SandboxApp; schemaError: SandboxHttpError | null } {
+    const app = this.register(spec, new AttrCatalog(this.newId));
     try {
-      catalog = catalogFromSchema(spec.schema, this.newId);
+      readSchema(spec.schema, this.newId); // checked whole first, so a bad schema adds nothing
+      addSchemaTo(app.catalog, spec.schema);
+      return { app, schemaError: null };
     } catch (error) {
-      throw validationFailed('schema', (spec.schema ?? null) as Json, [{ message: (error as Error).message }]);
+      if (error instanceof SandboxHttpError) return { app, schemaError: error };
+      throw error;
     }
+  }
+
+  private register(spec: NewApp, catalog: AttrCatalog): SandboxApp {
     const app: SandboxApp = {
       id: this.newId(),
       title: spec.title,
@@ -73,6 +91,7 @@ export class AppRegistry {
       deletedAtMs: null,
       via: spec.via,
       perms: (spec.perms ?? null) as Json,
+      rulesVersion: spec.perms === undefined || spec.perms === null ? null : 0,
       catalog,
       store: new EntityStore(catalog, this.now),
     };
@@ -125,5 +144,13 @@ export class AppRegistry {
       deletedAt: app.deletedAtMs === null ? null : new Date(app.deletedAtMs).toISOString(),
       via: app.via,
     };
+  }
+}
+
+function readSchema(schema: unknown, newId: () => string): AttrCatalog {
+  try {
+    return catalogFromSchema(schema, newId);
+  } catch (error) {
+    throw validationFailed('schema', (schema ?? null) as Json, [{ message: (error as Error).message }]);
   }
 }

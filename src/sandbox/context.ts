@@ -1,6 +1,7 @@
 /** What the route modules share: one sandbox's state and services. */
 import type { AppRegistry } from './apps.js';
 import type { FaultInjector } from './faults.js';
+import type { IndexingJobs } from './schema-push.js';
 import type { LiveQueries } from './live.js';
 import type { Counters } from './stats.js';
 
@@ -11,6 +12,8 @@ export interface SandboxContext {
   readonly faults: FaultInjector;
   readonly live: LiveQueries;
   readonly counters: Counters;
+  /** Background jobs started by schema pushes. */
+  readonly indexingJobs: IndexingJobs;
   /** Seeded UUIDs (app ids, tokens, entities created by lookups). */
   readonly newId: () => string;
   /** Issues the next transaction id (one sequence across apps, like the real server's). */

@@ -33,6 +33,11 @@ export interface FaultConfig {
   pMalformed: number;
   /** The app is created and answered with 200 JSON that lacks `admin-token`. */
   pMissingToken: number;
+  /**
+   * A create with a schema writes the app row, then its schema step fails (400 validation-failed or
+   * 500, half each), leaving the app behind, as the real server does when applying the schema throws.
+   */
+  pSchemaFail: number;
   /** Every create answers 400 `app-creation-disabled` (InstantDB's sunset). */
   windDown: boolean;
   /** `/admin/transact` answers 500 (typed body) and applies nothing. */
@@ -57,6 +62,7 @@ export type FaultKind =
   | 'createMalformed'
   | 'createMissingToken'
   | 'windDown'
+  | 'schemaFail'
   | 'transactFail'
   | 'transactDelayed'
   | 'transactAbandoned'
@@ -64,7 +70,7 @@ export type FaultKind =
 
 /** What a create request will get. */
 export type CreateOutcome =
-  'ok' | Exclude<FaultKind, 'createDelayed' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
+  'ok' | Exclude<FaultKind, 'createDelayed' | 'schemaFail' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
 
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().finite().min(0);
@@ -90,6 +96,7 @@ export const faultPatchSchema = z
     pLost: probability,
     pMalformed: probability,
     pMissingToken: probability,
+    pSchemaFail: probability,
     windDown: z.boolean(),
     pTransactFail: probability,
     transactLatency: latency,
@@ -110,6 +117,7 @@ export function defaultFaults(): FaultConfig {
     pLost: 0,
     pMalformed: 0,
     pMissingToken: 0,
+    pSchemaFail: 0,
     windDown: false,
     pTransactFail: 0,
     transactLatency: 0,
@@ -150,12 +158,14 @@ export class FaultInjector {
   private readonly createDice: Random;
   private readonly latencyDice: Random;
   private readonly transactDice: Random;
+  private readonly schemaDice: Random;
 
   constructor(seed: number, initial: Partial<FaultConfig> = {}) {
     this.config = { ...defaultFaults(), ...parseFaultPatch(initial) };
     this.createDice = streamFor(seed, 'faults:create');
     this.latencyDice = streamFor(seed, 'faults:latency');
     this.transactDice = streamFor(seed, 'faults:transact');
+    this.schemaDice = streamFor(seed, 'faults:schema');
   }
 
   get(): FaultConfig {
@@ -227,6 +237,14 @@ export class FaultInjector {
     return this.transactDice() < this.config.pTransactFail;
   }
 
+  /** One draw per create that carries a schema: null, or the status its schema step fails with. */
+  decideSchemaFail(): 400 | 500 | null {
+    const roll = this.schemaDice();
+    const p = this.config.pSchemaFail;
+    if (roll >= p) return null;
+    return roll < p / 2 ? 400 : 500;
+  }
+
   count(kind: FaultKind): void {
     this.counters.set(kind, (this.counters.get(kind) ?? 0) + 1);
   }
@@ -243,6 +261,7 @@ export class FaultInjector {
       'createMalformed',
       'createMissingToken',
       'windDown',
+      'schemaFail',
       'transactFail',
       'transactDelayed',
       'transactAbandoned',

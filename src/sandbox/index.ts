@@ -14,6 +14,8 @@ import { FaultInjector, type FaultConfig } from './faults.js';
 import { Router } from './http.js';
 import { LiveQueries } from './live.js';
 import { addPlatformRoutes } from './platform-routes.js';
+import { addSchemaRoutes } from './schema-routes.js';
+import { IndexingJobs } from './schema-push.js';
 import { platformTokenForSeed, randomUuid, streamFor } from './rng.js';
 import { newCounters, type SandboxStats } from './stats.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -75,24 +77,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   let closed = false;
   let txId = 0;
 
+  const delay = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      if (closed) return;
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        resolve();
+      }, ms);
+      timers.add(timer);
+    });
   const ctx: SandboxContext = {
     apps,
     platformToken,
     faults,
     live,
     counters,
+    indexingJobs: new IndexingJobs(newId, delay, () => clock.now()),
     newId,
     nextTxId: () => ++txId,
     lastTxId: () => txId,
-    delay: (ms) =>
-      new Promise((resolve) => {
-        if (closed) return;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
-          resolve();
-        }, ms);
-        timers.add(timer);
-      }),
+    delay,
   };
   const stats = (): SandboxStats => ({
     ...counters,
@@ -107,6 +111,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   );
   addAdminRoutes(router, ctx);
   addPlatformRoutes(router, ctx);
+  addSchemaRoutes(router, ctx);
   addControlRoutes(router, ctx, stats);
   const server = createServer({ noDelay: true }, router.listener);
   const host = opts.host ?? '127.0.0.1';

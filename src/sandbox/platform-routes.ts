@@ -12,8 +12,11 @@ import {
   recordNotFound,
   SandboxHttpError,
   unknownServerError,
+  validationFailed,
   type Json,
 } from './errors.js';
+import { rulesValidationErrors } from './rules.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { readJson, sendJson, type Router } from './http.js';
 import { normalizeUuid } from './uuid.js';
 
@@ -37,6 +40,12 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     if (fields['org_id'] !== undefined && fields['org_id'] !== null) {
       throw recordNotFound('org', { args: [{ id: fields['org_id'] as Json }] }); // the sandbox user has no orgs
     }
+    // The server checks the rules before the app exists: a bad rule leaves nothing behind.
+    const perms = fields['perms'] ?? null;
+    if (perms !== null) {
+      const errors = rulesValidationErrors(perms);
+      if (errors.length > 0) throw validationFailed('perms', perms as Json, errors);
+    }
     const delay = ctx.faults.createDelayMs();
     if (delay > 0) {
       ctx.faults.count('createDelayed');
@@ -44,14 +53,21 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     }
     const outcome = ctx.faults.decideCreate();
     if (outcome !== 'ok') ctx.faults.count(outcome);
+    // The row is written before the schema is applied, so a failing schema step leaves the app behind.
     const create = () => {
-      const app = ctx.apps.create({
+      const { app, schemaError } = ctx.apps.createThenApplySchema({
         title: title.trim(),
         schema: fields['schema'],
-        perms: fields['perms'],
+        perms,
         via: 'platform',
       });
       ctx.counters.creates++;
+      if (schemaError) throw schemaError;
+      const injected = fields['schema'] ? ctx.faults.decideSchemaFail() : null;
+      if (injected !== null) {
+        ctx.faults.count('schemaFail');
+        throw injected === 400 ? injectedSchemaRefusal() : unknownServerError();
+      }
       return app;
     };
     switch (outcome) {
@@ -121,6 +137,16 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     sendJson(res, { perms: app.perms });
   });
 
+  router.add('POST', '/superadmin/apps/:id/perms', async ({ req, res, params }) => {
+    const app = authPlatformApp(req, ctx.platformToken, ctx.apps, params['id']!);
+    const body = await readJson(req);
+    const code = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['code'] : undefined;
+    if (code === undefined || code === null || code === false) throw paramMissing(['body', 'code']);
+    const errors = rulesValidationErrors(code);
+    if (errors.length > 0) throw validationFailed('rule', code as Json, errors);
+    sendJson(res, { rules: storeRules(app, code as Json) });
+  });
+
   router.add('DELETE', '/superadmin/apps/:id', ({ req, res, params }) => {
     authPlatform(req, ctx.platformToken);
     const id = normalizeUuid(params['id']);
@@ -141,4 +167,24 @@ function createdRow(ctx: SandboxContext, app: SandboxApp, withToken: boolean): R
     perms: app.perms,
     schema: app.catalog.toApiSchema(),
   };
+}
+
+/**
+ * The `rules` row the server's upsert returns: `{app_id, code, version}`. Its upsert only writes
+ * when the code differs (`WHERE rules.code IS DISTINCT FROM excluded.code`), and returns no row
+ * otherwise, so an unchanged push answers `{"rules": null}`.
+ */
+function storeRules(app: SandboxApp, code: Json): Json {
+  // jsonb comparison: key order does not matter.
+  if (app.perms !== null && canonicalJson(app.perms) === canonicalJson(code)) return null;
+  app.perms = code;
+  app.rulesVersion = app.rulesVersion === null ? 0 : app.rulesVersion + 1;
+  return { app_id: app.id, code, version: app.rulesVersion };
+}
+
+/** What a schema the server's plan refuses looks like (schema-model plan-errors). */
+function injectedSchemaRefusal(): SandboxHttpError {
+  return validationFailed('schema', 'plan', [
+    { in: ['schema'], message: 'sandbox: injected schema failure (pSchemaFail)' },
+  ]);
 }

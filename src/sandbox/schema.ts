@@ -95,6 +95,12 @@ export class AttrCatalog {
     };
   }
 
+  /** Replaces a plain attribute's flags (a finished schema job); same id, so stored values still belong to it. */
+  replaceBlob(attr: BlobAttr): void {
+    getOrCreate(this.blobs, attr.ns).set(attr.label, attr);
+    this.version++;
+  }
+
   /** Adds a link attribute; returns the undo. */
   addRef(spec: Omit<RefAttr, 'kind' | 'id' | 'identId' | 'revIdentId'>): () => void {
     const attr: RefAttr = { kind: 'ref', id: this.newId(), identId: this.newId(), revIdentId: this.newId(), ...spec };
@@ -168,7 +174,13 @@ export class AttrCatalog {
  */
 export function catalogFromSchema(schema: unknown, newId: () => string): AttrCatalog {
   const catalog = new AttrCatalog(newId);
-  if (schema === undefined || schema === null) return catalog;
+  addSchemaTo(catalog, schema);
+  return catalog;
+}
+
+/** Adds a schema's attributes to `catalog` (throws TypeError on a schema it cannot read, possibly half way). */
+export function addSchemaTo(catalog: AttrCatalog, schema: unknown): void {
+  if (schema === undefined || schema === null) return;
   const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
   const json = asRecord(JSON.parse(text), 'schema');
   const entities = asRecord(json['entities'] ?? {}, 'schema.entities');
@@ -211,7 +223,6 @@ export function catalogFromSchema(schema: unknown, newId: () => string): AttrCat
       cascadeFromSource: rev['onDelete'] === 'cascade',
     });
   }
-  return catalog;
 }
 
 function asRecord(value: unknown, where: string): Record<string, unknown> {

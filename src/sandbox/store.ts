@@ -339,6 +339,14 @@ export class EntityStore {
     return sets;
   }
 
+  /** Rebuilds `attr`'s value index from the stored values, after a schema job changed its flags. */
+  rebuildIndex(attr: BlobAttr): void {
+    this.indexes.delete(attr.id);
+    if (!hasIndex(attr)) return;
+    for (const entity of this.tables.get(attr.ns)?.entities.values() ?? [])
+      if (entity.alive) this.index(attr, entity.id, entity.attrs[attr.label]);
+  }
+
   private index(attr: BlobAttr, id: string, value: unknown): void {
     if (value === null || value === undefined) return;
     let byValue = this.indexes.get(attr.id);
@@ -361,7 +369,7 @@ export function hasIndex(attr: BlobAttr): boolean {
   return (attr.unique || attr.indexed) && attr.label !== 'id';
 }
 
-function valueHasType(type: string, value: unknown): boolean {
+export function valueHasType(type: string, value: unknown): boolean {
   switch (type) {
     case 'string':
       return typeof value === 'string';
