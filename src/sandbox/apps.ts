@@ -2,6 +2,7 @@
  * The sandbox's apps: each with its admin token, catalogue and store. Deletion is soft, as on
  * the real server (§9.3): a deleted app disappears from the Platform API but stays inspectable.
  */
+import { AppUsers } from './app-users.js';
 import { validationFailed, type Json } from './errors.js';
 import { catalogFromSchema, type AttrCatalog } from './schema.js';
 import { EntityStore } from './store.js';
@@ -31,6 +32,8 @@ export interface SandboxApp extends TransactTarget {
   readonly perms: Json;
   readonly catalog: AttrCatalog;
   readonly store: EntityStore;
+  /** Signed-up users and their refresh tokens (what `asUser` names). */
+  readonly users: AppUsers;
 }
 
 /** Parameters of a new app. */
@@ -65,6 +68,7 @@ export class AppRegistry {
     } catch (error) {
       throw validationFailed('schema', (spec.schema ?? null) as Json, [{ message: (error as Error).message }]);
     }
+    const store = new EntityStore(catalog, this.now);
     const app: SandboxApp = {
       id: this.newId(),
       title: spec.title,
@@ -74,7 +78,8 @@ export class AppRegistry {
       via: spec.via,
       perms: (spec.perms ?? null) as Json,
       catalog,
-      store: new EntityStore(catalog, this.now),
+      store,
+      users: new AppUsers({ catalog, store }, this.newId),
     };
     this.apps.set(app.id, app);
     return app;
