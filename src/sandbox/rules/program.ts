@@ -112,7 +112,7 @@ export class RuleSet {
     return this.find(etype, 'view', [[etype, 'fields', field]], false);
   }
 
-  /** True when rules exist for `attrs.allow.create` and forbid it, checked with `data` = the new attribute. */
+  /** `attrs.allow.create` alone (the server looks it up with the standard paths; see transact-check). */
   attrsProgram(): RuleProgram | null {
     return this.find('attrs', 'create', [['attrs', 'allow', 'create']], false);
   }
@@ -172,7 +172,8 @@ export class RuleSet {
     const visiting = new Set<string>();
     const visit = (name: string) => {
       if (ordered.includes(name)) return;
-      if (visiting.has(name)) throw validationFailed('permission', [etype, 'bind'], [{ message: `cyclic bind ${name}` }]);
+      if (visiting.has(name))
+        throw validationFailed('permission', [etype, 'bind'], [{ message: `cyclic bind ${name}` }]);
       visiting.add(name);
       for (const used of identifiers(binds.get(name)!)) if (binds.has(used)) visit(used);
       ordered.push(name);

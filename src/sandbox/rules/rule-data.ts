@@ -37,7 +37,10 @@ export class RuleData {
 
   /** The `auth` map: the signed-in user (a `$users` entity), or an empty map for a guest. */
   auth(user: { id: string; email: string | null } | null): RuleValue {
-    return this.map('$users', user ? { ...(this.entity('$users', user.id) ?? {}), id: user.id, email: user.email } : null);
+    return this.map(
+      '$users',
+      user ? { ...(this.entity('$users', user.id) ?? {}), id: user.id, email: user.email } : null,
+    );
   }
 
   /** The `ref` function for this data. */
