@@ -5,6 +5,7 @@
  * and watches each one get its database.
  */
 import { id, init } from '@instantdb/admin';
+import perms from '../../instant.perms.js';
 import schema from '../../instant.schema.js';
 import { Provisioner, connectPorts } from '../app.js';
 import { loadConfig, type Config, type Env, type Flags } from '../config.js';
@@ -31,7 +32,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     faults: { createLatency: { kind: 'uniform', min: 300, max: 900 } },
   });
   // "Pushing the schema": the main app is created with instant.schema.ts, as `instant-cli push` would.
-  const main = sandbox.createApp({ title: 'operator-app (demo)', schema });
+  const main = sandbox.createApp({ title: 'operator-app (demo)', schema, perms });
   const config = loadConfig(
     {
       ...options.env,
