@@ -64,6 +64,18 @@ describe('rule evaluation', () => {
     expect((await admin.asUser({ email: 'some@x.io' }).query({ tasks: {} })).tasks).toHaveLength(1);
   });
 
+  it('attributes made on the fly by a browser are checked by attrs.allow.create', async () => {
+    const admin = await appWith({ attrs: { allow: { create: 'false' } } });
+    const app = sandbox!.apps()[0]!;
+    // Without a schema the SDK lets the server create missing attributes.
+    const schemaless = init({ appId: app.id, apiURI: sandbox!.url }).asUser({ guest: true });
+    const error = await rejection(
+      schemaless.transact(schemaless.tx['tasks']![id()]!.update({ colour: 'red', createdAt: 5 })),
+    );
+    expect(error.body).toMatchObject({ type: 'permission-denied', hint: { input: ['attrs', 'attr'] } });
+    expect((await admin.query({ tasks: {} })).tasks).toHaveLength(1);
+  });
+
   it('a rule that cannot run is permission-evaluation-failed', async () => {
     const admin = await appWith({ tasks: { allow: { view: 'data.title > 3' } } });
     const error = await rejection(admin.asUser({ guest: true }).query({ tasks: {} }));
