@@ -1,27 +1,35 @@
 // Permission rules for the main app. Push with `npx instant-cli push perms`, or merge
 // the blocks below into your own instant.perms.ts (see the README).
 //
-// The browser may create tasks and watch their database's status; only
-// instant-provisioner (which uses the admin token and bypasses these rules) may
-// write `databases`, link a task to its database, or read an admin token.
+// A browser sees and deletes only its own tasks (linked to it through `owner`) and
+// reads only the status, name and app id of their databases. Only instant-provisioner
+// (which uses the admin token and bypasses these rules) writes `databases`, links a
+// task to its database, reads an admin token or touches the fences.
 import type { InstantRules } from '@instantdb/admin';
 import type schema from './instant.schema.js';
 
 const rules = {
+  // Anything not named below is closed: a new namespace starts locked.
+  $default: { allow: { $default: 'false' } },
   // New attributes only through a schema push, never from a browser transaction.
   attrs: { allow: { create: 'false' } },
   tasks: {
+    bind: ['isOwner', "auth.id != null && auth.id in data.ref('owner.id')"],
     allow: {
-      // Your own task rules (view / create / update / delete) go here.
-      link: { mainDatabase: 'false' },
-      unlink: { mainDatabase: 'false' },
+      view: 'isOwner',
+      // Checked after the write, so the owner link made in the same transaction counts.
+      create: 'isOwner',
+      update: 'isOwner',
+      delete: 'isOwner',
+      // Only to oneself, and only on one's own task (checked after the write for a new task).
+      link: { owner: 'isOwner && linkedData.id == auth.id', $default: 'false' },
+      unlink: { $default: 'false' },
     },
   },
   databases: {
     allow: {
-      // Who may see a task's database status. Mirror your `tasks.view` rule through
-      // the link, e.g. "auth.id in data.ref('task.owner.id')".
-      view: 'true',
+      // Readable by the owner of its task; written only by the daemon.
+      view: "auth.id != null && auth.id in data.ref('task.owner.id')",
       create: 'false',
       update: 'false',
       delete: 'false',
@@ -31,12 +39,17 @@ const rules = {
     fields: {
       // The admin token of a task's database never leaves the server.
       adminToken: 'false',
+      leaseOwner: 'false',
     },
   },
   iterations: {
     allow: {
-      link: { originatedDatabases: 'false' },
-      unlink: { originatedDatabases: 'false' },
+      view: 'false',
+      create: 'false',
+      update: 'false',
+      delete: 'false',
+      link: { $default: 'false' },
+      unlink: { $default: 'false' },
     },
   },
   // Fencing tokens are the daemon's bookkeeping; nobody else needs them.

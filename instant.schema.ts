@@ -5,6 +5,10 @@ import { i } from '@instantdb/admin';
 
 const _schema = i.schema({
   entities: {
+    // InstantDB's built-in users; declared so tasks can link to their owner.
+    $users: i.entity({
+      email: i.string().unique().indexed().optional(),
+    }),
     // Tasks are created by the browser; the daemon only needs to know they exist.
     tasks: i.entity({
       title: i.string().optional(),
@@ -49,6 +53,11 @@ const _schema = i.schema({
     }),
   },
   links: {
+    // Who created a task; the rules in instant.perms.ts scope every read and write by it.
+    taskOwner: {
+      forward: { on: 'tasks', has: 'one', label: 'owner' },
+      reverse: { on: '$users', has: 'many', label: 'tasks' },
+    },
     taskMainDatabase: {
       forward: { on: 'tasks', has: 'one', label: 'mainDatabase' },
       reverse: { on: 'databases', has: 'one', label: 'task' },

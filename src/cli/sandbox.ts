@@ -3,6 +3,7 @@
  * with the project schema, prints the environment a daemon needs, and runs until SIGINT/SIGTERM.
  */
 import { Command, Option } from 'commander';
+import perms from '../../instant.perms.js';
 import schema from '../../instant.schema.js';
 import { parseLatency, type FaultConfig } from '../sandbox/faults.js';
 import { startSandbox } from '../sandbox/index.js';
@@ -107,7 +108,7 @@ async function runSandbox(flags: SandboxFlags): Promise<number> {
     process.stderr.write(`instant-provisioner: port ${parsed.port} is in use; pass --port 0 for any free port\n`);
     return EXIT.config;
   }
-  const app = sandbox.createApp({ title: flags.title, schema });
+  const app = sandbox.createApp({ title: flags.title, schema, perms });
   process.stdout.write(
     [
       `export INSTANT_API_URI=${sandbox.url}`,

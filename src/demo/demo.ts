@@ -5,6 +5,7 @@
  * and watches each one get its database.
  */
 import { id, init } from '@instantdb/admin';
+import perms from '../../instant.perms.js';
 import schema from '../../instant.schema.js';
 import { Provisioner, connectPorts } from '../app.js';
 import { loadConfig, type Config, type Env, type Flags } from '../config.js';
@@ -31,7 +32,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     faults: { createLatency: { kind: 'uniform', min: 300, max: 900 } },
   });
   // "Pushing the schema": the main app is created with instant.schema.ts, as `instant-cli push` would.
-  const main = sandbox.createApp({ title: 'operator-app (demo)', schema });
+  const main = sandbox.createApp({ title: 'operator-app (demo)', schema, perms });
   const config = loadConfig(
     {
       ...options.env,
@@ -47,11 +48,12 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   provisioner.start();
 
   printWhereToLook(sandbox, main.id, main.adminToken);
-  const browser = new DemoBrowser(
-    init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema }),
-    sandbox.url,
-    logger.child({ demo: 'browser' }),
-  );
+  const operator = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
+  // The browser is a signed-in user: what it writes and sees goes through instant.perms.ts.
+  const email = 'demo-user@example.com';
+  const signedIn = operator.asUser({ token: await operator.auth.createToken(email) });
+  const { $users } = await operator.query({ $users: { $: { where: { email } } } });
+  const browser = new DemoBrowser(signedIn, $users[0]!.id, operator, sandbox.url, logger.child({ demo: 'browser' }));
   const stopBrowser = browser.start(options.taskEveryMs);
 
   return {
@@ -72,7 +74,11 @@ class DemoBrowser {
   private count = 0;
 
   constructor(
+    /** The signed-in user's view (rules apply). */
     private readonly db: MainDb,
+    private readonly userId: string,
+    /** The operator's view (admin token), only to fetch a ready app's admin token for the greeting. */
+    private readonly operator: MainDb,
     private readonly apiUri: string,
     private readonly log: Logger,
   ) {}
@@ -93,8 +99,10 @@ class DemoBrowser {
     const taskId = id();
     const title = `Demo task ${++this.count}`;
     this.created.set(taskId, { title, at: Date.now() });
-    // Only task fields, as a browser may write them; the database is the daemon's job.
-    await this.db.transact(this.db.tx.tasks[taskId]!.update({ title, createdAt: Date.now() }));
+    // Only task fields and its owner, as the rules let a browser write them; the database is the daemon's job.
+    await this.db.transact(
+      this.db.tx.tasks[taskId]!.update({ title, createdAt: Date.now() }).link({ owner: this.userId }),
+    );
     this.log.info({ taskId }, `created "${title}"`);
   }
 
@@ -102,14 +110,18 @@ class DemoBrowser {
     for (const task of tasks) {
       const seen = this.created.get(task.id);
       const database = task.mainDatabase as {
+        id?: string;
         status?: string;
         name?: string;
         instantAppId?: string;
-        adminToken?: string;
       } | null;
-      if (!seen || database?.status !== 'ready' || !database.instantAppId || !database.adminToken) continue;
+      if (!seen || database?.status !== 'ready' || !database.instantAppId) continue;
       this.created.delete(task.id);
-      await this.greet(database.instantAppId, database.adminToken);
+      // The browser never sees an admin token (instant.perms.ts); the operator's view has it.
+      const { databases } = await this.operator.query({ databases: { $: { where: { id: database.id! } } } });
+      const adminToken = databases[0]?.adminToken;
+      if (!adminToken) continue;
+      await this.greet(database.instantAppId, adminToken);
       this.log.info(
         { taskId: task.id, appId: database.instantAppId, durationMs: Date.now() - seen.at },
         `"${seen.title}" got its database ${database.name}, and it answers queries`,

@@ -2,6 +2,7 @@
  * The sandbox's apps: each with its admin token, catalogue and store. Deletion is soft, as on
  * the real server (§9.3): a deleted app disappears from the Platform API but stays inspectable.
  */
+import { AppUsers } from './app-users.js';
 import { SandboxHttpError, validationFailed, type Json } from './errors.js';
 import { addSchemaTo, AttrCatalog, catalogFromSchema } from './schema.js';
 import { EntityStore } from './store.js';
@@ -34,6 +35,8 @@ export interface SandboxApp extends TransactTarget {
   rulesVersion: number | null;
   readonly catalog: AttrCatalog;
   readonly store: EntityStore;
+  /** Signed-up users and their refresh tokens (what `asUser` names). */
+  readonly users: AppUsers;
 }
 
 /** Parameters of a new app. */
@@ -83,6 +86,7 @@ export class AppRegistry {
   }
 
   private register(spec: NewApp, catalog: AttrCatalog): SandboxApp {
+    const store = new EntityStore(catalog, this.now);
     const app: SandboxApp = {
       id: this.newId(),
       title: spec.title,
@@ -93,7 +97,8 @@ export class AppRegistry {
       perms: (spec.perms ?? null) as Json,
       rulesVersion: spec.perms === undefined || spec.perms === null ? null : 0,
       catalog,
-      store: new EntityStore(catalog, this.now),
+      store,
+      users: new AppUsers({ catalog, store }, this.newId),
     };
     this.apps.set(app.id, app);
     return app;

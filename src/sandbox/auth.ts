@@ -70,16 +70,7 @@ export function authPlatformApp(
  * parameter; bearer = that app's admin token (or the platform token, whose user created every app).
  */
 export function authAdmin(req: IncomingMessage, url: URL, platformToken: string, apps: AppRegistry): SandboxApp {
-  const possibleIns = [['query-params', 'app_id']];
-  const header = req.headers['app-id'];
-  const query = url.searchParams.get('app_id');
-  const raw = typeof header === 'string' && header !== '' ? header : query;
-  if (raw === null || raw === '') throw paramMissing(['headers', 'app-id'], possibleIns);
-  const appId = normalizeUuid(raw.trim());
-  if (!appId) {
-    const path = raw === header ? ['headers', 'app-id'] : ['query-params', 'app_id'];
-    throw paramMalformed(path, raw, possibleIns);
-  }
+  const appId = requestAppId(req, url);
   const { token, kind } = requireBearer(req);
   if (kind === 'uuid') {
     const app = apps.live(appId);
@@ -95,4 +86,19 @@ export function authAdmin(req: IncomingMessage, url: URL, platformToken: string,
   const app = apps.live(appId);
   if (!app) throw recordNotFound('app', { args: [{ id: appId }] });
   return app;
+}
+
+/** The app id of an `/admin/*` request, not yet authenticated: header `app-id`, else `app_id`. */
+export function requestAppId(req: IncomingMessage, url: URL): string {
+  const possibleIns = [['query-params', 'app_id']];
+  const header = req.headers['app-id'];
+  const query = url.searchParams.get('app_id');
+  const raw = typeof header === 'string' && header !== '' ? header : query;
+  if (raw === null || raw === '') throw paramMissing(['headers', 'app-id'], possibleIns);
+  const appId = normalizeUuid(raw.trim());
+  if (!appId) {
+    const path = raw === header ? ['headers', 'app-id'] : ['query-params', 'app_id'];
+    throw paramMalformed(path, raw, possibleIns);
+  }
+  return appId;
 }

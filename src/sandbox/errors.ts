@@ -110,3 +110,20 @@ export function malformedJsonBody(): SandboxHttpError {
 function debugUri(): string {
   return 'http://127.0.0.1/sandbox-has-no-traces';
 }
+
+/** 400 permission-denied, as `assert-permitted!` throws it: `input` is `[etype, scope]`. */
+export function permissionDenied(etype: string, scope: 'object' | 'attr'): SandboxHttpError {
+  return typed(400, 'permission-denied', 'Permission denied: not perms-pass?', {
+    input: [etype, scope],
+    expected: 'perms-pass?',
+  });
+}
+
+/** 400 permission-evaluation-failed: a rule threw while it ran (impersonated callers see no CEL detail). */
+export function permissionEvaluationFailed(etype: string, action: string, errorType: string): SandboxHttpError {
+  const message = `Could not evaluate permission rule for \`${etype}.${action}\`. You may have a typo. Debug this in the sandbox and then update your permission rules.`;
+  return typed(400, 'permission-evaluation-failed', message, {
+    rule: [etype, action],
+    error: { type: errorType, message, hint: 'You may have a typo' },
+  });
+}

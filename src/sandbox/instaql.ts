@@ -16,6 +16,7 @@ import {
   UnresolvablePath,
   type Cond,
   type PathCond,
+  type Visibility,
 } from './where.js';
 
 /** One level of a query: a top-level namespace or a link under its parent. */
@@ -72,15 +73,18 @@ export class CompiledQuery {
     return new CompiledQuery(nodes, deps, catalog.version, catalog, inference);
   }
 
-  /** Runs the query. `starts` lets a live query resume a creation-order scan (see live.ts). */
-  run(store: EntityStore, starts?: ReadonlyMap<string, OrderKey>): QueryRun {
+  /**
+   * Runs the query. `starts` lets a live query resume a creation-order scan (see live.ts);
+   * `seen` (impersonated reads) drops entities, attributes and links the reader may not see.
+   */
+  run(store: EntityStore, starts?: ReadonlyMap<string, OrderKey>, seen?: Visibility): QueryRun {
     const result: Record<string, unknown> = {};
     const pageInfo: Record<string, PageInfo> = {};
     const firstKeys = new Map<string, OrderKey | null>();
     for (const node of this.nodes) {
-      const top = selectTop(store, node, starts?.get(node.key));
+      const top = selectTop(store, node, starts?.get(node.key), seen);
       if (top.firstKey !== undefined) firstKeys.set(node.key, top.firstKey);
-      result[node.key] = top.page.map((e) => this.shape(store, node, e));
+      result[node.key] = top.page.map((e) => this.shape(store, node, e, seen));
       if (node.paginated) pageInfo[node.key] = pageInfoOf(this.catalog, node, top.page, top.hasNext);
     }
     return { result, pageInfo, firstKeys };
@@ -91,18 +95,19 @@ export class CompiledQuery {
     return pathsOf(this.nodes.find((n) => n.key === key)?.where);
   }
 
-  private shape(store: EntityStore, node: QueryNode, e: EntityRecord): Record<string, unknown> {
+  private shape(store: EntityStore, node: QueryNode, e: EntityRecord, seen?: Visibility): Record<string, unknown> {
     const out: Record<string, unknown> = { id: e.id };
     const wanted = node.fields && new Set(node.fields);
-    for (const label in e.attrs) if (!wanted || wanted.has(label)) out[label] = e.attrs[label];
+    const shown = (label: string) => (!wanted || wanted.has(label)) && (!seen || seen.field(node.ns, e.id, label));
+    for (const label in e.attrs) if (shown(label)) out[label] = e.attrs[label];
     for (const ref of this.catalog.fwdRefsOf(node.ns)) {
-      if (ref.cardinality !== 'one' || (wanted && !wanted.has(ref.label))) continue;
+      if (ref.cardinality !== 'one' || !shown(ref.label)) continue;
       const [target] = store.targets(ref, e.id);
       if (target !== undefined) out[ref.label] = target;
     }
     for (const child of node.children) {
-      const linked = child.resolvable ? selectChildren(store, child, e.id) : [];
-      const shaped = linked.map((c) => this.shape(store, child, c));
+      const linked = child.resolvable ? selectChildren(store, child, e.id, seen) : [];
+      const shaped = linked.map((c) => this.shape(store, child, c, seen));
       const via = child.via;
       const singular =
         this.inference && via !== undefined && (via.forward ? via.ref.cardinality === 'one' : via.ref.unique);
@@ -241,13 +246,14 @@ function compileOrder(
 }
 
 /** The matching entities of a top-level node, one page of them, and whether more follow. */
-function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined) {
+function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined, seen?: Visibility) {
   const empty = { page: [] as EntityRecord[], hasNext: false, firstKey: undefined as OrderKey | null | undefined };
   const table = store.table(node.ns);
   if (!node.resolvable || !table) return empty;
   const want = node.limit === undefined ? Infinity : node.offset + node.limit;
-  const match = node.where && prepareMatcher(store, node.ns, node.where);
-  const test = (e: EntityRecord) => !match || match(e.id);
+  const match = node.where && prepareMatcher(store, node.ns, node.where, seen);
+  // Unseen entities are dropped before the limit, as the server's rule-wheres do for simple rules.
+  const test = (e: EntityRecord) => (!seen || seen.entity(node.ns, e.id)) && (!match || match(e.id));
   const candidates = node.where && candidateIds(store, node.where);
   let all: EntityRecord[];
   let firstKey: OrderKey | null | undefined;
@@ -280,14 +286,17 @@ function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefi
   return { page, hasNext: all.length > want, firstKey };
 }
 
-function selectChildren(store: EntityStore, node: QueryNode, parentId: string): EntityRecord[] {
+function selectChildren(store: EntityStore, node: QueryNode, parentId: string, seen?: Visibility): EntityRecord[] {
   const { ref, forward } = node.via!;
   const ids = forward ? store.targets(ref, parentId) : store.sources(ref, parentId);
   const out: EntityRecord[] = [];
-  const match = node.where && prepareMatcher(store, node.ns, node.where);
+  const match = node.where && prepareMatcher(store, node.ns, node.where, seen);
+  // A child needs its own view rule and the link triple's (which lives on the forward side).
+  const linkSeen = (id: string) =>
+    !seen || (seen.entity(node.ns, id) && seen.field(ref.ns, forward ? parentId : id, ref.label));
   for (const id of ids) {
     const e = store.entity(node.ns, id);
-    if (e && (!match || match(id))) out.push(e);
+    if (e && linkSeen(id) && (!match || match(id))) out.push(e);
   }
   out.sort(comparator(node.order));
   return node.limit === undefined ? out : out.slice(0, node.limit);

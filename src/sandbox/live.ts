@@ -16,7 +16,7 @@ import { SandboxHttpError, type Json } from './errors.js';
 import { traceId } from './http.js';
 import { CompiledQuery } from './instaql.js';
 import { compareOrderKeys, type Change, type OrderKey } from './store.js';
-import { prepareMatcher, rootsReaching } from './where.js';
+import { prepareMatcher, rootsReaching, type Visibility } from './where.js';
 
 interface Subscription {
   readonly app: SandboxApp;
@@ -28,6 +28,8 @@ interface Subscription {
   compiled: CompiledQuery | null;
   lastResultJson: string;
   firstKeys: Map<string, OrderKey | null>;
+  /** For impersonated readers: a fresh rule visibility per run (rules may read anything, so every change recomputes). */
+  readonly seen: (() => Visibility) | undefined;
 }
 
 /** Past every entity: "nothing matched before". */
@@ -60,7 +62,14 @@ export class LiveQueries {
   }
 
   /** Turns an authenticated request into a stream: retry, sse-init, then add-query-ok or an error op. */
-  open(app: SandboxApp, res: ServerResponse, query: Record<string, unknown>, inference: boolean, txId: number): void {
+  open(
+    app: SandboxApp,
+    res: ServerResponse,
+    query: Record<string, unknown>,
+    inference: boolean,
+    txId: number,
+    seen?: () => Visibility,
+  ): void {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'nocache', connection: 'keep-alive' });
     res.write('retry:500\n\n');
     send(res, { op: 'sse-init', 'machine-id': randomUUID(), 'session-id': randomUUID(), 'sse-token': randomUUID() });
@@ -73,6 +82,7 @@ export class LiveQueries {
       compiled: null,
       lastResultJson: '',
       firstKeys: new Map(),
+      seen,
     };
     let set = this.subs.get(app);
     if (!set) {
@@ -83,7 +93,7 @@ export class LiveQueries {
     res.on('close', () => set.delete(sub));
     try {
       sub.compiled = CompiledQuery.compile(app.catalog, query, inference);
-      const run = sub.compiled.run(app.store);
+      const run = sub.compiled.run(app.store, undefined, seen?.());
       sub.firstKeys = run.firstKeys;
       sub.lastResultJson = JSON.stringify(run.result);
       res.write(
@@ -153,12 +163,12 @@ export class LiveQueries {
     if (sub.compiled.catalogVersion !== app.catalog.version) {
       // New attributes can make a where path resolvable: recompile and rescan.
       sub.compiled = CompiledQuery.compile(app.catalog, sub.query, sub.inference);
-    } else {
+    } else if (!sub.seen) {
       if (!dependsOn(sub.compiled.deps, touched, blobNs)) return;
       starts = this.resumePoints(sub, sub.compiled, changes);
     }
     this.recomputes++;
-    const run = sub.compiled.run(app.store, starts);
+    const run = sub.compiled.run(app.store, starts, sub.seen?.());
     sub.firstKeys = run.firstKeys;
     const resultJson = JSON.stringify(run.result);
     if (resultJson === sub.lastResultJson) return;

@@ -14,13 +14,15 @@ export interface TransactTarget {
   readonly store: EntityStore;
 }
 
-type Action = 'create' | 'update' | 'merge' | 'link' | 'unlink' | 'delete' | 'ruleParams';
+export type Action = 'create' | 'update' | 'merge' | 'link' | 'unlink' | 'delete' | 'ruleParams';
 const ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'merge', 'link', 'unlink', 'delete', 'ruleParams']);
 const OBJ_ACTIONS: ReadonlySet<string> = new Set(['create', 'update', 'merge', 'link', 'unlink']);
 
-type Slot = { kind: 'id'; id: string } | { kind: 'lookup'; label: string; value: unknown };
+/** Where a step points: an entity id, or a lookup by a unique attribute. */
+export type Slot = { kind: 'id'; id: string } | { kind: 'lookup'; label: string; value: unknown };
 
-interface Step {
+/** One parsed step of a transaction. */
+export interface Step {
   readonly action: Action;
   readonly ns: string;
   readonly slot: Slot;
@@ -29,23 +31,37 @@ interface Step {
 }
 
 /**
+ * Permission checks around a transaction (permissioned_transaction.clj): `before` sees the store
+ * as it was, `after` sees it with every step applied; either throws to refuse the whole request.
+ */
+export interface TransactGuard {
+  before(steps: readonly Step[]): void;
+  /** `addedAttrs`: the `ns.label` attributes this transaction created on the fly (§5.7). */
+  after(steps: readonly Step[], addedAttrs: readonly string[]): void;
+}
+
+/**
  * Runs `rawSteps` against `app` in one transaction and returns the Changes it made.
- * Throws a SandboxHttpError (and leaves the app untouched) on any failure.
+ * Throws a SandboxHttpError (and leaves the app untouched) on any failure. Without a guard
+ * (admin requests) no permission rule runs.
  */
 export function applyTransaction(
   app: TransactTarget,
   rawSteps: unknown[],
   throwOnMissingAttrs: boolean,
   newId: () => string,
+  guard?: TransactGuard,
 ): Change[] {
   const steps = parseSteps(rawSteps);
   const { store } = app;
   store.begin();
   try {
-    addMissingAttrs(app, steps, rawSteps, throwOnMissingAttrs);
+    const addedAttrs = addMissingAttrs(app, steps, rawSteps, throwOnMissingAttrs);
+    guard?.before(steps);
     const lookupCreated = new Set<string>();
     for (const step of steps) applyStep(app, step, lookupCreated, newId);
     checkRequired(app);
+    guard?.after(steps, addedAttrs);
     return store.commit();
   } catch (error) {
     store.rollback();
@@ -99,7 +115,7 @@ function parseSlot(eid: unknown): Slot | null {
 }
 
 /** `lookup__<attr>__<json>` as the SDK encodes lookups in link values. */
-function parseLookupString(text: string): Slot {
+export function parseLookupString(text: string): Slot {
   const [, label = '', ...jsonParts] = text.split('__');
   const json = jsonParts.join('__');
   try {
@@ -112,7 +128,7 @@ function parseLookupString(text: string): Slot {
 }
 
 /** Finds the attributes the steps need but the app lacks; creates them or refuses (§5.7). */
-function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], throwOnMissing: boolean): void {
+function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], throwOnMissing: boolean): string[] {
   const { catalog, store } = app;
   const planned = new Map<string, () => () => void>();
   const plan = (name: string, add: () => () => void) => {
@@ -171,18 +187,19 @@ function addMissingAttrs(app: TransactTarget, steps: Step[], raw: unknown[], thr
       }
     }
   }
-  if (!planned.size) return;
+  if (!planned.size) return [];
   if (throwOnMissing) {
     throw validationFailed('steps', raw as Json, [
       { message: 'Attributes are missing in your schema', hint: { attributes: [...planned.keys()] } },
     ]);
   }
   for (const add of planned.values()) store.onRollback(add());
+  return [...planned.keys()];
 }
 
 function applyStep(app: TransactTarget, step: Step, lookupCreated: Set<string>, newId: () => string): void {
   const { catalog, store } = app;
-  if (step.action === 'ruleParams') return; // only meaningful for permission rules, which the sandbox does not run
+  if (step.action === 'ruleParams') return; // read by the permission guard, writes nothing
   const resolved = resolveSlot(app, step.ns, step.slot);
   if (step.action === 'delete') {
     if (resolved) store.deleteEntity(step.ns, resolved);

@@ -124,60 +124,84 @@ function compileOps(value: unknown, root: Json, idValued: boolean): Op[] {
 export type Matcher = (id: string) => boolean;
 
 /**
+ * What an impersonated reader may see (permission rules): an entity (its `view` rule) and one
+ * attribute or forward link label of it (its `fields` rule). Absent for admin reads.
+ */
+export interface Visibility {
+  entity(ns: string, id: string): boolean;
+  field(ns: string, id: string, label: string): boolean;
+}
+
+/**
  * Binds `cond` (compiled for namespace `ns`) to the store's link and entity maps, so checking
  * an entity is a few map lookups. Valid until the next write; prepare one per query run.
  */
-export function prepareMatcher(store: EntityStore, ns: string, cond: Cond): Matcher {
+export function prepareMatcher(store: EntityStore, ns: string, cond: Cond, seen?: Visibility): Matcher {
   switch (cond.t) {
     case 'and': {
-      const all = cond.items.map((c) => prepareMatcher(store, ns, c));
+      const all = cond.items.map((c) => prepareMatcher(store, ns, c, seen));
       return (id) => {
         for (const m of all) if (!m(id)) return false;
         return true;
       };
     }
     case 'or': {
-      const any = cond.items.map((c) => prepareMatcher(store, ns, c));
+      const any = cond.items.map((c) => prepareMatcher(store, ns, c, seen));
       return (id) => {
         for (const m of any) if (m(id)) return true;
         return false;
       };
     }
     case 'path':
-      return preparePath(store, ns, cond);
+      return preparePath(store, ns, cond, seen);
   }
 }
 
-/** Visits every final value reachable along the path; MISSING stands for a break anywhere along it. */
-function preparePath(store: EntityStore, ns: string, cond: PathCond): Matcher {
+/**
+ * Visits every final value reachable along the path; MISSING stands for a break anywhere along it.
+ * With `seen`, a value or link the reader may not see fails that branch outright (it is neither a
+ * match nor MISSING), so a `where` can never probe a hidden field or entity.
+ */
+function preparePath(store: EntityStore, ns: string, cond: PathCond, seen?: Visibility): Matcher {
   const { test, last } = cond;
   const lastNs = cond.hops.length ? cond.hops[cond.hops.length - 1]!.ns : ns;
-  const followAll = (links: ReadonlyMap<string, ReadonlySet<string>>, next: (id: string) => boolean): Matcher => {
+  const visible = (triNs: string, id: string, label: string) =>
+    !seen || (seen.entity(triNs, id) && seen.field(triNs, id, label));
+  const followAll = (
+    links: ReadonlyMap<string, ReadonlySet<string>>,
+    step: { ref: RefAttr; forward: boolean },
+    next: (id: string) => boolean,
+  ): Matcher => {
     return (id) => {
       const linked = links.get(id);
       if (!linked || !linked.size) return test(MISSING);
-      for (const other of linked) if (next(other)) return true;
+      for (const other of linked) {
+        // The link triple lives on its forward side's entity.
+        if (!visible(step.ref.ns, step.forward ? id : other, step.ref.label)) continue;
+        if (next(other)) return true;
+      }
       return false;
     };
   };
   let visit: Matcher;
   if (last.kind === 'link') {
-    visit = followAll(store.linkMap(last.ref, last.forward), test);
+    visit = followAll(store.linkMap(last.ref, last.forward), last, test);
   } else {
     const entities = store.table(lastNs)?.entities ?? new Map<string, never>();
     if (last.kind === 'id') {
-      visit = (id) => test(entities.has(id) ? id : MISSING);
+      visit = (id) => (entities.has(id) ? visible(lastNs, id, 'id') && test(id) : test(MISSING));
     } else {
       const label = last.attr.label;
       visit = (id) => {
         const v = entities.get(id)?.attrs[label];
-        return test(v === undefined || v === null ? MISSING : v);
+        if (v === undefined || v === null) return test(MISSING);
+        return visible(lastNs, id, label) && test(v);
       };
     }
   }
   for (let i = cond.hops.length - 1; i >= 0; i--) {
     const hop = cond.hops[i]!;
-    visit = followAll(store.linkMap(hop.ref, hop.forward), visit);
+    visit = followAll(store.linkMap(hop.ref, hop.forward), hop, visit);
   }
   return visit;
 }

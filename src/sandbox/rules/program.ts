@@ -1,0 +1,260 @@
+/**
+ * An app's permission rules as the server looks them up and compiles them
+ * (server/src/instant/model/rule.clj): a rule is found by a list of paths tried in order, its
+ * `bind`s are wrapped around it as nested `cel.bind(...)` calls (only the ones it uses,
+ * dependencies outermost), and the result is a CEL program run by @marcbachmann/cel-js.
+ *
+ * Not reproduced: push-time validation of the rules (a rule that does not compile fails when it
+ * is first needed, as a 400 validation-failed), per-action compilers (every rule may name every
+ * variable; a missing one is an empty map), `request.origin`/`request.ip`, `rateLimit`, and the
+ * `where-clauses` optimisation (the sandbox checks every entity one by one).
+ */
+import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { permissionEvaluationFailed, validationFailed, type Json } from '../errors.js';
+
+/** The actions a rule can be written for. */
+export type RuleAction = 'view' | 'create' | 'update' | 'delete' | 'link' | 'unlink';
+
+/** What a rule sees; absent variables are empty maps. */
+export interface RuleBindings {
+  readonly auth: RuleValue;
+  readonly data: RuleValue;
+  readonly newData?: RuleValue;
+  readonly linkedData?: RuleValue;
+  readonly ruleParams?: RuleValue;
+  readonly actions?: RuleValue;
+  readonly request?: RuleValue;
+}
+
+/** A value converted for CEL (see `toRuleValue`). */
+export type RuleValue = unknown;
+
+/** Resolves `x.ref(path)` for a map that stands for an entity (or for `auth`). */
+export type RefResolver = (map: Map<string, unknown>, path: string) => unknown[];
+
+/** One compiled rule. */
+export interface RuleProgram {
+  readonly etype: string;
+  readonly action: RuleAction;
+  /** The rule as written (before binds), for messages. */
+  readonly code: string;
+  /** Runs the rule; true when it passes. Throws permission-evaluation-failed when it cannot run. */
+  passes(bindings: RuleBindings, refs: RefResolver): boolean;
+}
+
+const VARIABLES = ['auth', 'data', 'newData', 'linkedData', 'ruleParams', 'actions', 'request'] as const;
+
+/** The default rules of system namespaces, used when the app's rules say nothing (rule.clj › fallback-program). */
+function fallbackCode(etype: string, action: RuleAction): string | undefined {
+  if (!etype.startsWith('$')) return undefined;
+  if (etype === '$users' && action === 'create') return 'true';
+  if (etype === '$users' && (action === 'view' || action === 'update')) {
+    return 'auth.id == data.id || (data.linkedPrimaryUser != null && auth.id == data.linkedPrimaryUser)';
+  }
+  return 'false';
+}
+
+/** The `ref` call in progress: cel-js handlers get no context, so the resolver is set per run. */
+let activeRefs: RefResolver | null = null;
+
+const environment = (() => {
+  const env = new Environment({ homogeneousAggregateLiterals: false });
+  for (const name of VARIABLES) env.registerVariable(name, 'map');
+  env.registerFunction({
+    name: 'ref',
+    receiverType: 'map',
+    returnType: 'list',
+    params: [{ name: 'path', type: 'string' }],
+    handler: (map: Map<string, unknown>, path: string) => {
+      if (!activeRefs) throw new Error('ref() outside a rule evaluation');
+      return activeRefs(map, path);
+    },
+  });
+  return env;
+})();
+
+/** A rule set's compiled programs, looked up and compiled once per (paths) key. */
+export class RuleSet {
+  private readonly programs = new Map<string, RuleProgram | null>();
+
+  constructor(private readonly code: Record<string, unknown>) {}
+
+  /** `view`/`create`/`update`/`delete`: etype's rule, etype's `$default`, then the global `$default`s. */
+  program(etype: string, action: Exclude<RuleAction, 'link' | 'unlink'>): RuleProgram | null {
+    return this.find(
+      etype,
+      action,
+      [
+        [etype, 'allow', action],
+        [etype, 'allow', '$default'],
+        ['$default', 'allow', action],
+        ['$default', 'allow', '$default'],
+      ],
+      true,
+    );
+  }
+
+  /** `allow.link.<label>` / `allow.unlink.<label>`, then that map's `$default`; no other fallback. */
+  linkProgram(etype: string, action: 'link' | 'unlink', label: string): RuleProgram | null {
+    return this.find(
+      etype,
+      action,
+      [
+        [etype, 'allow', action, label],
+        [etype, 'allow', action, '$default'],
+      ],
+      false,
+    );
+  }
+
+  /** `fields.<field>`: a view rule for one attribute. */
+  fieldProgram(etype: string, field: string): RuleProgram | null {
+    return this.find(etype, 'view', [[etype, 'fields', field]], false);
+  }
+
+  /** `attrs.allow.create` alone (the server looks it up with the standard paths; see transact-check). */
+  attrsProgram(): RuleProgram | null {
+    return this.find('attrs', 'create', [['attrs', 'allow', 'create']], false);
+  }
+
+  private find(etype: string, action: RuleAction, paths: string[][], fallback: boolean): RuleProgram | null {
+    const key = JSON.stringify([etype, action, paths]);
+    if (this.programs.has(key)) return this.programs.get(key)!;
+    let program: RuleProgram | null = null;
+    for (const path of paths) {
+      const expr = getIn(this.code, path);
+      if (expr === undefined || expr === null) continue;
+      program = this.compile(etype, action, path, typeof expr === 'boolean' ? String(expr) : String(expr));
+      break;
+    }
+    if (!program && fallback) {
+      const code = fallbackCode(etype, action);
+      if (code !== undefined) program = this.compile(etype, action, [etype, 'fallback', action], code);
+    }
+    this.programs.set(key, program);
+    return program;
+  }
+
+  private compile(etype: string, action: RuleAction, path: string[], expr: string): RuleProgram {
+    let parsed: ParseResult;
+    try {
+      parsed = environment.parse(this.withBinds(etype, expr));
+    } catch (error) {
+      throw validationFailed('permission', path, [{ message: (error as Error).message }]);
+    }
+    return {
+      etype,
+      action,
+      code: expr,
+      passes(bindings, refs) {
+        const context: Record<string, unknown> = {};
+        for (const name of VARIABLES) context[name] = bindings[name] ?? toRuleValue({});
+        activeRefs = refs;
+        let result: unknown;
+        try {
+          result = parsed(context);
+        } catch (error) {
+          throw permissionEvaluationFailed(etype, action, celErrorType(error));
+        } finally {
+          activeRefs = null;
+        }
+        // Clojure truthiness: anything but false and null passes.
+        return result !== false && result !== null && result !== undefined;
+      },
+    };
+  }
+
+  /** rule.clj › with-binds: the binds the rule uses (transitively), dependencies outermost. */
+  private withBinds(etype: string, expr: string): string {
+    const binds = new Map<string, string>([...bindPairs(this.code['$default']), ...bindPairs(this.code[etype])]);
+    if (!binds.size) return expr;
+    const ordered: string[] = [];
+    const visiting = new Set<string>();
+    const visit = (name: string) => {
+      if (ordered.includes(name)) return;
+      if (visiting.has(name))
+        throw validationFailed('permission', [etype, 'bind'], [{ message: `cyclic bind ${name}` }]);
+      visiting.add(name);
+      for (const used of identifiers(binds.get(name)!)) if (binds.has(used)) visit(used);
+      ordered.push(name);
+    };
+    for (const used of identifiers(expr)) if (binds.has(used)) visit(used);
+    return ordered.reduceRight((body, name) => `cel.bind(${name}, ${binds.get(name)}, ${body})`, expr);
+  }
+}
+
+/** Rule sets by the perms object they came from (an app's perms are replaced, never edited). */
+const ruleSets = new WeakMap<object, RuleSet>();
+const EMPTY_RULES = new RuleSet({});
+
+/** The compiled rules of an app's stored perms (null: no rules, everything allowed). */
+export function rulesFor(perms: Json): RuleSet {
+  if (typeof perms !== 'object' || perms === null || Array.isArray(perms)) return EMPTY_RULES;
+  let set = ruleSets.get(perms);
+  if (!set) {
+    set = new RuleSet(perms);
+    ruleSets.set(perms, set);
+  }
+  return set;
+}
+
+/**
+ * Converts JSON for CEL the way the server's CelMap does: maps answer null for a missing key
+ * (plain CEL would throw "No such key"), nested maps and lists alike.
+ */
+export function toRuleValue(value: unknown): RuleValue {
+  if (Array.isArray(value)) return value.map(toRuleValue);
+  if (typeof value === 'object' && value !== null && !(value instanceof Map)) {
+    const map = new Map<string, unknown>();
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) map.set(k, toRuleValue(v));
+    // An own `get` keeps the constructor Map (cel-js dispatches on it) while never missing a key.
+    map.get = (key: string) => (Map.prototype.has.call(map, key) ? Map.prototype.get.call(map, key) : null);
+    return map;
+  }
+  return value === undefined ? null : value;
+}
+
+function bindPairs(block: unknown): [string, string][] {
+  const bind = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['bind'] : undefined;
+  if (Array.isArray(bind)) {
+    const pairs: [string, string][] = [];
+    for (let i = 0; i + 1 < bind.length; i += 2) pairs.push([String(bind[i]), String(bind[i + 1])]);
+    return pairs;
+  }
+  if (typeof bind === 'object' && bind !== null) return Object.entries(bind).map(([k, v]) => [k, String(v)]);
+  return [];
+}
+
+/** Identifiers an expression names, read from cel-js's own AST. */
+function identifiers(expr: string): Set<string> {
+  const found = new Set<string>();
+  let ast: unknown;
+  try {
+    ast = new Environment({ unlistedVariablesAreDyn: true }).parse(expr).ast;
+  } catch {
+    return found;
+  }
+  const walk = (node: unknown) => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (typeof node !== 'object' || node === null) return;
+    const { op, args } = node as { op?: unknown; args?: unknown };
+    if (op === 'id' && typeof args === 'string') found.add(args);
+    else walk(args);
+  };
+  walk(ast);
+  return found;
+}
+
+function getIn(code: Record<string, unknown>, path: string[]): unknown {
+  let at: unknown = code;
+  for (const key of path) {
+    if (typeof at !== 'object' || at === null || Array.isArray(at)) return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at;
+}
+
+function celErrorType(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code.toUpperCase() : 'INTERNAL_ERROR';
+}
