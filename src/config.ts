@@ -28,6 +28,11 @@ export interface Config {
   logLevel: string;
   /** Undefined: pretty in a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
+  /** The daemon's HTTP server (health, metrics, live page); undefined: no server. */
+  httpPort: number | undefined;
+  httpHost: string;
+  /** Bearer token for the HTTP server's mutating requests; undefined: they are all refused. */
+  httpToken: string | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -195,6 +200,27 @@ export const SETTINGS = {
     flag: 'logFormat',
     schema: z.enum(['json', 'pretty'], 'must be json or pretty').optional(),
   },
+  httpPort: {
+    help: 'the daemon serves /healthz, /readyz, /metrics and a live page on this port (0: any free one; unset: no server)',
+    env: ['PROVISIONER_HTTP_PORT'],
+    flag: 'httpPort',
+    schema: count(0)
+      .refine((port) => port <= 65_535, 'must be a port number (0 to 65535)')
+      .optional(),
+  },
+  httpHost: {
+    help: 'address the HTTP server listens on (0.0.0.0 for every interface)',
+    env: ['PROVISIONER_HTTP_HOST'],
+    flag: 'httpHost',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    default: '127.0.0.1',
+  },
+  httpToken: {
+    help: "bearer token for the HTTP server's actions (retry); without one they are refused (prefer the environment)",
+    env: ['PROVISIONER_HTTP_TOKEN'],
+    flag: 'httpToken',
+    schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+  },
 } as const;
 
 type Key = keyof typeof SETTINGS;
@@ -202,6 +228,13 @@ type Key = keyof typeof SETTINGS;
 /** Kebab-case flag name for a setting, as commander spells it on the command line. */
 export function flagName(key: Key): string {
   return '--' + SETTINGS[key].flag.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** Every configured value that must never be printed, for the logger's scrubber. */
+export function secretsOf(config: Config): string[] {
+  return [config.adminToken, config.platformToken, config.httpToken].filter(
+    (secret): secret is string => secret !== undefined,
+  );
 }
 
 /** True when any credential is present in `env` (any alias). */

@@ -4,7 +4,7 @@
  * check. Problems print one line and become exit code 2.
  */
 import { Provisioner, connectPorts } from '../app.js';
-import { loadConfig, type Config, type Flags } from '../config.js';
+import { loadConfig, secretsOf, type Config, type Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { createConfiguredLogger } from '../logger.js';
 import { loadTemplate, TemplateError } from '../template/app-template.js';
@@ -33,7 +33,7 @@ export async function openProvisioner(flags: Flags, logTo: 'stdout' | 'stderr' =
     if (!(error instanceof TemplateError)) throw error;
     return usage(error.message);
   }
-  const logger = createConfiguredLogger(config, [config.adminToken, config.platformToken], logTo);
+  const logger = createConfiguredLogger(config, secretsOf(config), logTo);
   const provisioner = new Provisioner(config, connectPorts(config, logger), logger, { template });
   try {
     await provisioner.verifyAccess();

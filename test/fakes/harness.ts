@@ -32,6 +32,9 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   templatePerms: undefined,
   logLevel: 'info',
   logFormat: 'json',
+  httpPort: undefined,
+  httpHost: '127.0.0.1',
+  httpToken: undefined,
   ...overrides,
 });
 
