@@ -50,14 +50,15 @@ export interface ProvisionerPorts {
   newName: () => string;
 }
 
-/** Real adapters for `config`. */
-export function connectPorts(config: Config, logger: Logger): ProvisionerPorts {
+/** Real adapters for `config`; the platform client and the feed report to `telemetry`. */
+export function connectPorts(config: Config, logger: Logger, telemetry: Telemetry = noTelemetry): ProvisionerPorts {
   const clock = systemClock;
   const db = connectMainDb({ appId: config.appId, adminToken: config.adminToken, apiUri: config.apiUri });
   return {
     store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs, sealToken: tokenSealer(config) }),
-    platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock }),
+    platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock, telemetry }),
     feed: new InstantFeed({
+      telemetry,
       db,
       clock,
       logger,
@@ -112,6 +113,7 @@ export class Provisioner {
     this.gate.onBlocked((error) =>
       logger.error({ kind: error.kind, error: error.message }, explainBlock(error, config)),
     );
+    this.gate.onChange((state) => telemetry.gateChanged(state));
     this.directory = new AppDirectory(ports.platform, clock, config.requestTimeoutMs);
     this.reconciler = new TaskReconciler(
       {
@@ -242,6 +244,11 @@ export class Provisioner {
       backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
       pageSize: config.windowSize,
     };
+  }
+
+  /** The main app's records, read-only (no admin tokens): what the live page shows. */
+  get catalog(): RecordCatalog {
+    return this.ports.store;
   }
 
   /** `status`: the report of core/operations/status-report.ts. */

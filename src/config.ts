@@ -34,6 +34,11 @@ export interface Config {
   logLevel: string;
   /** Undefined: pretty in a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
+  /** The daemon's HTTP server (health, metrics, live page); undefined: no server. */
+  httpPort: number | undefined;
+  httpHost: string;
+  /** Bearer token for the HTTP server's mutating requests; undefined: they are all refused. */
+  httpToken: string | undefined;
 }
 
 export type Env = Record<string, string | undefined>;
@@ -222,6 +227,28 @@ export const SETTINGS = {
     env: ['LOG_FORMAT'],
     flag: 'logFormat',
     schema: z.enum(['json', 'pretty'], 'must be json or pretty').optional(),
+  },
+  httpPort: {
+    help: 'the daemon serves /healthz, /readyz, /metrics and a live page on this port (0: any free one; unset: no server)',
+    env: ['PROVISIONER_HTTP_PORT'],
+    flag: 'httpPort',
+    schema: count(0)
+      .refine((port) => port <= 65_535, 'must be a port number (0 to 65535)')
+      .optional(),
+  },
+  httpHost: {
+    help: 'address the HTTP server listens on (0.0.0.0 for every interface)',
+    env: ['PROVISIONER_HTTP_HOST'],
+    flag: 'httpHost',
+    schema: z.string().trim().min(1, 'must not be empty'),
+    default: '127.0.0.1',
+  },
+  httpToken: {
+    help: "bearer token for the HTTP server's actions (retry); without one they are refused (prefer the environment)",
+    env: ['PROVISIONER_HTTP_TOKEN'],
+    flag: 'httpToken',
+    schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),
+    secret: true,
   },
 } as const;
 

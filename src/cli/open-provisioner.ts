@@ -6,6 +6,7 @@
 import { Provisioner, connectPorts } from '../app.js';
 import { configSecrets, loadConfig, type Config, type Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
+import type { Telemetry } from '../core/ports.js';
 import { createConfiguredLogger } from '../logger.js';
 import { loadTemplate, TemplateError } from '../template/app-template.js';
 import { readEnv } from './env.js';
@@ -19,7 +20,12 @@ export interface Opened {
 }
 
 /** The provisioner for `flags`, or the exit code to end with. */
-export async function openProvisioner(flags: Flags, logTo: 'stdout' | 'stderr' = 'stdout'): Promise<Opened | number> {
+export async function openProvisioner(
+  flags: Flags,
+  logTo: 'stdout' | 'stderr' = 'stdout',
+  /** The telemetry to build the provisioner with, once the configuration is known. */
+  telemetryFor: (config: Config, logger: Logger) => Telemetry | undefined = () => undefined,
+): Promise<Opened | number> {
   let config: Config;
   try {
     config = loadConfig(readEnv(), flags);
@@ -34,7 +40,11 @@ export async function openProvisioner(flags: Flags, logTo: 'stdout' | 'stderr' =
     return usage(error.message);
   }
   const logger = createConfiguredLogger(config, configSecrets(config), logTo);
-  const provisioner = new Provisioner(config, connectPorts(config, logger), logger, { template });
+  const telemetry = telemetryFor(config, logger);
+  const provisioner = new Provisioner(config, connectPorts(config, logger, telemetry), logger, {
+    template,
+    ...(telemetry ? { telemetry } : {}),
+  });
   try {
     await provisioner.verifyAccess();
   } catch (error) {

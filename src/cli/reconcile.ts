@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import type { Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
+import { Operations } from '../ops/operations.js';
 import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
@@ -42,7 +43,13 @@ export async function reconcile(options: Flags & { once?: boolean }): Promise<nu
 }
 
 async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): Promise<number> {
-  const opened = await openProvisioner(options);
+  let operations: Operations | undefined;
+  const opened = await openProvisioner(options, 'stdout', (config, logger) => {
+    // The HTTP server is the daemon's: a one-off pass has nothing to serve for.
+    if (options.once || config.httpPort === undefined) return undefined;
+    operations = new Operations(config, logger);
+    return operations.telemetry;
+  });
   if (typeof opened === 'number') return opened;
   const { provisioner, config, logger } = opened;
 
@@ -61,9 +68,12 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   // Listen before the 'reconciling' line: whoever waits for it may signal at once, and
   // SIGUSR2's default action would end the process.
   const detachMemoryReport = onMemoryReportSignal(logger);
+  const server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  if (server) logger.info({ url: server.url }, 'http server listening');
   provisioner.start();
   await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));
   detachMemoryReport();
+  await server?.close();
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');

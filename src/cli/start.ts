@@ -38,6 +38,9 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
   if (!Number.isInteger(every) || every < 100)
     return usage(`--task-every must be a whole number of ms ≥ 100 (got "${taskEvery}")`);
 
+  // The demo shows its live page: next to the sandbox, or on any free port when the sandbox takes one.
+  if (flags.httpPort === undefined && !env.PROVISIONER_HTTP_PORT)
+    flags.httpPort = String(portNumber === 0 ? 0 : portNumber + 1);
   let demo;
   try {
     demo = await startDemo({

@@ -15,7 +15,7 @@ export function statusCommand(): Command {
   const command = new Command('status')
     .description('Counts by status, the oldest provisioning record, failed, detached and retained records')
     .option('--json', 'print the report as JSON (stable: see the README)')
-    .option('--daemon-url <url>', "also ask a running daemon's HTTP server whether creates are paused");
+    .option('--daemon-url <url>', "also ask a running daemon's HTTP server whether creates are paused (default: --http-port's, when set)");
   addSettingFlags(command);
   return command.action(async (options: StatusOptions) => {
     process.exitCode = await status(options);
@@ -25,7 +25,10 @@ export function statusCommand(): Command {
 async function status({ json, daemonUrl, ...flags }: StatusOptions): Promise<number> {
   const opened = await openProvisioner(flags, 'stderr');
   if (typeof opened === 'number') return opened;
-  const daemon = daemonUrl ? await askDaemon(daemonUrl) : null;
+  // A daemon configured alike serves its HTTP port here; ask it unless told where.
+  const { config } = opened;
+  const url = daemonUrl ?? (config.httpPort !== undefined ? `http://${config.httpHost}:${config.httpPort}` : undefined);
+  const daemon = url ? await askDaemon(url) : null;
   const report = await opened.provisioner.statusReport(daemon);
   process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
   return EXIT.ok;

@@ -14,7 +14,14 @@
  */
 import { AbortedError, type Clock } from '../clock.js';
 import type { PlatformError } from '../errors.js';
+import type { GateState } from './ports.js';
 import { backoffDelay, type BackoffPolicy } from './retry-policy.js';
+
+/** What a block is called in metrics and readiness reasons: one short name per global error. */
+const BLOCK_REASONS: Record<string, string> = {
+  'creation-disabled': 'app-creation-disabled',
+  'token-rejected': 'platform-token-rejected',
+};
 
 export interface GateBlock {
   error: PlatformError;
@@ -29,6 +36,7 @@ export class CreateGate {
   private probeInFlight = false;
   private readonly wakers = new Set<() => void>();
   private readonly blockListeners = new Set<(error: PlatformError) => void>();
+  private readonly changeListeners = new Set<(state: GateState) => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -40,6 +48,32 @@ export class CreateGate {
   onBlocked(listener: (error: PlatformError) => void): () => void {
     this.blockListeners.add(listener);
     return () => this.blockListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` after every change of state: paced (a new or later pause), blocked
+   * (and each failed probe, which moves the next probe), open again after a block. A pause
+   * ends by time alone, with no call: a `paced` state whose `until` has passed is open.
+   */
+  onChange(listener: (state: GateState) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** The gate as it stands now. */
+  get state(): GateState {
+    const now = this.clock.now();
+    if (this.block) {
+      const { error, since, probeAt } = this.block;
+      return {
+        kind: 'blocked',
+        reason: BLOCK_REASONS[error.kind] ?? error.kind,
+        message: error.message,
+        since,
+        nextProbeAt: Math.max(probeAt, this.pausedUntil),
+      };
+    }
+    return now < this.pausedUntil ? { kind: 'paced', until: this.pausedUntil } : { kind: 'open' };
   }
 
   /** The global error holding creates back, if any. */
@@ -78,6 +112,7 @@ export class CreateGate {
     if (this.block) {
       this.block = null;
       this.wakeAll();
+      this.changed();
     }
   }
 
@@ -85,6 +120,7 @@ export class CreateGate {
   failed(error: PlatformError, probe: boolean): void {
     if (probe) this.probeInFlight = false;
     const now = this.clock.now();
+    const before = { pausedUntil: this.pausedUntil, block: this.block };
     if (error.kind === 'rate-limited') {
       const wait = error.retryAfterMs ?? backoffDelay(1, this.probePolicy, this.random);
       this.pausedUntil = Math.max(this.pausedUntil, now + wait);
@@ -99,6 +135,13 @@ export class CreateGate {
       this.block = this.nextProbe(this.block.error, now);
     }
     this.wakeAll();
+    if (this.pausedUntil !== before.pausedUntil || this.block !== before.block) this.changed();
+  }
+
+  private changed(): void {
+    if (this.changeListeners.size === 0) return;
+    const state = this.state;
+    for (const listener of [...this.changeListeners]) listener(state);
   }
 
   /** The block after one more failed probe: at least half the capped delay, so a blocked daemon never hammers the API. */

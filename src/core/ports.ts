@@ -132,8 +132,9 @@ export interface FeedHandlers {
   onError(error: Error): void;
 }
 
-/** Platform API operations the daemon makes. */
-export type PlatformOperation = 'create' | 'list' | 'delete' | 'schema-plan' | 'schema-push' | 'perms-push';
+/** Platform API operations: the daemon's (create, list, delete) and `template push`'s. */
+export type PlatformOperation =
+  'create' | 'list' | 'delete' | 'schema-plan' | 'schema-push' | 'indexing-jobs' | 'perms-read' | 'perms-push';
 
 /** Whether creates flow, are paced by a 429, or are paused by a global condition. Times are epoch ms. */
 export type GateState =
@@ -158,7 +159,7 @@ export interface Telemetry {
   subscriptionChanged(name: string, open: boolean): void;
   /** The daemon subscribed again after the SDK closed a subscription for good. */
   resubscribed(name: string): void;
-  /** Record counts by status, from the latest window and resync reads (bounded, not a full count). */
+  /** Record counts by status, complete (src/ops counts the catalog now and then; the core never does). */
   databaseCounts(counts: Record<string, number>): void;
 }
 

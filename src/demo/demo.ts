@@ -10,6 +10,7 @@ import schema from '../../instant.schema.js';
 import { Provisioner, connectPorts } from '../app.js';
 import { loadConfig, type Config, type Env, type Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
+import { Operations } from '../ops/operations.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 
 export interface DemoOptions {
@@ -44,8 +45,14 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     options.flags,
   );
   const logger = options.logger(config, [main.adminToken, sandbox.platformToken]);
-  const provisioner = new Provisioner(config, connectPorts(config, logger), logger);
+  const operations = config.httpPort === undefined ? null : new Operations(config, logger);
+  const telemetry = operations?.telemetry;
+  const provisioner = new Provisioner(config, connectPorts(config, logger, telemetry), logger, {
+    ...(telemetry ? { telemetry } : {}),
+  });
+  const server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
   provisioner.start();
+  if (server) process.stdout.write(`\n  live page         ${server.url}/\n`);
 
   printWhereToLook(sandbox, main.id, main.adminToken);
   const operator = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
@@ -61,6 +68,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     async stop() {
       stopBrowser();
       await provisioner.stop();
+      await server?.close();
       await sandbox.close();
     },
   };

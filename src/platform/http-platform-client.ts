@@ -5,7 +5,15 @@
  * reconciler decides, because a create must never be re-sent blindly.
  */
 import type { Clock } from '../clock.js';
-import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../core/ports.js';
+import {
+  noTelemetry,
+  type IndexingJob,
+  type PlatformClient,
+  type PlatformOperation,
+  type SchemaStep,
+  type TemplateClient,
+  type Telemetry,
+} from '../core/ports.js';
 import type { AppTemplate, CreatedApp, ListedApp, ListingFilter } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
@@ -26,6 +34,8 @@ export interface HttpPlatformClientOptions {
   apiUri: string;
   token: string;
   clock: Clock;
+  /** Told of every operation: how long it took and how it ended. */
+  telemetry?: Telemetry;
 }
 
 /** Larger answers are refused: a create or delete answer is a few KB; a list, ~300 bytes per app (streamed, not kept). */
@@ -34,13 +44,61 @@ const MAX_BODY_BYTES = { small: 1 << 20, list: 1 << 30 };
 export class HttpPlatformClient implements PlatformClient, TemplateClient {
   private readonly base: string;
   private readonly transport: HttpTransport;
+  private readonly telemetry: Telemetry;
 
   constructor(private readonly options: HttpPlatformClientOptions) {
     this.base = options.apiUri.replace(/\/+$/, '');
     this.transport = new HttpTransport(this.base);
+    this.telemetry = options.telemetry ?? noTelemetry;
   }
 
-  async createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
+  createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
+    return this.measured('create', () => this.sendCreate(title, template, signal));
+  }
+
+  planSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
+    return this.measured('schema-plan', () => this.sendPlanSchema(appId, schema, signal));
+  }
+
+  pushSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal) {
+    return this.measured('schema-push', () => this.sendPushSchema(appId, schema, signal));
+  }
+
+  indexingJobs(appId: string, groupId: string, signal: AbortSignal): Promise<IndexingJob[]> {
+    return this.measured('indexing-jobs', () => this.sendIndexingJobs(appId, groupId, signal));
+  }
+
+  getPerms(appId: string, signal: AbortSignal): Promise<Record<string, unknown> | null> {
+    return this.measured('perms-read', () => this.sendGetPerms(appId, signal));
+  }
+
+  pushPerms(appId: string, perms: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+    return this.measured('perms-push', () => this.sendPushPerms(appId, perms, signal));
+  }
+
+  listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
+    return this.measured('list', () => this.sendListApps(filter, signal));
+  }
+
+  deleteApp(appId: string, signal: AbortSignal): Promise<void> {
+    return this.measured('delete', () => this.sendDeleteApp(appId, signal));
+  }
+
+  /** Runs one operation and reports it: 'ok', or the kind of PlatformError it ended with. */
+  private async measured<T>(operation: PlatformOperation, run: () => Promise<T>): Promise<T> {
+    const start = this.options.clock.now();
+    let outcome = 'ok';
+    try {
+      return await run();
+    } catch (error) {
+      outcome = error instanceof PlatformError ? error.kind : 'error';
+      throw error;
+    } finally {
+      this.telemetry.platformRequest(operation, outcome, this.options.clock.now() - start);
+    }
+  }
+
+  private async sendCreate(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
     // The shape @instantdb/platform's createApp sends: the schema as `i.schema(...)` serialises.
     const request = { title, perms: template.perms, ...(template.schema ? { schema: template.schema } : {}) };
     const body = await this.request('POST', '/superadmin/apps', request, signal, MAX_BODY_BYTES.small);
@@ -50,36 +108,36 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     return { id: parsed.data.app.id, adminToken: parsed.data.app['admin-token'] };
   }
 
-  async planSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
+  private async sendPlanSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
     const body = await this.post(`${appPath(appId)}/schema/push/plan`, schemaPushBody(schema), signal);
     return this.parse(schemaPlanResponse, body, 'schema plan').steps;
   }
 
-  async pushSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal) {
+  private async sendPushSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal) {
     const body = await this.post(`${appPath(appId)}/schema/push/apply`, schemaPushBody(schema), signal);
     const parsed = this.parse(schemaApplyResponse, body, 'schema push');
     const jobs = parsed['indexing-jobs'];
     return { steps: parsed.steps, groupId: jobs?.['group-id'] ?? null, jobs: jobs?.jobs ?? [] };
   }
 
-  async indexingJobs(appId: string, groupId: string, signal: AbortSignal): Promise<IndexingJob[]> {
+  private async sendIndexingJobs(appId: string, groupId: string, signal: AbortSignal): Promise<IndexingJob[]> {
     const path = `/dash/apps/${encodeURIComponent(appId)}/indexing-jobs/group/${encodeURIComponent(groupId)}`;
     const body = await this.request('GET', path, undefined, signal, MAX_BODY_BYTES.small);
     return this.parse(indexingJobsResponse, body, 'indexing jobs').jobs;
   }
 
-  async getPerms(appId: string, signal: AbortSignal): Promise<Record<string, unknown> | null> {
+  private async sendGetPerms(appId: string, signal: AbortSignal): Promise<Record<string, unknown> | null> {
     const body = await this.request('GET', `${appPath(appId)}/perms`, undefined, signal, MAX_BODY_BYTES.small);
     return this.parse(permsResponse, body, 'perms').perms;
   }
 
-  async pushPerms(appId: string, perms: Record<string, unknown>, signal: AbortSignal): Promise<void> {
+  private async sendPushPerms(appId: string, perms: Record<string, unknown>, signal: AbortSignal): Promise<void> {
     // @instantdb/platform's pushPerms sends the rules as `code`.
     const body = await this.post(`${appPath(appId)}/perms`, { code: perms }, signal);
     this.parse(permsPushResponse, body, 'perms push');
   }
 
-  async listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
+  private async sendListApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
     const scanner = new AppListingScanner(filter);
     await this.request('GET', '/superadmin/apps', undefined, signal, MAX_BODY_BYTES.list, (chunk) =>
       scanner.write(chunk),
@@ -87,7 +145,7 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     return scanner.end();
   }
 
-  async deleteApp(appId: string, signal: AbortSignal): Promise<void> {
+  private async sendDeleteApp(appId: string, signal: AbortSignal): Promise<void> {
     try {
       await this.request(
         'DELETE',

@@ -64,4 +64,5 @@ export const indexingJobsResponse = z.object({ jobs: z.array(indexingJob) });
 export const permsResponse = z.object({ perms: z.record(z.string(), z.unknown()).nullable() });
 
 /** POST /superadmin/apps/:id/perms. */
-export const permsPushResponse = z.object({ rules: z.object({}).loose() });
+// `rules: null` when the rules were already these: the server writes nothing and says so.
+export const permsPushResponse = z.object({ rules: z.object({}).loose().nullable() });

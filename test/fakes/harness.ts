@@ -35,6 +35,9 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   previousTokenKeys: undefined,
   logLevel: 'info',
   logFormat: 'json',
+  httpPort: undefined,
+  httpHost: '127.0.0.1',
+  httpToken: undefined,
   ...overrides,
 });
 

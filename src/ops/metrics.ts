@@ -1,0 +1,140 @@
+/**
+ * Prometheus metrics on a registry of our own (two provisioners in one process,
+ * as in tests, never share series). Every series the daemon always has is
+ * created up front, so a dashboard sees zeros, not gaps, before the first event.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { GateState, PlatformOperation, Telemetry } from '../core/ports.js';
+import { DATABASE_STATUSES } from '../core/types.js';
+import type { PlatformErrorKind } from '../errors.js';
+
+/** Keys checked by the compiler: a new error kind cannot be forgotten here. */
+const OUTCOMES: Record<'ok' | PlatformErrorKind, true> = {
+  ok: true,
+  'rate-limited': true,
+  server: true,
+  network: true,
+  timeout: true,
+  'malformed-response': true,
+  rejected: true,
+  'token-rejected': true,
+  'creation-disabled': true,
+};
+/** The daemon's own operations; `template push`'s appear when used. */
+const DAEMON_OPERATIONS: PlatformOperation[] = ['create', 'list', 'delete'];
+/** The create gate's block reasons (see core/create-gate.ts). */
+const BLOCK_REASONS = ['app-creation-disabled', 'platform-token-rejected'];
+
+export class PrometheusTelemetry implements Telemetry {
+  readonly registry = new Registry();
+  private readonly databases: Gauge<'status'>;
+  private readonly inFlight: Gauge;
+  private readonly requests: Counter<'operation' | 'outcome'>;
+  private readonly createDuration: Histogram;
+  private readonly timeToLink: Histogram;
+  private readonly orphans: Counter;
+  private readonly blocked: Gauge<'reason'>;
+  private readonly resubscribes: Counter;
+  private blockedReason: string | null = null;
+  private sawOtherStatus = false;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.databases = new Gauge({
+      name: 'instant_provisioner_databases',
+      help: 'Task database records by status (a full count, refreshed every few seconds)',
+      labelNames: ['status'],
+      registers,
+    });
+    for (const status of DATABASE_STATUSES) this.databases.set({ status }, 0);
+    this.inFlight = new Gauge({
+      name: 'instant_provisioner_creates_in_flight',
+      help: 'Platform API creates sent and not answered yet',
+      registers,
+    });
+    this.requests = new Counter({
+      name: 'instant_provisioner_platform_requests_total',
+      help: "Platform API requests by operation and outcome ('ok' or the error kind)",
+      labelNames: ['operation', 'outcome'],
+      registers,
+    });
+    for (const operation of DAEMON_OPERATIONS)
+      for (const outcome of Object.keys(OUTCOMES)) this.requests.inc({ operation, outcome }, 0);
+    this.createDuration = new Histogram({
+      name: 'instant_provisioner_create_duration_seconds',
+      help: 'Duration of Platform API creates that returned an app',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60],
+      registers,
+    });
+    this.timeToLink = new Histogram({
+      name: 'instant_provisioner_time_to_link_seconds',
+      help: "From a task's claim to its database being ready and linked",
+      buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    });
+    this.orphans = new Counter({
+      name: 'instant_provisioner_orphans_deleted_total',
+      help: 'Apps deleted because no record owns them (a create that landed unrecorded)',
+      registers,
+    });
+    this.blocked = new Gauge({
+      name: 'instant_provisioner_blocked',
+      help: '1 while creates are paused for every task, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of BLOCK_REASONS) this.blocked.set({ reason }, 0);
+    this.resubscribes = new Counter({
+      name: 'instant_provisioner_resubscribes_total',
+      help: 'Subscriptions opened again after the SDK closed one for good',
+      registers,
+    });
+  }
+
+  platformRequest(operation: PlatformOperation, outcome: string, durationMs: number): void {
+    this.requests.inc({ operation, outcome });
+    if (operation === 'create' && outcome === 'ok') this.createDuration.observe(durationMs / 1000);
+  }
+
+  createsInFlight(count: number): void {
+    this.inFlight.set(count);
+  }
+
+  databaseReady(event: { timeToLinkMs: number }): void {
+    this.timeToLink.observe(event.timeToLinkMs / 1000);
+  }
+
+  orphanDeleted(): void {
+    this.orphans.inc();
+  }
+
+  gateChanged(state: GateState): void {
+    const reason = state.kind === 'blocked' ? state.reason : null;
+    if (reason === this.blockedReason) return;
+    if (this.blockedReason !== null) this.blocked.set({ reason: this.blockedReason }, 0);
+    if (reason !== null) this.blocked.set({ reason }, 1);
+    this.blockedReason = reason;
+  }
+
+  subscriptionChanged(): void {}
+
+  resubscribed(): void {
+    this.resubscribes.inc();
+  }
+
+  databaseCounts(counts: Record<string, number>): void {
+    for (const status of DATABASE_STATUSES) this.databases.set({ status }, counts[status] ?? 0);
+    // Hand-edited statuses are counted together: their names are not ours to turn into series.
+    let other = 0;
+    for (const [status, count] of Object.entries(counts))
+      if (!(DATABASE_STATUSES as readonly string[]).includes(status)) other += count;
+    if (other > 0 || this.sawOtherStatus) this.databases.set({ status: 'other' }, other);
+    this.sawOtherStatus ||= other > 0;
+  }
+
+  /** The exposition text and its content type. */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The live page's one document (also GET /api/status): live state plus a few
+ * short reads of the catalog. Records are copied field by field into what the
+ * page shows, so nothing else a record may carry (an admin token) can reach it.
+ */
+import type { Clock } from '../clock.js';
+import type { RecordCatalog } from '../core/ports.js';
+import type { DatabaseRecord } from '../core/types.js';
+import { readiness, type GateView, type LiveState, type PlatformFailure } from './live-state.js';
+import type { ThroughputBucket } from './throughput-series.js';
+
+export interface ShownRecord {
+  taskId: string;
+  databaseId: string;
+  name: string;
+  status: string;
+  appId: string | null;
+  error: string | null;
+  attempts: number;
+  /** ISO-8601. */
+  createdAt: string;
+  readyAt: string | null;
+  detachedAt: string | null;
+}
+
+export interface DashboardSnapshot {
+  version: 1;
+  generatedAt: string;
+  ready: boolean;
+  reasons: string[];
+  gate: GateView;
+  subscriptions: Record<string, boolean>;
+  /** Records by status from the latest full count; null before the first. */
+  counts: Record<string, number> | null;
+  activity: {
+    createsInFlight: number;
+    orphansDeleted: number;
+    resubscribes: number;
+    lastPlatformFailure: PlatformFailure | null;
+  };
+  throughput: { bucketMs: number; buckets: ThroughputBucket[] };
+  newest: ShownRecord[];
+  detached: ShownRecord[];
+  retained: ShownRecord[];
+  /** Why the record lists may be stale (the last read failed), or null. */
+  catalogError: string | null;
+  /** Whether the page may offer actions (a token is configured). */
+  actions: { retry: boolean };
+}
+
+export interface SnapshotSettings {
+  newest: number;
+  listed: number;
+  /** A snapshot younger than this is served again instead of reading the catalog. */
+  maxAgeMs: number;
+  retryEnabled: boolean;
+}
+
+interface RecordLists {
+  newest: ShownRecord[];
+  detached: ShownRecord[];
+  retained: ShownRecord[];
+}
+
+export class SnapshotSource {
+  private lists: RecordLists = { newest: [], detached: [], retained: [] };
+  private listsAt = -Infinity;
+  private catalogError: string | null = null;
+  private reading: Promise<void> | null = null;
+
+  constructor(
+    private readonly state: LiveState,
+    private readonly catalog: RecordCatalog,
+    private readonly clock: Clock,
+    private readonly settings: SnapshotSettings,
+  ) {}
+
+  /** The snapshot now, reading the catalog when the last read is older than `maxAgeMs`. */
+  async current(): Promise<DashboardSnapshot> {
+    if (this.clock.now() - this.listsAt >= this.settings.maxAgeMs) await this.readLists();
+    return this.compose();
+  }
+
+  /** The next `current` reads the catalog (after an action changed it). */
+  invalidate(): void {
+    this.listsAt = -Infinity;
+  }
+
+  private readLists(): Promise<void> {
+    this.reading ??= this.read().finally(() => (this.reading = null));
+    return this.reading;
+  }
+
+  private async read(): Promise<void> {
+    const { newest, listed } = this.settings;
+    try {
+      const [latest, detached, retained] = await Promise.all([
+        this.catalog.listNewestRecords(newest),
+        this.catalog.listRecordsWithStatus(['detached'], listed),
+        this.catalog.listRecordsWithStatus(['retained'], listed),
+      ]);
+      this.lists = { newest: latest.map(showRecord), detached: detached.map(showRecord), retained: retained.map(showRecord) };
+      this.catalogError = null;
+    } catch (error) {
+      this.catalogError = error instanceof Error ? error.message : String(error);
+    }
+    this.listsAt = this.clock.now();
+  }
+
+  private compose(): DashboardSnapshot {
+    const now = this.clock.now();
+    const { ready, reasons, gate } = readiness(this.state, now);
+    const { throughput } = this.state;
+    return {
+      version: 1,
+      generatedAt: new Date(now).toISOString(),
+      ready,
+      reasons,
+      gate,
+      subscriptions: this.state.subscriptionStates(),
+      counts: this.state.databaseCountsNow,
+      activity: this.state.activity,
+      throughput: { bucketMs: throughput.bucketMs, buckets: throughput.buckets(now) },
+      ...this.lists,
+      catalogError: this.catalogError,
+      actions: { retry: this.settings.retryEnabled },
+    };
+  }
+}
+
+export function showRecord(record: DatabaseRecord): ShownRecord {
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    taskId: record.taskId,
+    databaseId: record.id,
+    name: record.name,
+    status: record.status,
+    appId: record.instantAppId,
+    error: record.error,
+    attempts: record.attempts,
+    createdAt: new Date(record.createdAt).toISOString(),
+    readyAt: iso(record.readyAt),
+    detachedAt: iso(record.detachedAt),
+  };
+}

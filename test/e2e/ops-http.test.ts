@@ -1,0 +1,122 @@
+/** The daemon's HTTP server, through the built CLI against the sandbox. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTasks, eventually, spawnDaemon, world, type RunningDaemon, type World } from './helpers.js';
+
+const TOKEN = 'ops-test-token-0123456789';
+let w: World | undefined;
+let daemon: RunningDaemon | undefined;
+
+afterEach(async () => {
+  await daemon?.stop();
+  await w?.close();
+  daemon = w = undefined;
+});
+
+async function startDaemon(extraEnv: Record<string, string> = {}) {
+  w = await world();
+  daemon = spawnDaemon(['reconcile', '--http-port', '0', '--backoff-base', '50', '--backoff-max', '200'], {
+    ...w.env,
+    ...extraEnv,
+  });
+  const { url } = (await daemon.waitFor('http server listening')) as { url: string };
+  return url;
+}
+
+const metricValue = (text: string, series: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+describe('ops HTTP server', () => {
+  it('serves health, metrics at zero, then counts; never shows an admin token', async () => {
+    const url = await startDaemon({ PROVISIONER_HTTP_TOKEN: TOKEN });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    const first = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(first, 'instant_provisioner_databases{status="ready"}')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_creates_in_flight')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_orphans_deleted_total')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_resubscribes_total')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_blocked{reason="app-creation-disabled"}')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_platform_requests_total{operation="create",outcome="ok"}')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_time_to_link_seconds_count')).toBe(0);
+
+    await eventually(async () => (await fetch(`${url}/readyz`)).status === 200);
+    await createTasks(w!.db, 3);
+    await eventually(async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return (
+        metricValue(text, 'instant_provisioner_databases{status="ready"}') === 3 &&
+        metricValue(text, 'instant_provisioner_time_to_link_seconds_count') === 3 &&
+        metricValue(text, 'instant_provisioner_create_duration_seconds_count') === 3
+      );
+    });
+    const status = await (await fetch(`${url}/api/status`)).text();
+    const snapshot = JSON.parse(status) as { newest: Array<{ status: string; appId: string }>; actions: unknown };
+    expect(snapshot.newest.filter((r) => r.status === 'ready')).toHaveLength(3);
+    expect(snapshot.actions).toEqual({ retry: true });
+    const { databases } = await w!.db.query({ databases: {} });
+    const adminTokens = databases.map((d) => (d as { adminToken?: string }).adminToken).filter(Boolean) as string[];
+    expect(adminTokens).toHaveLength(3);
+    const events = await readFirstEvent(`${url}/events`);
+    for (const token of [...adminTokens, w!.env.INSTANT_ADMIN_TOKEN!, w!.env.INSTANT_PLATFORM_TOKEN!, TOKEN]) {
+      expect(status).not.toContain(token);
+      expect(events).not.toContain(token);
+    }
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toContain('text/html');
+  });
+
+  it('is not ready while creates are blocked; retry needs the token and then works', async () => {
+    const url = await startDaemon({ PROVISIONER_HTTP_TOKEN: TOKEN, PROVISIONER_MAX_ATTEMPTS: '1' });
+    await eventually(async () => (await fetch(`${url}/readyz`)).status === 200);
+    w!.sandbox.faults.set({ p500: 1 });
+    const [taskId] = await createTasks(w!.db, 1);
+    await eventually(async () => {
+      const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { newest: Array<{ status: string }> };
+      return snapshot.newest[0]?.status === 'failed';
+    });
+    w!.sandbox.faults.set({ p500: 0 });
+    const retry = (authorization?: string) =>
+      fetch(`${url}/api/retry`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ taskId }),
+      });
+    expect((await retry()).status).toBe(401);
+    expect((await retry('Bearer wrong-token-0123456789')).status).toBe(401);
+    const answer = await retry(`Bearer ${TOKEN}`);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ taskId, outcome: 'retried' });
+    await eventually(async () => {
+      const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { newest: Array<{ status: string }> };
+      return snapshot.newest[0]?.status === 'ready';
+    });
+
+    w!.sandbox.faults.set({ windDown: true });
+    await createTasks(w!.db, 1);
+    await eventually(async () => (await fetch(`${url}/readyz`)).status === 503);
+    const body = (await (await fetch(`${url}/readyz`)).json()) as { ready: boolean; reasons: string[] };
+    expect(body).toMatchObject({ ready: false, reasons: ['creates-blocked: app-creation-disabled'] });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metricValue(metrics, 'instant_provisioner_blocked{reason="app-creation-disabled"}')).toBe(1);
+  });
+
+  it('refuses every action with 403 when no token is configured', async () => {
+    const url = await startDaemon();
+    const answer = await fetch(`${url}/api/retry`, { method: 'POST', body: JSON.stringify({ taskId: 'x' }) });
+    expect(answer.status).toBe(403);
+    const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { actions: unknown };
+    expect(snapshot.actions).toEqual({ retry: false });
+  });
+});
+
+/** Reads /events until its first snapshot arrives. */
+async function readFirstEvent(url: string): Promise<string> {
+  const controller = new AbortController();
+  const response = await fetch(url, { signal: controller.signal });
+  const reader = response.body!.getReader();
+  let text = '';
+  while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);
+  while (!text.slice(text.indexOf('data: ')).includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  controller.abort();
+  return text;
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig, configSecrets } from '../../src/config.js';
+import { CreateGate } from '../../src/core/create-gate.js';
+import type { GateState } from '../../src/core/ports.js';
+import { PlatformError } from '../../src/errors.js';
+import { makeScrubber } from '../../src/logger.js';
+import { LiveState, readiness } from '../../src/ops/live-state.js';
+import { ThroughputSeries } from '../../src/ops/throughput-series.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+
+describe('ops building blocks', () => {
+  it('throughput buckets count, average and forget what left the window', () => {
+    const series = new ThroughputSeries(10_000, 3);
+    series.record(5_000, 100);
+    series.record(6_000, 300);
+    series.record(25_000, 50);
+    expect(series.buckets(25_000).map((b) => [b.start, b.ready, b.meanTimeToLinkMs, b.maxTimeToLinkMs])).toEqual([
+      [0, 2, 200, 300],
+      [10_000, 0, null, null],
+      [20_000, 1, 50, 50],
+    ]);
+    expect(series.buckets(35_000)[0]).toMatchObject({ start: 10_000, ready: 0 });
+  });
+
+  it('readiness names each down subscription and a block; a pause that ended is ok', () => {
+    const clock = new FakeClock();
+    const state = new LiveState(clock);
+    expect(readiness(state, clock.now()).reasons).toEqual(['subscriptions-not-started']);
+    state.subscriptionChanged('unlinked tasks', true);
+    state.subscriptionChanged('unfinished records', false);
+    state.gateChanged({ kind: 'blocked', reason: 'app-creation-disabled', message: 'm', since: 0, nextProbeAt: 1 });
+    expect(readiness(state, clock.now())).toMatchObject({
+      ready: false,
+      reasons: ['subscription-down: unfinished records', 'creates-blocked: app-creation-disabled'],
+    });
+    state.subscriptionChanged('unfinished records', true);
+    state.gateChanged({ kind: 'paced', until: clock.now() - 1 });
+    expect(readiness(state, clock.now())).toEqual({ ready: true, reasons: [], gate: { state: 'ok' } });
+  });
+
+  it('the create gate reports paced, blocked and open again', () => {
+    const clock = new FakeClock();
+    const gate = new CreateGate(clock, { baseMs: 1_000, maxMs: 60_000 }, () => 0.5);
+    const states: GateState['kind'][] = [];
+    gate.onChange((state) => states.push(state.kind));
+    gate.failed(new PlatformError('rate-limited', '429', { retryAfterMs: 5_000 }), false);
+    gate.failed(new PlatformError('creation-disabled', 'off'), false);
+    expect(gate.state).toMatchObject({ kind: 'blocked', reason: 'app-creation-disabled' });
+    gate.succeeded(false);
+    expect(states).toEqual(['paced', 'blocked', 'paced']);
+  });
+
+  it('the HTTP token is a secret the logger scrubs', () => {
+    const token = 'http-token-abcdefghijklmnop';
+    const config = loadConfig({
+      INSTANT_APP_ID: '11111111-1111-4111-8111-111111111111',
+      INSTANT_ADMIN_TOKEN: 'admin-secret-1',
+      INSTANT_PLATFORM_TOKEN: 'platform-secret-1',
+      PROVISIONER_HTTP_TOKEN: token,
+    });
+    expect(makeScrubber(configSecrets(config))(`Bearer ${token}`)).not.toContain(token);
+    expect(() => loadConfig({ ...{ PROVISIONER_HTTP_TOKEN: 'short' } })).toThrow(/PROVISIONER_HTTP_TOKEN must be at least 16/);
+  });
+});
