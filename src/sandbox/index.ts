@@ -34,8 +34,11 @@ export interface SandboxOptions {
   platformToken?: string;
   /** Faults active from the start. */
   faults?: Partial<FaultConfig>;
-  /** Source of serverCreatedAt and app timestamps; default the system clock. */
-  clock?: Pick<Clock, 'now'>;
+  /**
+   * Source of serverCreatedAt and app timestamps; default the system clock. With `setTimer`,
+   * it also serves the create and transact latencies (so a test can hold them on a fake clock).
+   */
+  clock?: Pick<Clock, 'now'> & Partial<Pick<Clock, 'setTimer'>>;
 }
 
 /** A running sandbox. */
@@ -71,7 +74,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const apps = new AppRegistry(newId, newId(), () => clock.now());
   const live = new LiveQueries(KEEP_ALIVE_MS);
   const counters = newCounters();
-  const timers = new Set<NodeJS.Timeout>();
+  const setTimer = opts.clock?.setTimer?.bind(opts.clock) ?? systemClock.setTimer;
+  const timers = new Set<() => void>();
   let closed = false;
   let txId = 0;
 
@@ -87,11 +91,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     delay: (ms) =>
       new Promise((resolve) => {
         if (closed) return;
-        const timer = setTimeout(() => {
-          timers.delete(timer);
+        const cancel = setTimer(() => {
+          timers.delete(cancel);
           resolve();
         }, ms);
-        timers.add(timer);
+        timers.add(cancel);
       }),
   };
   const stats = (): SandboxStats => ({
@@ -152,7 +156,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (closed) return;
       closed = true;
       clearInterval(dropTimer);
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of timers) cancel();
       live.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
