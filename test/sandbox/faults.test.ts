@@ -24,7 +24,8 @@ function create(title = 'swift-blue-river', signal?: AbortSignal) {
 }
 
 /** Waits (in real time, without a deadline of its own beyond the test's) until `check` holds. */
-const waitUntil = (check: () => boolean) => vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 5 });
+const waitUntil = (check: () => boolean) =>
+  vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 5 });
 
 const platformApps = () => sandbox.apps().filter((a) => a.via === 'platform');
 
