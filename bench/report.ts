@@ -24,6 +24,7 @@ export function formatMarkdown(r: BenchResults): string {
     `| CPU per task | ${daemon ? `${daemon.cpuMsPerTask} ms (daemon process)` : '–'} | ${t.inline.clientCpuMsPerTask} ms (caller process) | |`,
     `| peak RSS | ${daemon ? `${daemon.peakRssMb} MB` : '–'} | | |`,
     `| sandbox CPU (share of one core) | ${t.daemon.sandboxCpuShare} | ${t.inline.sandboxCpuShare} | |`,
+    `| transacts per task (task creation included) | ${t.daemon.transactsPerTask} | ${t.inline.transactsPerTask} | |`,
     `| linked ready / failed | ${n(t.daemon.ready)} / ${t.daemon.failed} | ${n(t.inline.ready)} / ${t.inline.failed} | |`,
   ];
   if (l.daemon.unseen + l.inline.unseen > 0)

@@ -35,6 +35,8 @@ export interface ThroughputResult {
   clientCpuMsPerTask: number;
   /** CPU the sandbox used during the phase, as a share of one core. */
   sandboxCpuShare: number;
+  /** Successful transacts the sandbox served during the phase (task creation included) per task. */
+  transactsPerTask: number;
   /** Daemon runs only. */
   daemon?: { peakRssMb: number; cpuMsPerTask: number; cpuShare: number };
 }
@@ -58,6 +60,7 @@ export async function measureThroughput(
     const sandboxBefore = sandboxCpu.sample();
     const daemonBefore = daemonCpu?.sample();
     const clientBefore = process.cpuUsage();
+    const transactsBefore = (await sandbox.stats())['transacts'] ?? 0;
     let firstAck = 0;
     await createTaskBatches(db, settings.tasks, BATCH, (ids, ackedAt) => {
       firstAck ||= ackedAt;
@@ -69,6 +72,7 @@ export async function measureThroughput(
     const client = process.cpuUsage(clientBefore);
     const sandboxAfter = sandboxCpu.stop();
     const daemonAfter = daemonCpu?.stop();
+    const transacts = ((await sandbox.stats())['transacts'] ?? 0) - transactsBefore;
     const links = await countLinks(db);
     const ideal = (settings.tasks * settings.latencyMs) / settings.concurrency;
     return {
@@ -80,6 +84,7 @@ export async function measureThroughput(
       failed: links.failed,
       clientCpuMsPerTask: round2((client.user + client.system) / 1000 / settings.tasks),
       sandboxCpuShare: round2((sandboxAfter.cpuMs - sandboxBefore.cpuMs) / wallMs),
+      transactsPerTask: round2(transacts / settings.tasks),
       ...(daemonAfter && daemonBefore
         ? {
             daemon: {

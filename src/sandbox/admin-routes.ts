@@ -43,8 +43,16 @@ export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
     const delay = ctx.faults.transactDelayMs();
     if (delay > 0) {
       ctx.faults.count('transactDelayed');
+      // The client went away while its write was "in transit": it never arrives (counted when it leaves).
+      let abandoned = false;
+      const onClose = () => {
+        abandoned = true;
+        ctx.faults.count('transactAbandoned');
+      };
+      req.socket.once('close', onClose);
       await ctx.delay(delay);
-      // The client went away while its write was "in transit": it never arrives.
+      req.socket.off('close', onClose);
+      if (abandoned) return;
       if (req.socket.destroyed) return ctx.faults.count('transactAbandoned');
     }
     try {

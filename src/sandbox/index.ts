@@ -36,8 +36,11 @@ export interface SandboxOptions {
   platformToken?: string;
   /** Faults active from the start. */
   faults?: Partial<FaultConfig>;
-  /** Source of serverCreatedAt and app timestamps; default the system clock. */
-  clock?: Pick<Clock, 'now'>;
+  /**
+   * Source of serverCreatedAt and app timestamps; default the system clock. With `setTimer`,
+   * it also serves the create and transact latencies (so a test can hold them on a fake clock).
+   */
+  clock?: Pick<Clock, 'now'> & Partial<Pick<Clock, 'setTimer'>>;
 }
 
 /** A running sandbox. */
@@ -73,18 +76,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const apps = new AppRegistry(newId, newId(), () => clock.now());
   const live = new LiveQueries(KEEP_ALIVE_MS);
   const counters = newCounters();
-  const timers = new Set<NodeJS.Timeout>();
+  const setTimer = opts.clock?.setTimer?.bind(opts.clock) ?? systemClock.setTimer;
+  const timers = new Set<() => void>();
   let closed = false;
   let txId = 0;
 
   const delay = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       if (closed) return;
-      const timer = setTimeout(() => {
-        timers.delete(timer);
+      const cancel = setTimer(() => {
+        timers.delete(cancel);
         resolve();
       }, ms);
-      timers.add(timer);
+      timers.add(cancel);
     });
   const ctx: SandboxContext = {
     apps,
@@ -157,7 +161,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (closed) return;
       closed = true;
       clearInterval(dropTimer);
-      for (const timer of timers) clearTimeout(timer);
+      for (const cancel of timers) cancel();
       live.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

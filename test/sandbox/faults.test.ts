@@ -1,15 +1,16 @@
 import { id } from '@instantdb/admin';
 import { PlatformApi } from '@instantdb/platform';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { startSandbox, type FaultConfig, type Sandbox } from '../../src/sandbox/index.js';
 import { parseLatency } from '../../src/sandbox/faults.js';
+import { FakeClock } from '../fakes/fake-clock.js';
 import { rejection, sandboxWithApp } from './helpers.js';
 
 let sandbox: Sandbox;
 afterEach(() => sandbox?.close());
 
-async function start(faults: Partial<FaultConfig>, seed = 5) {
-  sandbox = await startSandbox({ seed, faults });
+async function start(faults: Partial<FaultConfig>, seed = 5, clock?: FakeClock) {
+  sandbox = await startSandbox({ seed, faults, ...(clock ? { clock } : {}) });
   return new PlatformApi({ auth: { token: sandbox.platformToken }, apiURI: sandbox.url });
 }
 
@@ -21,6 +22,10 @@ function create(title = 'swift-blue-river', signal?: AbortSignal) {
     ...(signal ? { signal } : {}),
   });
 }
+
+/** Waits (in real time, without a deadline of its own beyond the test's) until `check` holds. */
+const waitUntil = (check: () => boolean) =>
+  vi.waitFor(() => expect(check()).toBe(true), { timeout: 10_000, interval: 5 });
 
 const platformApps = () => sandbox.apps().filter((a) => a.via === 'platform');
 
@@ -59,10 +64,12 @@ describe('create faults', () => {
 
   test('a hung create is never answered and creates nothing', async () => {
     await start({ pHang: 1 });
-    const error = await rejection(create('x', AbortSignal.timeout(150)));
-    expect(error.name).toBe('TimeoutError');
+    const client = new AbortController();
+    const hung = rejection(create('x', client.signal));
+    await waitUntil(() => sandbox.stats().faults.createHang === 1);
+    client.abort();
+    expect((await hung).name).toBe('AbortError');
     expect(platformApps()).toEqual([]);
-    expect(sandbox.stats().faults.createHang).toBe(1);
   });
 
   test('a lost response: the app exists but the connection dies without an answer', async () => {
@@ -101,15 +108,16 @@ describe('create faults', () => {
     expect(error.message).toMatch(/^Instant is winding down and isn't accepting new apps\. /);
   });
 
-  test('latency is served by timers: 16 concurrent creates at 100 ms take about 100 ms', async () => {
-    await start({ createLatency: 100 });
-    const started = performance.now();
-    const answers = await Promise.all(Array.from({ length: 16 }, (_, i) => create(`app-${i}`)));
-    const elapsed = performance.now() - started;
-    expect(answers.every((r) => r.status === 200)).toBe(true);
-    expect(elapsed).toBeGreaterThanOrEqual(95);
-    expect(elapsed).toBeLessThan(1_000);
-    expect(sandbox.stats().faults.createDelayed).toBe(16);
+  test('latency is served by timers: 16 concurrent creates at 100 ms all wait the same 100 ms', async () => {
+    const clock = new FakeClock();
+    await start({ createLatency: 100 }, 5, clock);
+    const answers = Promise.all(Array.from({ length: 16 }, (_, i) => create(`app-${i}`)));
+    await waitUntil(() => sandbox.stats().faults.createDelayed === 16);
+    await clock.advance(99);
+    expect(platformApps()).toEqual([]);
+    await clock.advance(1);
+    expect(platformApps()).toHaveLength(16);
+    expect((await answers).every((r) => r.status === 200)).toBe(true);
   });
 
   test('latency distributions are sampled from the seed and clamped at zero', () => {
@@ -149,14 +157,20 @@ describe('transact faults', () => {
 
 describe('transact latency', () => {
   test('delays the write; a client that gives up meanwhile loses it, as if it never arrived', async () => {
+    const clock = new FakeClock();
     let db;
-    ({ sandbox, db } = await sandboxWithApp({ faults: { transactLatency: 150 } }));
-    const started = Date.now();
-    await db.transact(db.tx.tasks[id()]!.update({ createdAt: 1 }));
-    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    ({ sandbox, db } = await sandboxWithApp({ clock, faults: { transactLatency: 150 } }));
+    const write = db.transact(db.tx.tasks[id()]!.update({ createdAt: 1 }));
+    await waitUntil(() => sandbox.stats().faults.transactDelayed === 1);
+    await clock.advance(149);
+    expect(sandbox.stats().transacts).toBe(0);
+    await clock.advance(1);
+    await write;
+    expect(sandbox.stats().transacts).toBe(1);
 
-    // A raw request abandoned after 30 ms: the sandbox drops it once the latency is over.
+    // A raw request abandoned while its latency runs: the sandbox drops it once the latency is over.
     const app = sandbox.apps()[0]!;
+    const client = new AbortController();
     const abandoned = fetch(`${sandbox.url}/admin/transact?app_id=${app.id}`, {
       method: 'POST',
       headers: {
@@ -165,13 +179,16 @@ describe('transact latency', () => {
         authorization: `Bearer ${sandbox.platformToken}`,
       },
       body: JSON.stringify({ steps: [['update', 'tasks', id(), { createdAt: 2 }]] }),
-      signal: AbortSignal.timeout(30),
+      signal: client.signal,
     });
+    await waitUntil(() => sandbox.stats().faults.transactDelayed === 2);
+    client.abort();
     await expect(abandoned).rejects.toThrow();
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await waitUntil(() => sandbox.stats().faults.transactAbandoned === 1);
+    await clock.advance(150);
     sandbox.faults.reset();
     expect((await db.query({ tasks: {} })).tasks).toHaveLength(1);
-    expect(sandbox.stats().faults).toMatchObject({ transactDelayed: 2, transactAbandoned: 1 });
+    expect(sandbox.stats()).toMatchObject({ transacts: 1, faults: { transactDelayed: 2, transactAbandoned: 1 } });
   });
 });
 
