@@ -27,6 +27,7 @@ interface SandboxFlags {
   pMalformed?: string;
   pMissingToken?: string;
   pSchemaFail?: string;
+  pPush429?: string;
   windDown?: boolean;
   pTransactFail?: string;
   sseDropEvery?: string;
@@ -41,6 +42,7 @@ type ProbabilityKey =
   | 'pMalformed'
   | 'pMissingToken'
   | 'pSchemaFail'
+  | 'pPush429'
   | 'pTransactFail';
 
 /** Probability flags, named as their FaultConfig keys. */
@@ -53,6 +55,7 @@ const PROBABILITIES: [flag: string, key: ProbabilityKey, help: string][] = [
   ['--p-malformed', 'pMalformed', 'answer a create with an HTML 502 page; no app is created'],
   ['--p-missing-token', 'pMissingToken', 'create the app, answer 200 JSON without admin-token'],
   ['--p-schema-fail', 'pSchemaFail', 'create the app, then fail its schema step (400 or 500); the app stays'],
+  ['--p-push-429', 'pPush429', 'answer a template push request (schema plan/apply, perms) with 429 rate-limited'],
   ['--p-transact-fail', 'pTransactFail', 'fail an /admin/transact with 500; nothing is applied'],
 ];
 

@@ -38,6 +38,8 @@ export interface FaultConfig {
    * 500, half each), leaving the app behind, as the real server does when applying the schema throws.
    */
   pSchemaFail: number;
+  /** A template push request (schema plan/apply, perms push) answers 429 `rate-limited` with `Retry-After`; nothing changes. */
+  pPush429: number;
   /** Every create answers 400 `app-creation-disabled` (InstantDB's sunset). */
   windDown: boolean;
   /** `/admin/transact` answers 500 (typed body) and applies nothing. */
@@ -63,6 +65,7 @@ export type FaultKind =
   | 'createMissingToken'
   | 'windDown'
   | 'schemaFail'
+  | 'push429'
   | 'transactFail'
   | 'transactDelayed'
   | 'transactAbandoned'
@@ -70,7 +73,7 @@ export type FaultKind =
 
 /** What a create request will get. */
 export type CreateOutcome =
-  'ok' | Exclude<FaultKind, 'createDelayed' | 'schemaFail' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
+  'ok' | Exclude<FaultKind, 'createDelayed' | 'schemaFail' | 'push429' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
 
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().finite().min(0);
@@ -97,6 +100,7 @@ export const faultPatchSchema = z
     pMalformed: probability,
     pMissingToken: probability,
     pSchemaFail: probability,
+    pPush429: probability,
     windDown: z.boolean(),
     pTransactFail: probability,
     transactLatency: latency,
@@ -118,6 +122,7 @@ export function defaultFaults(): FaultConfig {
     pMalformed: 0,
     pMissingToken: 0,
     pSchemaFail: 0,
+    pPush429: 0,
     windDown: false,
     pTransactFail: 0,
     transactLatency: 0,
@@ -159,6 +164,7 @@ export class FaultInjector {
   private readonly latencyDice: Random;
   private readonly transactDice: Random;
   private readonly schemaDice: Random;
+  private readonly pushDice: Random;
 
   constructor(seed: number, initial: Partial<FaultConfig> = {}) {
     this.config = { ...defaultFaults(), ...parseFaultPatch(initial) };
@@ -166,6 +172,7 @@ export class FaultInjector {
     this.latencyDice = streamFor(seed, 'faults:latency');
     this.transactDice = streamFor(seed, 'faults:transact');
     this.schemaDice = streamFor(seed, 'faults:schema');
+    this.pushDice = streamFor(seed, 'faults:push');
   }
 
   get(): FaultConfig {
@@ -245,6 +252,11 @@ export class FaultInjector {
     return roll < p / 2 ? 400 : 500;
   }
 
+  /** One draw per template push request: whether it is refused with a 429. */
+  decidePush429(): boolean {
+    return this.pushDice() < this.config.pPush429;
+  }
+
   count(kind: FaultKind): void {
     this.counters.set(kind, (this.counters.get(kind) ?? 0) + 1);
   }
@@ -262,6 +274,7 @@ export class FaultInjector {
       'createMissingToken',
       'windDown',
       'schemaFail',
+      'push429',
       'transactFail',
       'transactDelayed',
       'transactAbandoned',

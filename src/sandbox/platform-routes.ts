@@ -139,6 +139,7 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
 
   router.add('POST', '/superadmin/apps/:id/perms', async ({ req, res, params }) => {
     const app = authPlatformApp(req, ctx.platformToken, ctx.apps, params['id']!);
+    refusePushIfRateLimited(ctx);
     const body = await readJson(req);
     const code = typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['code'] : undefined;
     if (code === undefined || code === null || code === false) throw paramMissing(['body', 'code']);
@@ -187,4 +188,12 @@ function injectedSchemaRefusal(): SandboxHttpError {
   return validationFailed('schema', 'plan', [
     { in: ['schema'], message: 'sandbox: injected schema failure (pSchemaFail)' },
   ]);
+}
+
+/** The `pPush429` fault: a template push request refused as rate-limited, changing nothing. */
+export function refusePushIfRateLimited(ctx: SandboxContext): void {
+  if (!ctx.faults.decidePush429()) return;
+  ctx.faults.count('push429');
+  const seconds = ctx.faults.get().retryAfter;
+  throw new SandboxHttpError(429, { type: 'rate-limited', message: RATE_LIMITED }, { 'retry-after': String(seconds) });
 }

@@ -9,6 +9,7 @@ import type { SandboxContext } from './context.js';
 import { paramMalformed, validationFailed, type Json } from './errors.js';
 import { readJson, sendJson, type Exchange, type Router } from './http.js';
 import { applySchemaPush, planSchemaPush } from './schema-push.js';
+import { refusePushIfRateLimited } from './platform-routes.js';
 import { catalogFromSchema, type AttrCatalog } from './schema.js';
 import { normalizeUuid } from './uuid.js';
 
@@ -38,11 +39,13 @@ export function addSchemaRoutes(router: Router, ctx: SandboxContext): void {
 
   router.add('POST', '/superadmin/apps/:id/schema/push/plan', async (exchange) => {
     const { plan } = await planFor(exchange);
+    refusePushIfRateLimited(ctx);
     sendJson(exchange.res, plan as unknown as Json);
   });
 
   router.add('POST', '/superadmin/apps/:id/schema/push/apply', async (exchange) => {
     const { app, plan, wanted } = await planFor(exchange);
+    refusePushIfRateLimited(ctx);
     // The steps carry the ids of `wanted`'s attributes, so the answer and the catalogue agree.
     const result = applySchemaPush(app, plan.steps, ctx.indexingJobs, wanted);
     sendJson(exchange.res, { ...plan, ...result } as unknown as Json);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { i } from '@instantdb/admin';
 import { afterEach, expect, test } from 'vitest';
 import { connectPorts, Provisioner } from '../../src/app.js';
@@ -5,7 +6,7 @@ import { loadConfig } from '../../src/config.js';
 import type { AppTemplate } from '../../src/core/types.js';
 import { templateHash } from '../../src/template/app-template.js';
 import { LogSink } from '../fakes/log-sink.js';
-import { createTasks, world, type World } from './helpers.js';
+import { createTasks, runCli, world, type World } from './helpers.js';
 
 let w: World;
 afterEach(() => w?.close());
@@ -56,4 +57,41 @@ test('template push brings apps created with an old template up to the new one',
   }
   const again = await provisionerWith(newTemplate).pushTemplate(signal);
   expect(again).toMatchObject({ updated: 0, current: 3, failed: [] });
+});
+
+test('through the built CLI: --dry-run plans 200 apps, the push brings them all over with 429s injected, a second push finds them current', async () => {
+  w = await world();
+  await createTasks(w.db, 200);
+  // Created locked (no template), as the default daemon does.
+  expect((await runCli(['reconcile', '--once', '--concurrency', '16'], w.env, { timeoutMs: 120_000 })).code).toBe(0);
+  const templateFlags = [
+    '--template-schema',
+    fileURLToPath(new URL('../../templates/task-db.schema.ts', import.meta.url)),
+    '--template-perms',
+    fileURLToPath(new URL('../../templates/task-db.perms.ts', import.meta.url)),
+    '--concurrency',
+    '16',
+  ];
+
+  const dry = await runCli(['template', 'push', '--dry-run', ...templateFlags], w.env);
+  expect(dry.code, dry.stderr).toBe(0);
+  expect(dry.stdout).toMatch(/^template push --dry-run: 200 apps to update, 0 already current/);
+  expect(dry.stdout.match(/add-attr notes\.text/g)).toHaveLength(200);
+  expect(dry.stdout).toContain('rules');
+  const locked = w.sandbox.apps().find((app) => app.id !== w.appId)!;
+  expect((await platformGet(`/superadmin/apps/${locked.id}/schema`)).schema?.blobs?.notes).toBeUndefined();
+
+  w.sandbox.faults.set({ pPush429: 0.1, retryAfter: 1 });
+  const push = await runCli(['template', 'push', ...templateFlags], w.env, { timeoutMs: 120_000 });
+  expect(push.code, push.stderr).toBe(0);
+  expect(push.stdout).toMatch(/^template push: 200 updated, 0 already current, 0 failed in [\d.]+ s/);
+  expect(w.sandbox.stats().faults.push429).toBeGreaterThan(0);
+  expect(push.stderr).toMatch(/template push: 200\/200 \(100%\)/);
+  for (const app of w.sandbox.apps().filter((a) => a.id !== w.appId).slice(0, 5)) {
+    expect((await platformGet(`/superadmin/apps/${app.id}/perms`)).perms).toMatchObject({ notes: expect.anything() });
+  }
+
+  w.sandbox.faults.reset();
+  const again = await runCli(['template', 'push', ...templateFlags], w.env);
+  expect(again.stdout).toMatch(/^template push: 0 updated, 200 already current, 0 failed/);
 });
