@@ -59,6 +59,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   const inlineTtl = await measureTimeToLink('inline', ttl);
   progress(`  p50 ${inlineTtl.timeToLink.p50} ms, p99 ${inlineTtl.timeToLink.p99} ms`);
 
+  // Issue 11's workload: 15 tasks/s, L = 50 ms, one create in ten committed with its answer lost.
+  const lost = { tasks: options.tasks <= 50 ? 30 : 300, rate: 15, latencyMs: 50, pLost: 0.1 };
+  progress(
+    `time-to-link with lost answers: ${lost.tasks} tasks at ${lost.rate}/s, L = ${lost.latencyMs} ms, p(lost) = ${lost.pLost}`,
+  );
+  const lostTtl = await measureTimeToLink('daemon', {
+    ...common,
+    tasks: lost.tasks,
+    rate: lost.rate,
+    latencyMs: lost.latencyMs,
+    faultArgs: ['--p-lost', String(lost.pLost)],
+  });
+  progress(`  p50 ${lostTtl.timeToLink.p50} ms, p99 ${lostTtl.timeToLink.p99} ms`);
+
   let backlog = null;
   if (options.backlog) {
     progress(`backlog: ${options.backlog.tasks} tasks, L = 0, C = ${options.backlog.concurrency}`);
@@ -108,6 +122,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       daemon: summary(daemonTtl),
       inline: summary(inlineTtl),
       ratio: { p50: ratio('p50'), p95: ratio('p95'), p99: ratio('p99') },
+    },
+    lostAnswers: {
+      tasks: lost.tasks,
+      ratePerSecond: lost.rate,
+      latencyMs: lost.latencyMs,
+      pLost: lost.pLost,
+      timeToLink: lostTtl.timeToLink,
     },
     backlog,
     sandboxCapacity,

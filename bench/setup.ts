@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { spawnDaemon, spawnSandbox, type DaemonProcess, type SandboxProcess } from './processes.js';
 import { now, sleep } from './workload.js';
 
-/** A fresh sandbox whose every Platform create takes `latencyMs`. */
-export function startSandbox(latencyMs: number): Promise<SandboxProcess> {
-  return spawnSandbox(['--create-latency', `fixed:${latencyMs}`]);
+/** A fresh sandbox whose every Platform create takes `latencyMs`, with any further fault flags. */
+export function startSandbox(latencyMs: number, faultArgs: string[] = []): Promise<SandboxProcess> {
+  return spawnSandbox(['--create-latency', `fixed:${latencyMs}`, ...faultArgs]);
 }
 
 export interface DaemonOptions {

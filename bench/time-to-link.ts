@@ -18,6 +18,8 @@ export interface TimeToLinkSettings {
   workDir: string;
   /** Extra node flags for the daemon. */
   nodeArgs: string[];
+  /** Sandbox fault flags, e.g. `--p-lost 0.1`. */
+  faultArgs?: string[];
 }
 
 export interface TimeToLinkResult {
@@ -35,7 +37,7 @@ export async function measureTimeToLink(
   subject: 'daemon' | 'inline',
   settings: TimeToLinkSettings,
 ): Promise<TimeToLinkResult> {
-  const sandbox = await startSandbox(settings.latencyMs);
+  const sandbox = await startSandbox(settings.latencyMs, settings.faultArgs);
   const db = connect(sandbox.env);
   const daemon =
     subject === 'daemon'

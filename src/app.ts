@@ -269,8 +269,13 @@ export class Provisioner {
   /** `rotate-token-key`: every stored admin token under the current key; see core/operations/rotate-token-key.ts. */
   rotateTokenKey(onProgress?: (done: number) => void): Promise<RotateSummary> {
     const { current, previous } = tokenKeys(this.config);
-    if (!current) throw new ConfigError(['PROVISIONER_TOKEN_KEY is not set: there is no key to seal the admin tokens with']);
-    return rotateTokenKey({ store: this.ports.store, logger: this.logger, owner: this.owner }, { current, previous }, onProgress);
+    if (!current)
+      throw new ConfigError(['PROVISIONER_TOKEN_KEY is not set: there is no key to seal the admin tokens with']);
+    return rotateTokenKey(
+      { store: this.ports.store, logger: this.logger, owner: this.owner },
+      { current, previous },
+      onProgress,
+    );
   }
 
   private retryDeps() {

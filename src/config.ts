@@ -296,7 +296,9 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
     if (parsed.success) values[key] = parsed.data;
     else {
       const shown = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`;
-      problems.push(`${source ?? flagName(key) + ' (default)'} ${parsed.error.issues[0]?.message ?? 'is invalid'}${shown}`);
+      problems.push(
+        `${source ?? flagName(key) + ' (default)'} ${parsed.error.issues[0]?.message ?? 'is invalid'}${shown}`,
+      );
     }
   }
   if (problems.length === 0) {
@@ -317,12 +319,14 @@ export function loadConfig(env: Env, flags: Flags = {}): Config {
 
 /** Every configured secret's text, for the log scrubber. */
 export function configSecrets(config: Config): string[] {
-  return (Object.keys(SETTINGS) as Key[])
-    .filter((key) => 'secret' in SETTINGS[key])
-    .map((key) => config[key as keyof Config])
-    .filter((value): value is string => typeof value === 'string' && value !== '')
-    // A list of keys (`id=base64,…`) leaks key by key.
-    .flatMap((value) => [value, ...value.split(/[,=]/).filter((part) => part.trim().length >= 16)]);
+  return (
+    (Object.keys(SETTINGS) as Key[])
+      .filter((key) => 'secret' in SETTINGS[key])
+      .map((key) => config[key as keyof Config])
+      .filter((value): value is string => typeof value === 'string' && value !== '')
+      // A list of keys (`id=base64,…`) leaks key by key.
+      .flatMap((value) => [value, ...value.split(/[,=]/).filter((part) => part.trim().length >= 16)])
+  );
 }
 
 export interface TokenKeys {

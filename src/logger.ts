@@ -52,9 +52,7 @@ const MAX_DEPTH = 8;
 
 export function createLogger(options: LoggerOptions): PinoLogger {
   const scrub = makeScrubber(options.secrets);
-  const destination =
-    options.destination ??
-    (options.pretty ? prettyStream(1) : stdoutDestination());
+  const destination = options.destination ?? (options.pretty ? prettyStream(1) : stdoutDestination());
   const logger = pino(
     {
       level: options.level,

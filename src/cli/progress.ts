@@ -29,7 +29,9 @@ export interface ReporterOptions {
 
 export function progressReporter(options: ReporterOptions): ProgressReporter {
   const stream = options.stream ?? process.stderr;
-  return stream.isTTY ? new BarReporter(options.label, stream as NodeJS.WriteStream) : new LineReporter({ ...options, stream });
+  return stream.isTTY
+    ? new BarReporter(options.label, stream as NodeJS.WriteStream)
+    : new LineReporter({ ...options, stream });
 }
 
 class BarReporter implements ProgressReporter {
@@ -102,12 +104,18 @@ export class LineReporter implements ProgressReporter {
     if (!progress) return;
     this.printed = progress;
     this.lastLineAt = this.now();
-    this.options.stream.write(formatProgressLine(this.options.label, progress, this.lastLineAt - this.startedAt) + '\n');
+    this.options.stream.write(
+      formatProgressLine(this.options.label, progress, this.lastLineAt - this.startedAt) + '\n',
+    );
   }
 }
 
 /** `template push: 120/400 (30%), 12.5/s, ETA 22 s`. */
-export function formatProgressLine(label: string, { done, total, discovering }: ProgressUpdate, elapsedMs: number): string {
+export function formatProgressLine(
+  label: string,
+  { done, total, discovering }: ProgressUpdate,
+  elapsedMs: number,
+): string {
   const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
   const percent = total > 0 ? Math.floor((done * 100) / total) : 100;
   const parts = [`${label}: ${done}/${total}${discovering ? '+' : ''} (${percent}%)`, `${rate.toFixed(1)}/s`];

@@ -25,7 +25,8 @@ export function retryCommand(): Command {
 
 async function retry(taskIds: string[], { failed, ...flags }: RetryOptions): Promise<number> {
   if (failed && taskIds.length > 0) return usage('give task ids or --failed, not both');
-  if (!failed && taskIds.length === 0) return usage('give the task ids to retry, or --failed for every failed database');
+  if (!failed && taskIds.length === 0)
+    return usage('give the task ids to retry, or --failed for every failed database');
   const opened = await openProvisioner(flags, 'stderr');
   if (typeof opened === 'number') return opened;
   const { provisioner } = opened;

@@ -11,7 +11,10 @@ export function rotateTokenKeyCommand(): Command {
     'Seal every stored admin token under PROVISIONER_TOKEN_KEY, opening older envelopes with PROVISIONER_PREVIOUS_TOKEN_KEYS (plain tokens are sealed as they are). Resumable: run it again after an interruption.',
   );
   addSettingFlags(command);
-  command.addHelpText('after', '\nExit codes: 0 every token is under the current key; 1 some could not be opened; 2 bad configuration.');
+  command.addHelpText(
+    'after',
+    '\nExit codes: 0 every token is under the current key; 1 some could not be opened; 2 bad configuration.',
+  );
   return command.action(async (flags: Flags) => {
     process.exitCode = await rotate(flags);
   });
@@ -24,7 +27,9 @@ async function rotate(flags: Flags): Promise<number> {
   let summary;
   try {
     // The number of records is not known up front: the bar's total follows what was read.
-    summary = await opened.provisioner.rotateTokenKey((done) => progress.update({ done, total: done, discovering: true }));
+    summary = await opened.provisioner.rotateTokenKey((done) =>
+      progress.update({ done, total: done, discovering: true }),
+    );
   } catch (error) {
     if (error instanceof ConfigError) return usage(error.message);
     throw error;

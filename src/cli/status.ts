@@ -15,7 +15,10 @@ export function statusCommand(): Command {
   const command = new Command('status')
     .description('Counts by status, the oldest provisioning record, failed, detached and retained records')
     .option('--json', 'print the report as JSON (stable: see the README)')
-    .option('--daemon-url <url>', "also ask a running daemon's HTTP server whether creates are paused (default: --http-port's, when set)");
+    .option(
+      '--daemon-url <url>',
+      "also ask a running daemon's HTTP server whether creates are paused (default: --http-port's, when set)",
+    );
   addSettingFlags(command);
   return command.action(async (options: StatusOptions) => {
     process.exitCode = await status(options);
@@ -53,12 +56,26 @@ export function formatStatus(report: StatusReport): string {
   for (const [status, count] of Object.entries(report.counts)) lines.push(`  ${status.padEnd(13)} ${count}`);
   const oldest = report.oldestProvisioning;
   if (oldest)
-    lines.push(`Oldest provisioning: ${describe(oldest)}, for ${Math.round(oldest.ageMs / 1000)} s (attempt ${oldest.attempts})`);
-  section(lines, 'Failed', report.failed, report.counts['failed'], (r) => `${r.attempts} attempts: ${r.error ?? 'no error recorded'}`);
+    lines.push(
+      `Oldest provisioning: ${describe(oldest)}, for ${Math.round(oldest.ageMs / 1000)} s (attempt ${oldest.attempts})`,
+    );
+  section(
+    lines,
+    'Failed',
+    report.failed,
+    report.counts['failed'],
+    (r) => `${r.attempts} attempts: ${r.error ?? 'no error recorded'}`,
+  );
   section(lines, 'Detached (task deleted)', report.detached, report.counts['detached'], (r) =>
     r.deletesAt ? `app deleted after ${r.deletesAt}` : 'app kept',
   );
-  section(lines, 'Retained (task deleted, app kept)', report.retained, report.counts['retained'], (r) => `app ${r.appId}`);
+  section(
+    lines,
+    'Retained (task deleted, app kept)',
+    report.retained,
+    report.counts['retained'],
+    (r) => `app ${r.appId}`,
+  );
   if (report.daemon) {
     const { url, ready, reasons } = report.daemon;
     lines.push(`Daemon at ${url}: ${ready ? 'ready' : `not ready (${reasons.join('; ')})`}`);

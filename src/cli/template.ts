@@ -17,7 +17,7 @@ export function templateCommand(): Command {
     .description(
       'Push the template (--template-schema, --template-perms) to every ready database created with another one; resumable',
     )
-    .option('--dry-run', 'print what would change (from the server\'s schema plan and a rules diff), change nothing');
+    .option('--dry-run', "print what would change (from the server's schema plan and a rules diff), change nothing");
   addSettingFlags(push);
   push.addHelpText(
     'after',
@@ -55,7 +55,8 @@ function formatPush(summary: TemplatePushSummary): string {
   const lines = [
     `template push: ${summary.updated} updated, ${summary.current} already current, ${summary.failed.length} failed in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
   ];
-  for (const app of summary.failed) lines.push(`  failed: task ${app.taskId} ${app.name} (${app.appId ?? 'no app'}): ${app.reason}`);
+  for (const app of summary.failed)
+    lines.push(`  failed: task ${app.taskId} ${app.name} (${app.appId ?? 'no app'}): ${app.reason}`);
   if (summary.abortedBy) lines.push(`stopped early: ${summary.abortedBy}`);
   return lines.join('\n') + '\n';
 }
@@ -65,7 +66,9 @@ function formatPlan(plan: TemplatePlan): string {
   for (const app of plan.apps) {
     const changes = app.steps.map((step) => `${step.action} ${step.target}`);
     if (app.rulesChange) changes.push('rules');
-    lines.push(`  task ${app.taskId} ${app.name} (${app.appId}): ${changes.length > 0 ? changes.join(', ') : 'template mark only'}`);
+    lines.push(
+      `  task ${app.taskId} ${app.name} (${app.appId}): ${changes.length > 0 ? changes.join(', ') : 'template mark only'}`,
+    );
   }
   for (const app of plan.failed) lines.push(`  could not plan: task ${app.taskId} ${app.name}: ${app.reason}`);
   if (plan.abortedBy) lines.push(`stopped early: ${plan.abortedBy}`);

@@ -99,7 +99,11 @@ export class SnapshotSource {
         this.catalog.listRecordsWithStatus(['detached'], listed),
         this.catalog.listRecordsWithStatus(['retained'], listed),
       ]);
-      this.lists = { newest: latest.map(showRecord), detached: detached.map(showRecord), retained: retained.map(showRecord) };
+      this.lists = {
+        newest: latest.map(showRecord),
+        detached: detached.map(showRecord),
+        retained: retained.map(showRecord),
+      };
       this.catalogError = null;
     } catch (error) {
       this.catalogError = error instanceof Error ? error.message : String(error);

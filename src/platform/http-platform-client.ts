@@ -108,7 +108,11 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     return { id: parsed.data.app.id, adminToken: parsed.data.app['admin-token'] };
   }
 
-  private async sendPlanSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
+  private async sendPlanSchema(
+    appId: string,
+    schema: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<SchemaStep[]> {
     const body = await this.post(`${appPath(appId)}/schema/push/plan`, schemaPushBody(schema), signal);
     return this.parse(schemaPlanResponse, body, 'schema plan').steps;
   }

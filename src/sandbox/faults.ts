@@ -73,7 +73,11 @@ export type FaultKind =
 
 /** What a create request will get. */
 export type CreateOutcome =
-  'ok' | Exclude<FaultKind, 'createDelayed' | 'schemaFail' | 'push429' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'>;
+  | 'ok'
+  | Exclude<
+      FaultKind,
+      'createDelayed' | 'schemaFail' | 'push429' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'
+    >;
 
 const probability = z.number().min(0).max(1);
 const nonNegative = z.number().finite().min(0);

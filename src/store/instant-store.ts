@@ -90,7 +90,8 @@ export class InstantStore implements Store, RecordCatalog {
     const generation = version.generation + 1;
     const task = tx.tasks[version.taskId]!;
     const { sealToken } = this.options;
-    if (changes.adminToken !== undefined && sealToken) changes = { ...changes, adminToken: sealToken(changes.adminToken) };
+    if (changes.adminToken !== undefined && sealToken)
+      changes = { ...changes, adminToken: sealToken(changes.adminToken) };
     await this.call(() =>
       this.db.transact([
         fence(this.db, version.id, generation, owner, this.options.clock.now()).step,

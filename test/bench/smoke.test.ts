@@ -48,7 +48,9 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  expect(results.targets.map((target) => target.name)).toHaveLength(7);
+  expect(results.targets.map((target) => target.name)).toHaveLength(8);
+  expect(results.lostAnswers).toMatchObject({ tasks: 30, pLost: 0.1 });
+  expect(results.lostAnswers.timeToLink.p50).toBeGreaterThanOrEqual(50);
 
   expect(stdout).toContain('| time-to-link p50 / p95 / p99 |');
   expect(stdout).toContain('**Backlog**');

@@ -80,7 +80,13 @@ describe('gc', () => {
     const leftover = w.sandbox.createApp({ title: record.name });
     const stranger = w.sandbox.createApp({ title: "Ada's scratch app" });
     const lookalike = w.sandbox.createApp({ title: 'quiet-amber-grove' });
-    const live = () => new Set(w.sandbox.apps().filter((app) => app.deletedAt === null).map((app) => app.id));
+    const live = () =>
+      new Set(
+        w.sandbox
+          .apps()
+          .filter((app) => app.deletedAt === null)
+          .map((app) => app.id),
+      );
 
     const dry = await runCli(['gc', '--json'], w.env);
     expect(dry.code, dry.stderr).toBe(0);

@@ -116,7 +116,8 @@ async function readFirstEvent(url: string): Promise<string> {
   const reader = response.body!.getReader();
   let text = '';
   while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);
-  while (!text.slice(text.indexOf('data: ')).includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value);
+  while (!text.slice(text.indexOf('data: ')).includes('\n\n'))
+    text += new TextDecoder().decode((await reader.read()).value);
   controller.abort();
   return text;
 }

@@ -87,7 +87,10 @@ test('through the built CLI: --dry-run plans 200 apps, the push brings them all 
   expect(push.stdout).toMatch(/^template push: 200 updated, 0 already current, 0 failed in [\d.]+ s/);
   expect(w.sandbox.stats().faults.push429).toBeGreaterThan(0);
   expect(push.stderr).toMatch(/template push: 200\/200 \(100%\)/);
-  for (const app of w.sandbox.apps().filter((a) => a.id !== w.appId).slice(0, 5)) {
+  for (const app of w.sandbox
+    .apps()
+    .filter((a) => a.id !== w.appId)
+    .slice(0, 5)) {
     expect((await platformGet(`/superadmin/apps/${app.id}/perms`)).perms).toMatchObject({ notes: expect.anything() });
   }
 

@@ -42,7 +42,9 @@ describe('admin tokens sealed at rest', () => {
     };
 
     await createTasks(w.db, 2);
-    expect((await run(['reconcile', '--once'], { PROVISIONER_TOKEN_KEY: first, PROVISIONER_TOKEN_KEY_ID: 'k1' })).code).toBe(0);
+    expect(
+      (await run(['reconcile', '--once'], { PROVISIONER_TOKEN_KEY: first, PROVISIONER_TOKEN_KEY_ID: 'k1' })).code,
+    ).toBe(0);
     const sealed = await storedTokens(w);
     expect(sealed).toHaveLength(2);
     for (const { appId, stored } of sealed) {
@@ -56,7 +58,11 @@ describe('admin tokens sealed at rest', () => {
     expect((await run(['reconcile', '--once'], {})).code).toBe(0);
     expect((await storedTokens(w)).filter(({ stored }) => !stored.startsWith('v1:'))).toHaveLength(1);
 
-    const rotateEnv = { PROVISIONER_TOKEN_KEY: second, PROVISIONER_TOKEN_KEY_ID: 'k2', PROVISIONER_PREVIOUS_TOKEN_KEYS: `k1=${first}` };
+    const rotateEnv = {
+      PROVISIONER_TOKEN_KEY: second,
+      PROVISIONER_TOKEN_KEY_ID: 'k2',
+      PROVISIONER_PREVIOUS_TOKEN_KEYS: `k1=${first}`,
+    };
     const rotated = await run(['rotate-token-key'], rotateEnv);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(rotated.stdout).toContain('3 resealed, 0 already under the current key, 0 failed');

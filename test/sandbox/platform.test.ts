@@ -30,7 +30,13 @@ describe('with PlatformApi', () => {
     expect(app).toMatchObject({ title: 'swift-blue-river', orgId: null, adminToken: expect.any(String) });
     expect(app.createdAt).toBeInstanceOf(Date);
     expect(app.perms).toEqual({ databases: { allow: { $default: 'false' } } });
-    expect(Object.keys(app.schema.entities).sort()).toEqual(['$users', 'databaseFences', 'databases', 'iterations', 'tasks']);
+    expect(Object.keys(app.schema.entities).sort()).toEqual([
+      '$users',
+      'databaseFences',
+      'databases',
+      'iterations',
+      'tasks',
+    ]);
 
     expect((await api.getApps()).apps.map((a) => a.id)).toEqual([app.id]);
     expect((await api.getApp(app.id)).app).toMatchObject({ id: app.id, title: 'swift-blue-river' });

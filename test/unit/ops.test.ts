@@ -59,6 +59,8 @@ describe('ops building blocks', () => {
       PROVISIONER_HTTP_TOKEN: token,
     });
     expect(makeScrubber(configSecrets(config))(`Bearer ${token}`)).not.toContain(token);
-    expect(() => loadConfig({ ...{ PROVISIONER_HTTP_TOKEN: 'short' } })).toThrow(/PROVISIONER_HTTP_TOKEN must be at least 16/);
+    expect(() => loadConfig({ ...{ PROVISIONER_HTTP_TOKEN: 'short' } })).toThrow(
+      /PROVISIONER_HTTP_TOKEN must be at least 16/,
+    );
   });
 });
