@@ -91,7 +91,7 @@ function section(
   detail: (record: ReportedRecord) => string,
 ): void {
   if (records.length === 0) return;
-  const shown = count !== undefined && count > records.length ? ` (newest ${records.length} of ${count})` : '';
+  const shown = count !== undefined && count > records.length ? ` (oldest ${records.length} of ${count})` : '';
   lines.push(`${title}${shown}:`);
   for (const record of records) lines.push(`  ${describe(record)}: ${detail(record)}`);
 }
