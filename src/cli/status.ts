@@ -30,7 +30,7 @@ async function status({ json, daemonUrl, ...flags }: StatusOptions): Promise<num
   if (typeof opened === 'number') return opened;
   // A daemon configured alike serves its HTTP port here; ask it unless told where.
   const { config } = opened;
-  const url = daemonUrl ?? (config.httpPort !== undefined ? `http://${config.httpHost}:${config.httpPort}` : undefined);
+  const url = daemonUrl ?? (config.httpPort ? `http://${config.httpHost}:${config.httpPort}` : undefined);
   const daemon = url ? await askDaemon(url) : null;
   const report = await opened.provisioner.statusReport(daemon);
   process.stdout.write(json ? JSON.stringify(report, null, 2) + '\n' : formatStatus(report));
