@@ -8,6 +8,7 @@ import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureSandboxCapacity } from '../src/sandbox/bench-capacity.js';
 import { measureBacklog } from './backlog.js';
+import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './processes.js';
 import { formatMarkdown } from './report.js';
@@ -73,6 +74,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   });
   progress(`  p50 ${lostTtl.timeToLink.p50} ms, p99 ${lostTtl.timeToLink.p99} ms`);
 
+  // Issue 11's batch: N tasks waiting, `reconcile --once` at L = 100 ms, C = 16, the whole process counted.
+  const batch = { tasks: options.tasks <= 50 ? 50 : 2_000, latencyMs: 100, concurrency: 16 };
+  progress(`reconcile --once batch: ${batch.tasks} tasks, L = ${batch.latencyMs} ms, C = ${batch.concurrency}`);
+  const onceBatch = await measureOnceBatch({ ...batch, workDir });
+  progress(
+    `  ${onceBatch.cpuMsPerTask} ms CPU per task, ${onceBatch.transactsPerTask} transacts per task, ${onceBatch.wallMs} ms`,
+  );
+
   let backlog = null;
   if (options.backlog) {
     progress(`backlog: ${options.backlog.tasks} tasks, L = 0, C = ${options.backlog.concurrency}`);
@@ -130,6 +139,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       pLost: lost.pLost,
       timeToLink: lostTtl.timeToLink,
     },
+    onceBatch,
     backlog,
     sandboxCapacity,
   };

@@ -48,7 +48,9 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  expect(results.targets.map((target) => target.name)).toHaveLength(8);
+  expect(results.targets.map((target) => target.name)).toHaveLength(9);
+  expect(results.onceBatch).toMatchObject({ tasks: 50, ready: 50 });
+  expect(results.onceBatch.cpuMsPerTask).toBeGreaterThan(0);
   expect(results.lostAnswers).toMatchObject({ tasks: 30, pLost: 0.1 });
   expect(results.lostAnswers.timeToLink.p50).toBeGreaterThanOrEqual(50);
 
