@@ -1,27 +1,13 @@
 /**
  * The live page's one document (also GET /api/status): live state plus a few
- * short reads of the catalog. Records are copied field by field into what the
- * page shows, so nothing else a record may carry (an admin token) can reach it.
+ * short reads of the catalog. Records go through showRecord, so nothing else a
+ * record may carry (an admin token) can reach the page.
  */
 import type { Clock } from '../clock.js';
 import type { RecordCatalog } from '../core/ports.js';
-import type { DatabaseRecord } from '../core/types.js';
+import { showRecord, type ShownRecord } from '../core/operations/shown-record.js';
 import { readiness, type GateView, type LiveState, type PlatformFailure } from './live-state.js';
 import type { ThroughputBucket } from './throughput-series.js';
-
-export interface ShownRecord {
-  taskId: string;
-  databaseId: string;
-  name: string;
-  status: string;
-  appId: string | null;
-  error: string | null;
-  attempts: number;
-  /** ISO-8601. */
-  createdAt: string;
-  readyAt: string | null;
-  detachedAt: string | null;
-}
 
 export interface DashboardSnapshot {
   version: 1;
@@ -130,20 +116,4 @@ export class SnapshotSource {
       actions: { retry: this.settings.retryEnabled },
     };
   }
-}
-
-export function showRecord(record: DatabaseRecord): ShownRecord {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-  return {
-    taskId: record.taskId,
-    databaseId: record.id,
-    name: record.name,
-    status: record.status,
-    appId: record.instantAppId,
-    error: record.error,
-    attempts: record.attempts,
-    createdAt: new Date(record.createdAt).toISOString(),
-    readyAt: iso(record.readyAt),
-    detachedAt: iso(record.detachedAt),
-  };
 }

@@ -6,21 +6,12 @@
 import type { RecordCatalog } from '../ports.js';
 import type { RetirementPolicy } from '../retirement.js';
 import { DATABASE_STATUSES, type DatabaseRecord } from '../types.js';
+import { isoOrNull, showRecord, type ShownRecord } from './shown-record.js';
 
 /** How many records of each list a report shows; the counts are always complete. */
 export const LISTED = 100;
 
-export interface ReportedRecord {
-  taskId: string;
-  databaseId: string;
-  name: string;
-  status: string;
-  appId: string | null;
-  error: string | null;
-  attempts: number;
-  /** ISO-8601. */
-  createdAt: string;
-  detachedAt: string | null;
+export interface ReportedRecord extends ShownRecord {
   /** Detached records: when the daemon deletes the app (ISO-8601). */
   deletesAt: string | null;
 }
@@ -79,21 +70,9 @@ export async function buildStatusReport(
 }
 
 function reportRecord(record: DatabaseRecord, retirement: RetirementPolicy): ReportedRecord {
-  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   const deletes =
     record.status === 'detached' && retirement.onTaskDelete === 'delete' && record.detachedAt !== null
       ? record.detachedAt + retirement.graceMs
       : null;
-  return {
-    taskId: record.taskId,
-    databaseId: record.id,
-    name: record.name,
-    status: record.status,
-    appId: record.instantAppId,
-    error: record.error,
-    attempts: record.attempts,
-    createdAt: new Date(record.createdAt).toISOString(),
-    detachedAt: iso(record.detachedAt),
-    deletesAt: iso(deletes),
-  };
+  return { ...showRecord(record), deletesAt: isoOrNull(deletes) };
 }

@@ -1,0 +1,38 @@
+/**
+ * A record as an operator may see it (`status`, the live page): copied field by
+ * field, so nothing else a record may carry (an admin token) can leak out.
+ */
+import type { DatabaseRecord } from '../types.js';
+
+export interface ShownRecord {
+  taskId: string;
+  databaseId: string;
+  name: string;
+  status: string;
+  appId: string | null;
+  error: string | null;
+  attempts: number;
+  /** ISO-8601, like every time here. */
+  createdAt: string;
+  readyAt: string | null;
+  detachedAt: string | null;
+}
+
+export function showRecord(record: DatabaseRecord): ShownRecord {
+  return {
+    taskId: record.taskId,
+    databaseId: record.id,
+    name: record.name,
+    status: record.status,
+    appId: record.instantAppId,
+    error: record.error,
+    attempts: record.attempts,
+    createdAt: new Date(record.createdAt).toISOString(),
+    readyAt: isoOrNull(record.readyAt),
+    detachedAt: isoOrNull(record.detachedAt),
+  };
+}
+
+export function isoOrNull(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
