@@ -21,6 +21,20 @@ export function onStopSignal(onStop: () => void): () => void {
   };
 }
 
+/**
+ * Runs `command` with a signal that aborts on the first SIGTERM or SIGINT, listening from
+ * before it starts (a signal while starting up must still end in a clean exit).
+ */
+export async function withStopSignal<T>(command: (stopping: AbortSignal) => Promise<T>): Promise<T> {
+  const stopping = new AbortController();
+  const detach = onStopSignal(() => stopping.abort());
+  try {
+    return await command(stopping.signal);
+  } finally {
+    detach();
+  }
+}
+
 /** Resolves on the first SIGTERM or SIGINT (a second one exits at once). */
 export function untilStopSignal(): Promise<void> {
   return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import { Operations } from '../ops/operations.js';
 import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
-import { onStopSignal } from './process.js';
+import { withStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
 
 export function reconcileCommand(): Command {
@@ -31,15 +31,8 @@ interrupted by SIGINT/SIGTERM.`,
 }
 
 /** Runs the command; resolves with the exit code. */
-export async function reconcile(options: Flags & { once?: boolean }): Promise<number> {
-  // Listen first: a SIGTERM while starting up must still end in a clean exit.
-  const stopping = new AbortController();
-  const detach = onStopSignal(() => stopping.abort());
-  try {
-    return await run(options, stopping.signal);
-  } finally {
-    detach();
-  }
+export function reconcile(options: Flags & { once?: boolean }): Promise<number> {
+  return withStopSignal((stopping) => run(options, stopping));
 }
 
 async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): Promise<number> {

@@ -5,7 +5,7 @@ import type { TemplatePlan, TemplatePushSummary } from '../core/template-push.js
 import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
-import { onStopSignal } from './process.js';
+import { withStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
 
 interface PushOptions extends Flags {
@@ -29,26 +29,24 @@ export function templateCommand(): Command {
   return new Command('template').description('Manage the template task databases are created from').addCommand(push);
 }
 
-async function pushCommand({ dryRun, ...flags }: PushOptions): Promise<number> {
-  const stopping = new AbortController();
-  const detach = onStopSignal(() => stopping.abort());
-  try {
-    const opened = await openProvisioner(flags, 'stderr');
-    if (typeof opened === 'number') return opened;
-    const progress = progressReporter({ label: dryRun ? 'template plan' : 'template push' });
-    const onProgress = (done: number, total: number) => progress.update({ done, total });
-    const { provisioner } = opened;
-    const outcome = dryRun
-      ? await provisioner.planTemplate(stopping.signal, onProgress)
-      : await provisioner.pushTemplate(stopping.signal, onProgress);
-    progress.stop();
-    process.stdout.write('apps' in outcome ? formatPlan(outcome) : formatPush(outcome));
-    if (stopping.signal.aborted) return EXIT.interrupted;
-    if (outcome.abortedBy) return EXIT.aborted;
-    return outcome.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
-  } finally {
-    detach();
-  }
+function pushCommand(options: PushOptions): Promise<number> {
+  return withStopSignal((stopping) => push(options, stopping));
+}
+
+async function push({ dryRun, ...flags }: PushOptions, stopping: AbortSignal): Promise<number> {
+  const opened = await openProvisioner(flags, 'stderr');
+  if (typeof opened === 'number') return opened;
+  const progress = progressReporter({ label: dryRun ? 'template plan' : 'template push' });
+  const onProgress = (done: number, total: number) => progress.update({ done, total });
+  const { provisioner } = opened;
+  const outcome = dryRun
+    ? await provisioner.planTemplate(stopping, onProgress)
+    : await provisioner.pushTemplate(stopping, onProgress);
+  progress.stop();
+  process.stdout.write('apps' in outcome ? formatPlan(outcome) : formatPush(outcome));
+  if (stopping.aborted) return EXIT.interrupted;
+  if (outcome.abortedBy) return EXIT.aborted;
+  return outcome.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
 }
 
 function formatPush(summary: TemplatePushSummary): string {
