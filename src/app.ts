@@ -50,9 +50,16 @@ export interface ProvisionerPorts {
   newName: () => string;
 }
 
-/** Real adapters for `config`; the platform client and the feed report to `telemetry`. */
-export function connectPorts(config: Config, logger: Logger, telemetry: Telemetry = noTelemetry): ProvisionerPorts {
-  const clock = systemClock;
+/**
+ * Real adapters for `config`; the platform client and the feed report to `telemetry`. Every
+ * deadline, lease and backoff runs on `clock` (a test passes a fake one to drive them).
+ */
+export function connectPorts(
+  config: Config,
+  logger: Logger,
+  telemetry: Telemetry = noTelemetry,
+  clock: Clock = systemClock,
+): ProvisionerPorts {
   const db = connectMainDb({ appId: config.appId, adminToken: config.adminToken, apiUri: config.apiUri });
   return {
     store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs, sealToken: tokenSealer(config) }),

@@ -50,7 +50,9 @@ export function addAdminRoutes(router: Router, ctx: SandboxContext): void {
         ctx.faults.count('transactAbandoned');
       };
       req.socket.once('close', onClose);
+      const release = ctx.hold(res);
       await ctx.delay(delay);
+      release();
       req.socket.off('close', onClose);
       if (abandoned) return;
       if (req.socket.destroyed) return ctx.faults.count('transactAbandoned');

@@ -1,4 +1,5 @@
 /** What the route modules share: one sandbox's state and services. */
+import type { ServerResponse } from 'node:http';
 import type { AppRegistry } from './apps.js';
 import type { FaultInjector } from './faults.js';
 import type { IndexingJobs } from './schema-push.js';
@@ -22,4 +23,9 @@ export interface SandboxContext {
   lastTxId(): number;
   /** Resolves after `ms` on a timer; never resolves if the sandbox closes first. */
   delay(ms: number): Promise<void>;
+  /**
+   * Counts a request as held on purpose (hung, or waiting out a latency) until the returned
+   * function is called or its connection closes, whichever comes first; see `SandboxStats.held`.
+   */
+  hold(res: ServerResponse): () => void;
 }

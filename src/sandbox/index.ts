@@ -4,7 +4,7 @@
  * (pass `sandbox.url` as `apiURI`). See "The sandbox" in the README for what it does and does not do.
  */
 import { randomInt } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addAdminRoutes } from './admin-routes.js';
 import { AppRegistry, type SandboxAppInfo } from './apps.js';
@@ -78,6 +78,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const counters = newCounters();
   const setTimer = opts.clock?.setTimer?.bind(opts.clock) ?? systemClock.setTimer;
   const timers = new Set<() => void>();
+  let held = 0;
   let closed = false;
   let txId = 0;
 
@@ -101,11 +102,24 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     nextTxId: () => ++txId,
     lastTxId: () => txId,
     delay,
+    hold(res: ServerResponse) {
+      held++;
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        held--;
+        res.off('close', release);
+      };
+      res.once('close', release);
+      return release;
+    },
   };
   const stats = (): SandboxStats => ({
     ...counters,
     faults: faults.counts(),
     openSubscriptions: live.openCount,
+    held,
     recomputes: live.recomputes,
     refreshes: live.refreshes,
   });

@@ -49,7 +49,9 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     const delay = ctx.faults.createDelayMs();
     if (delay > 0) {
       ctx.faults.count('createDelayed');
+      const release = ctx.hold(res);
       await ctx.delay(delay);
+      release();
     }
     const outcome = ctx.faults.decideCreate();
     if (outcome !== 'ok') ctx.faults.count(outcome);
@@ -91,6 +93,7 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
         });
       }
       case 'createHang':
+        ctx.hold(res);
         return; // never answered; the socket closes when the client gives up or the sandbox closes
       case 'createLost':
         create();

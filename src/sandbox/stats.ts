@@ -27,6 +27,12 @@ export interface SandboxStats {
   subscribes: number;
   /** Streams open now. */
   openSubscriptions: number;
+  /**
+   * Requests held on purpose now: hung creates, and creates and transacts waiting out an injected
+   * latency (until answered or their connection closes). A test on a fake clock moves time once
+   * every request in flight is held, so no deadline fires under a request still being served.
+   */
+  held: number;
   /** Subscriptions recomputed after a transaction touched their data. */
   recomputes: number;
   /** `refresh-ok` messages sent (recomputes whose result changed). */
@@ -34,7 +40,7 @@ export interface SandboxStats {
 }
 
 /** The mutable counters behind SandboxStats (faults and open streams are counted elsewhere). */
-export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'recomputes' | 'refreshes'>;
+export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'held' | 'recomputes' | 'refreshes'>;
 
 /** All counters at zero. */
 export function newCounters(): Counters {

@@ -1,7 +1,24 @@
-/** Bad input from the outside world, through the real SDK and the sandbox: clear errors, nothing lost. */
+/**
+ * Bad input from the outside world, through the real SDK and the sandbox: clear errors, nothing lost.
+ * The daemon and the sandbox run on a fake clock that the test moves only while the daemon waits on
+ * nothing but time (see eventuallyOn): a request timeout, a lease or a settle margin ends because
+ * the test moved time, never because the machine was busy. The SDK's HTTP and SSE run in real time;
+ * no deadline and no assertion depends on how long they take.
+ */
 import { id } from '@instantdb/admin';
 import { afterEach, describe, expect, it } from 'vitest';
-import { audit, createTasks, eventually, provisioner, world, type World } from './helpers.js';
+import { FakeClock } from '../fakes/fake-clock.js';
+import {
+  audit,
+  createTasks,
+  eventually,
+  eventuallyOn,
+  provisioner,
+  settledOn,
+  world,
+  type InProcessDaemon,
+  type World,
+} from './helpers.js';
 
 let current: World | undefined;
 afterEach(async () => {
@@ -9,16 +26,14 @@ afterEach(async () => {
   current = undefined;
 });
 
-// Short enough for hung creates to time out quickly, long enough that a busy machine's
-// main-app writes never hit the deadline (which would log errors this test forbids).
-const fast = {
-  requestTimeout: '1500',
-  lease: '4000',
-  settleMargin: '200',
-  backoffBase: '20',
-  backoffMax: '100',
-  maxAttempts: '50',
-};
+// The production request timeout, lease, settle margin and backoff: on the fake clock they cost
+// no wall time. Enough attempts that no task gives up while the faults last.
+const settings = { maxAttempts: '50' };
+
+/** Stops the daemon, moving the clock while its work in flight finishes. */
+async function stop(clock: FakeClock, daemon: InProcessDaemon) {
+  return settledOn(clock, daemon, daemon.provisioner.stop());
+}
 
 describe('bad Platform API answers', () => {
   it.each([
@@ -27,14 +42,16 @@ describe('bad Platform API answers', () => {
     ['no answer at all', { pHang: 1 }, 'createHang'],
     ['a dropped connection after the app was made', { pLost: 1 }, 'createLost'],
   ] as const)('%s: retried, the stray app deleted, one app per task in the end', async (_name, faults, kind) => {
-    const w = (current = await world({ faults }));
-    const { provisioner: daemon, log } = provisioner(w, fast);
-    daemon.start();
-    const tasks = await createTasks(w.db, 3);
-    await eventually(() => w.sandbox.stats().faults[kind] >= 3);
+    const clock = new FakeClock();
+    const w = (current = await world({ faults, clock }));
+    const daemon = provisioner(w, settings);
+    const { log } = daemon;
+    daemon.provisioner.start();
+    const tasks = await createTasks(w.db, 3, clock);
+    await eventuallyOn(clock, daemon, () => w.sandbox.stats().faults[kind] >= 3);
     w.sandbox.faults.reset();
-    await eventually(async () => (await audit(w)).problems.length === 0);
-    await daemon.stop();
+    await eventuallyOn(clock, daemon, async () => (await audit(w)).problems.length === 0);
+    expect(await stop(clock, daemon)).toEqual({ drained: true });
 
     expect(tasks).toHaveLength(3);
     const result = await audit(w);
@@ -46,16 +63,17 @@ describe('bad Platform API answers', () => {
 
 describe('records and tasks changed by hand', () => {
   it('a record edited to "ready" without an app, or with a lease from the far future, is provisioned again', async () => {
-    const w = (current = await world());
-    const [first, second] = await createTasks(w.db, 2);
-    const far = Date.now() + 50 * 365 * 86_400_000;
+    const clock = new FakeClock();
+    const w = (current = await world({ clock }));
+    const [first, second] = await createTasks(w.db, 2, clock);
+    const far = clock.now() + 50 * 365 * 86_400_000;
     const records = [id(), id()];
     await w.db.transact([
       w.db.tx.databases[records[0]!]!.update({
         taskId: first!,
         name: 'hand-made-one',
         status: 'ready',
-        createdAt: Date.now(),
+        createdAt: clock.now(),
         generation: 3,
       }),
       w.db.tx.tasks[first!]!.link({ mainDatabase: records[0]! }),
@@ -63,17 +81,18 @@ describe('records and tasks changed by hand', () => {
         taskId: second!,
         name: 'hand-made-two',
         status: 'provisioning',
-        createdAt: Date.now(),
+        createdAt: clock.now(),
         leaseOwner: 'ghost',
         leaseExpiresAt: far,
       }),
       w.db.tx.tasks[second!]!.link({ mainDatabase: records[1]! }),
     ]);
     // Neither task is unlinked: the daemon's read of broken records finds the first, its records watch the second.
-    const { provisioner: daemon, log } = provisioner(w, fast);
-    daemon.start();
-    await eventually(async () => (await audit(w)).problems.length === 0);
-    await daemon.stop();
+    const daemon = provisioner(w, settings);
+    const { log } = daemon;
+    daemon.provisioner.start();
+    await eventuallyOn(clock, daemon, async () => (await audit(w)).problems.length === 0);
+    expect(await stop(clock, daemon)).toEqual({ drained: true });
     const { databases } = await w.db.query({ databases: {} });
     expect(databases.map((record) => record.id).sort()).toEqual([...records].sort());
     expect(log.messages('warn')).toEqual(
@@ -85,14 +104,20 @@ describe('records and tasks changed by hand', () => {
   });
 
   it('a task deleted while its database is provisioning leaves no app and no record behind', async () => {
-    const w = (current = await world({ faults: { createLatency: 400 } }));
-    const { provisioner: daemon } = provisioner(w, fast);
-    daemon.start();
-    const [taskId] = await createTasks(w.db, 1);
-    await eventually(async () => (await w.db.query({ databases: {} })).databases.length === 1);
+    // The create's latency runs on the fake clock: it is held until the test moves time.
+    const clock = new FakeClock();
+    const w = (current = await world({ faults: { createLatency: 400 }, clock }));
+    const daemon = provisioner(w, settings);
+    daemon.provisioner.start();
+    const [taskId] = await createTasks(w.db, 1, clock);
+    // Time stands still here: the record is claimed and its create reaches the sandbox by events alone.
+    await eventually(() => w.sandbox.stats().faults.createDelayed === 1);
+    expect((await w.db.query({ databases: {} })).databases).toHaveLength(1);
     await w.db.transact(w.db.tx.tasks[taskId!]!.delete());
-    await eventually(async () => (await w.db.query({ databases: {} })).databases.length === 0);
-    await eventually(() => w.sandbox.apps().filter((app) => app.deletedAt === null).length === 1); // the main app
-    await daemon.stop();
+    await eventuallyOn(clock, daemon, async () => (await w.db.query({ databases: {} })).databases.length === 0);
+    await eventuallyOn(clock, daemon, () => w.sandbox.apps().filter((app) => app.deletedAt === null).length === 1); // the main app
+    expect(await stop(clock, daemon)).toEqual({ drained: true });
+    expect(daemon.log.messages('warn')).toEqual([]);
+    expect(daemon.log.messages('error')).toEqual([]);
   });
 });

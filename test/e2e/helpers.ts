@@ -4,9 +4,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { id, init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
-import { Provisioner, connectPorts } from '../../src/app.js';
+import { Provisioner, connectPorts, type ProvisionerPorts } from '../../src/app.js';
+import { systemClock, type Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { noTelemetry } from '../../src/core/ports.js';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+import type { FakeClock } from '../fakes/fake-clock.js';
 import { LogSink } from '../fakes/log-sink.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -17,19 +20,24 @@ export interface World {
   sandbox: Sandbox;
   db: MainDb;
   appId: string;
+  /** The sandbox's clock, and that of every in-process daemon of this world. */
+  clock: Clock;
   /** The environment a daemon needs for this world. */
   env: Record<string, string>;
   close(): Promise<void>;
 }
 
-export async function world(options: SandboxOptions = {}): Promise<World> {
-  const sandbox = await startSandbox({ seed: 7, ...options });
+/** A world on `clock` (default the system clock): its sandbox and its in-process daemons keep its time. */
+export async function world(options: Omit<SandboxOptions, 'clock'> & { clock?: Clock } = {}): Promise<World> {
+  const clock = options.clock ?? systemClock;
+  const sandbox = await startSandbox({ seed: 7, ...options, clock });
   const main = sandbox.createApp({ title: 'main', schema });
   const db = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
   return {
     sandbox,
     db,
     appId: main.id,
+    clock,
     env: {
       INSTANT_APP_ID: main.id,
       INSTANT_ADMIN_TOKEN: main.adminToken,
@@ -41,26 +49,67 @@ export async function world(options: SandboxOptions = {}): Promise<World> {
 }
 
 /** Creates `count` tasks the way a browser would: task fields only, in batches. */
-export async function createTasks(db: MainDb, count: number): Promise<string[]> {
+export async function createTasks(
+  db: MainDb,
+  count: number,
+  clock: Pick<Clock, 'now'> = systemClock,
+): Promise<string[]> {
   const ids: string[] = [];
   for (let start = 0; start < count; start += 250) {
     const batch = Array.from({ length: Math.min(250, count - start) }, () => id());
     ids.push(...batch);
     await db.transact(
-      batch.map((taskId, i) => db.tx.tasks[taskId]!.update({ title: `task ${start + i}`, createdAt: Date.now() })),
+      batch.map((taskId, i) => db.tx.tasks[taskId]!.update({ title: `task ${start + i}`, createdAt: clock.now() })),
     );
   }
   return ids;
 }
 
-/** An in-process provisioner with the real adapters against `w`. */
-export function provisioner(
-  w: World,
-  overrides: Record<string, string> = {},
-): { provisioner: Provisioner; log: LogSink; config: Config } {
+/** A provisioner run in the test's process, and what the test may ask of it. */
+export interface InProcessDaemon {
+  provisioner: Provisioner;
+  log: LogSink;
+  config: Config;
+  /**
+   * True when the daemon waits on nothing but time: every store and Platform API call it has
+   * in flight is one the sandbox holds on purpose (a hung create, a latency on a fake clock).
+   */
+  waitsOnlyOnTime(): boolean;
+}
+
+/** An in-process provisioner with the real adapters against `w`, on `w`'s clock. */
+export function provisioner(w: World, overrides: Record<string, string> = {}): InProcessDaemon {
   const config = loadConfig({ ...w.env, LOG_LEVEL: 'silent' }, overrides);
   const log = new LogSink();
-  return { provisioner: new Provisioner(config, connectPorts(config, log), log), log, config };
+  const calls = { inFlight: 0 };
+  const ports = connectPorts(config, log, noTelemetry, w.clock);
+  const counted: ProvisionerPorts = {
+    ...ports,
+    store: countCalls(ports.store, calls),
+    platform: countCalls(ports.platform, calls),
+  };
+  return {
+    provisioner: new Provisioner(config, counted, log),
+    log,
+    config,
+    waitsOnlyOnTime: () => calls.inFlight === w.sandbox.stats().held,
+  };
+}
+
+/** `target` with every call that returns a promise counted in `calls.inFlight` until it settles. */
+function countCalls<T extends object>(target: T, calls: { inFlight: number }): T {
+  return new Proxy(target, {
+    get(object, key) {
+      const value: unknown = Reflect.get(object, key, object);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = value.apply(object, args);
+        if (!(result instanceof Promise)) return result;
+        calls.inFlight++;
+        return result.finally(() => calls.inFlight--);
+      };
+    },
+  });
 }
 
 /** What the main app and the sandbox say about "exactly one database per task". */
@@ -96,6 +145,40 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
+}
+
+/**
+ * Polls `check` until it holds, as `eventually` does, and between polls moves `clock` to its
+ * next timer whenever `daemon` waits on nothing but time. So deadlines, leases, backoffs and
+ * settle margins pass because the test moved time, never because the wall clock ran, and time
+ * never moves under a request still being served. Real time only caps the whole wait.
+ */
+export async function eventuallyOn(
+  clock: FakeClock,
+  daemon: Pick<InProcessDaemon, 'waitsOnlyOnTime'>,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  everyMs = 10,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms (fake clock at ${clock.now()})`);
+    if (daemon.waitsOnlyOnTime()) await clock.advanceToNextTimer();
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+/** Resolves as `promise` does, moving `clock` meanwhile as `eventuallyOn` does. */
+export async function settledOn<T>(
+  clock: FakeClock,
+  daemon: Pick<InProcessDaemon, 'waitsOnlyOnTime'>,
+  promise: Promise<T>,
+): Promise<T> {
+  let settled = false;
+  const watched = promise.finally(() => (settled = true));
+  watched.catch(() => {}); // its rejection is the caller's, below
+  await eventuallyOn(clock, daemon, () => settled);
+  return watched;
 }
 
 /** Runs the built CLI; resolves with its exit code and output. */

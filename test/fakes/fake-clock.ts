@@ -53,6 +53,17 @@ export class FakeClock implements Clock {
     await settle();
   }
 
+  /**
+   * Moves time to the earliest pending timer and fires it (with any others due then);
+   * false, and time stays, when no timer is pending.
+   */
+  async advanceToNextTimer(): Promise<boolean> {
+    const next = this.nextDue(Infinity);
+    if (!next) return false;
+    await this.advance(next.at - this.time);
+    return true;
+  }
+
   /** Advances in steps until `condition` holds; fails after `limitMs` of fake time. */
   async until(condition: () => boolean, limitMs = 600_000, stepMs = 100): Promise<void> {
     const deadline = this.time + limitMs;

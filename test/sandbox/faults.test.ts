@@ -62,14 +62,16 @@ describe('create faults', () => {
     expect(sandbox.stats().faults).toMatchObject({ create429: 1, create429Hint: 1 });
   });
 
-  test('a hung create is never answered and creates nothing', async () => {
+  test('a hung create is never answered and creates nothing; it counts as held until the client gives up', async () => {
     await start({ pHang: 1 });
     const client = new AbortController();
     const hung = rejection(create('x', client.signal));
     await waitUntil(() => sandbox.stats().faults.createHang === 1);
+    expect(sandbox.stats().held).toBe(1);
     client.abort();
     expect((await hung).name).toBe('AbortError');
     expect(platformApps()).toEqual([]);
+    await waitUntil(() => sandbox.stats().held === 0);
   });
 
   test('a lost response: the app exists but the connection dies without an answer', async () => {
@@ -113,11 +115,13 @@ describe('create faults', () => {
     await start({ createLatency: 100 }, 5, clock);
     const answers = Promise.all(Array.from({ length: 16 }, (_, i) => create(`app-${i}`)));
     await waitUntil(() => sandbox.stats().faults.createDelayed === 16);
+    expect(sandbox.stats().held).toBe(16);
     await clock.advance(99);
     expect(platformApps()).toEqual([]);
     await clock.advance(1);
     expect(platformApps()).toHaveLength(16);
     expect((await answers).every((r) => r.status === 200)).toBe(true);
+    expect(sandbox.stats().held).toBe(0);
   });
 
   test('latency distributions are sampled from the seed and clamped at zero', () => {
@@ -162,11 +166,12 @@ describe('transact latency', () => {
     ({ sandbox, db } = await sandboxWithApp({ clock, faults: { transactLatency: 150 } }));
     const write = db.transact(db.tx.tasks[id()]!.update({ createdAt: 1 }));
     await waitUntil(() => sandbox.stats().faults.transactDelayed === 1);
+    expect(sandbox.stats().held).toBe(1);
     await clock.advance(149);
     expect(sandbox.stats().transacts).toBe(0);
     await clock.advance(1);
     await write;
-    expect(sandbox.stats().transacts).toBe(1);
+    expect(sandbox.stats()).toMatchObject({ transacts: 1, held: 0 });
 
     // A raw request abandoned while its latency runs: the sandbox drops it once the latency is over.
     const app = sandbox.apps()[0]!;
@@ -185,6 +190,7 @@ describe('transact latency', () => {
     client.abort();
     await expect(abandoned).rejects.toThrow();
     await waitUntil(() => sandbox.stats().faults.transactAbandoned === 1);
+    await waitUntil(() => sandbox.stats().held === 0); // held no longer: nobody waits for it
     await clock.advance(150);
     sandbox.faults.reset();
     expect((await db.query({ tasks: {} })).tasks).toHaveLength(1);
