@@ -1,36 +1,19 @@
 #!/usr/bin/env node
-/** The `instant-provisioner` command line. */
-import { Command, CommanderError } from 'commander';
-import { EXIT } from './exit-codes.js';
-import { gcCommand } from './gc.js';
-import { reconcileCommand } from './reconcile.js';
-import { retryCommand } from './retry.js';
-import { rotateTokenKeyCommand } from './rotate-token-key.js';
-import { sandboxCommand } from './sandbox.js';
-import { startCommand } from './start.js';
-import { statusCommand } from './status.js';
-import { templateCommand } from './template.js';
+/**
+ * The `instant-provisioner` entry point. `reconcile` runs in a heap-budgeted worker thread
+ * (see heap-budget.ts); everything else, and the worker itself, runs the command line here.
+ * Only the launcher is loaded before that choice, so the main thread stays small.
+ */
+import { adoptWorkerProcess, heapBudgetFor, runInHeapBudget } from './heap-budget.js';
 
-const program = new Command('instant-provisioner')
-  .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
-  .exitOverride()
-  .addCommand(reconcileCommand())
-  .addCommand(startCommand())
-  .addCommand(sandboxCommand())
-  .addCommand(statusCommand())
-  .addCommand(retryCommand())
-  .addCommand(gcCommand())
-  .addCommand(templateCommand())
-  .addCommand(rotateTokenKeyCommand());
-const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
-for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
-
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  if (!(error instanceof CommanderError)) throw error;
-  // Help and version exit 0; every usage error exits 2, like a configuration error.
-  process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.config;
+const budgetMb = heapBudgetFor(process.argv, process.env);
+let code: number;
+if (budgetMb === null) {
+  adoptWorkerProcess();
+  const { runCli } = await import('./program.js');
+  code = await runCli(process.argv);
+} else {
+  code = await runInHeapBudget(new URL(import.meta.url), budgetMb);
 }
 // Open sockets (SDK keep-alive, SSE) must not keep a finished command alive.
-process.exit(process.exitCode ?? EXIT.ok);
+process.exit(code);

@@ -1,4 +1,5 @@
 /** `instant-provisioner reconcile [--once]`: the daemon, or one pass for backfills. */
+import { getHeapStatistics } from 'node:v8';
 import { Command } from 'commander';
 import type { Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
@@ -74,16 +75,19 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
 }
 
 /**
- * On SIGUSR2, logs the process's memory (`process.memoryUsage()`, bytes) at info level, after a
- * full garbage collection when node runs with --expose-gc: how an operator (or the benchmark)
- * sees the heap of a running daemon. Returns a function that removes the listener.
+ * On SIGUSR2, logs the process's memory (`process.memoryUsage()`, bytes) and the heap's limit
+ * (`heapSizeLimit`, the budget of heap-budget.ts) at info level, after a full garbage collection
+ * when node runs with --expose-gc: how an operator (or the benchmark) sees the heap of a running
+ * daemon. Returns a function that removes the listener.
  */
 export function onMemoryReportSignal(logger: Logger): () => void {
   const report = () => {
     const gc = (globalThis as { gc?: () => void }).gc;
     gc?.();
     const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
-    logger.info({ rss, heapTotal, heapUsed, external, arrayBuffers, afterGc: gc !== undefined }, 'memory usage');
+    const heapSizeLimit = getHeapStatistics().heap_size_limit;
+    const afterGc = gc !== undefined;
+    logger.info({ rss, heapTotal, heapUsed, external, arrayBuffers, heapSizeLimit, afterGc }, 'memory usage');
   };
   process.on('SIGUSR2', report);
   return () => process.off('SIGUSR2', report);

@@ -211,6 +211,10 @@ export interface RunningDaemon {
   signal(name: NodeJS.Signals): void;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** The exit code, once it has exited. */
+  readonly exited: Promise<number | null>;
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
 }
 
 export function spawnDaemon(args: string[], env: Record<string, string>, nodeArgs: string[] = []): RunningDaemon {
@@ -218,6 +222,8 @@ export function spawnDaemon(args: string[], env: Record<string, string>, nodeArg
     env: { PATH: process.env.PATH ?? '', ...env, LOG_FORMAT: 'json' },
   });
   const entries: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
   const waiters: Array<() => void> = [];
   const wakeAll = () => {
     for (const wake of waiters.splice(0)) wake();
@@ -248,5 +254,7 @@ export function spawnDaemon(args: string[], env: Record<string, string>, nodeArg
       if (!exitedEarly) child.kill('SIGTERM');
       return exited;
     },
+    exited,
+    stderr: () => stderr,
   };
 }

@@ -1,4 +1,4 @@
-/** The daemon's SIGUSR2 memory report, through the built CLI. */
+/** The daemon's SIGUSR2 memory report and its heap budget, through the built CLI. */
 import { afterEach, expect, it } from 'vitest';
 import { spawnDaemon, world, type World } from './helpers.js';
 
@@ -8,6 +8,8 @@ afterEach(async () => {
   current = undefined;
 });
 
+const MB = 2 ** 20;
+
 it('a running daemon logs its memory on SIGUSR2 and keeps running', async () => {
   const w = (current = await world());
   const daemon = spawnDaemon(['reconcile'], w.env, ['--expose-gc']);
@@ -15,9 +17,32 @@ it('a running daemon logs its memory on SIGUSR2 and keeps running', async () => 
   daemon.signal('SIGUSR2');
   const report = await daemon.waitFor('memory usage');
   expect(report).toMatchObject({ level: 30, afterGc: true });
-  for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'])
+  for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'heapSizeLimit'])
     expect(report[key]).toBeTypeOf('number');
 
   expect(await daemon.stop()).toBe(0);
   expect(daemon.entries.map((entry) => entry.msg)).toContain('stopped');
+});
+
+it.each([
+  // Old generation 96 MB + young 8 MB, plus V8's own reserve: far below node's default (≥ 2 GB on 64-bit).
+  ['without node flags, the default budget', {}, 90 * MB, 140 * MB],
+  ['PROVISIONER_MAX_HEAP_MB=200', { PROVISIONER_MAX_HEAP_MB: '200' }, 200 * MB, 250 * MB],
+  ['PROVISIONER_MAX_HEAP_MB=0, no budget: node decides', { PROVISIONER_MAX_HEAP_MB: '0' }, 500 * MB, Infinity],
+] as const)('reconcile runs under a heap budget: %s', async (_name, env, atLeast, below) => {
+  const w = (current = await world());
+  const daemon = spawnDaemon(['reconcile'], { ...w.env, ...env });
+  await daemon.waitFor('reconciling');
+  daemon.signal('SIGUSR2');
+  const { heapSizeLimit } = await daemon.waitFor('memory usage');
+  expect(heapSizeLimit as number).toBeGreaterThanOrEqual(atLeast);
+  expect(heapSizeLimit as number).toBeLessThan(below);
+  expect(await daemon.stop()).toBe(0);
+});
+
+it('a bad PROVISIONER_MAX_HEAP_MB is a configuration error (exit 2) naming the variable', async () => {
+  const w = (current = await world());
+  const daemon = spawnDaemon(['reconcile'], { ...w.env, PROVISIONER_MAX_HEAP_MB: 'lots' });
+  expect(await daemon.exited).toBe(2);
+  expect(daemon.stderr()).toContain('PROVISIONER_MAX_HEAP_MB must be a whole number of MB');
 });

@@ -14,7 +14,7 @@ describe('memory report on SIGUSR2', () => {
 
     expect(log.messages('info')).toEqual(['memory usage', 'memory usage']);
     const fields = log.entries[0]!.fields;
-    for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers']) {
+    for (const key of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers', 'heapSizeLimit']) {
       expect(fields[key]).toBeTypeOf('number');
       expect(fields[key] as number).toBeGreaterThanOrEqual(0);
     }
