@@ -220,7 +220,7 @@ describe('seeding an account', () => {
     // A seeded app is a whole app once opened: its own token writes and reads it.
     const db = init({ appId: apps[0]!.id, adminToken: apps[0]!.adminToken, apiURI: sandbox.url });
     const noteId = id();
-    await db.transact(db.tx.notes[noteId]!.update({ text: 'hello' }));
+    await db.transact(db.tx.notes![noteId]!.update({ text: 'hello' }));
     expect((await db.query({ notes: {} })).notes).toEqual([{ id: noteId, text: 'hello' }]);
     await api.deleteApp(apps[1]!.id);
     expect((await api.getApps()).apps.map((app) => app.id)).toEqual([apps[0]!.id]);
