@@ -17,7 +17,7 @@
  *
  * A `created_at` hit is judged by its value first: a row created before the
  * filter's time is passed over unparsed (a sweep's listing has a hit in every
- * row and wants the newest few; parsing 100,000 rows cost ~250 ms a listing).
+ * row and wants the newest few; parsing all 100,000 rows cost ~120 ms a sweep).
  *
  * Memory is one window (the unread tail, at most MAX_ROW_BYTES plus a chunk)
  * and the matches, whatever the size of the account.
