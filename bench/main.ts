@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureSandboxCapacity } from '../src/sandbox/bench-capacity.js';
+import { measureAccountSize } from './account-size.js';
 import { measureBacklog } from './backlog.js';
 import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
@@ -82,6 +83,25 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     `  ${onceBatch.cpuMsPerTask} ms CPU per task, ${onceBatch.transactsPerTask} transacts per task, ${onceBatch.wallMs} ms`,
   );
 
+  let accountSize = null;
+  if (options.accountSizes) {
+    // Issue 11's workload again, in accounts that already have many apps; the plain daemon.
+    const sizes = options.accountSizes.map((size) => size.toLocaleString('en-US')).join(', ');
+    progress(`account size: ${sizes} apps already provisioned; ${lost.tasks} new tasks at ${lost.rate}/s each`);
+    accountSize = await measureAccountSize(
+      {
+        sizes: options.accountSizes,
+        tasks: lost.tasks,
+        rate: lost.rate,
+        latencyMs: lost.latencyMs,
+        pLost: lost.pLost,
+        resyncIntervalMs: 20_000,
+        workDir,
+      },
+      progress,
+    );
+  }
+
   let backlog = null;
   if (options.backlog) {
     progress(`backlog: ${options.backlog.tasks} tasks, L = 0, C = ${options.backlog.concurrency}`);
@@ -121,6 +141,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       timeToLink: { tasks: options.timeToLinkTasks, ratePerSecond: options.rate },
       backlog: options.backlog,
       capacity: options.capacity,
+      accountSizes: options.accountSizes,
     },
     throughput: {
       daemon: daemonThroughput,
@@ -140,6 +161,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       timeToLink: lostTtl.timeToLink,
     },
     onceBatch,
+    accountSize,
     backlog,
     sandboxCapacity,
   };

@@ -13,6 +13,8 @@ export interface BenchOptions {
   backlog: { tasks: number; concurrency: number } | null;
   /** null: skip the sandbox capacity measurement. */
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
+  /** Apps already provisioned per account-size run (the first, 0, is the reference); null: skip. */
+  accountSizes: number[] | null;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
   /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
@@ -31,6 +33,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --backlog-concurrency C   daemon concurrency in the backlog phase (default 64)
   --skip-backlog        no backlog phase
   --skip-capacity       no sandbox capacity measurement
+  --skip-account-size   no account-size phase (0, 50,000 and 100,000 apps already provisioned)
   --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
@@ -50,6 +53,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'backlog-concurrency': { type: 'string', default: '64' },
       'skip-backlog': { type: 'boolean', default: false },
       'skip-capacity': { type: 'boolean', default: false },
+      'skip-account-size': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
       'daemon-node-options': { type: 'string', default: '' },
@@ -85,6 +89,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       : smoke
         ? { tasks: 1_000, seconds: 1, concurrency: 4 }
         : { tasks: 100_000, seconds: 10, concurrency: 16 },
+    accountSizes: values['skip-account-size'] ? null : smoke ? [0, 2_000] : [0, 50_000, 100_000],
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };

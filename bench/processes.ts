@@ -47,6 +47,8 @@ export interface SandboxProcess {
   setFaults(patch: Record<string, unknown>): Promise<void>;
   /** The sandbox's request counters (`/__sandbox/stats`). */
   stats(): Promise<Record<string, number>>;
+  /** Platform apps that already exist, made at `createdAtMs` (`/__sandbox/apps/seed`), in the order given. */
+  seedApps(titles: string[], createdAtMs: number): Promise<Array<{ id: string; title: string; adminToken: string }>>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,10 @@ export async function spawnSandbox(args: string[] = []): Promise<SandboxProcess>
         string,
         number
       >;
+    },
+    seedApps: async (titles, createdAtMs) => {
+      const { apps } = await control('POST', 'apps/seed', { titles, createdAt: createdAtMs });
+      return apps as Array<{ id: string; title: string; adminToken: string }>;
     },
     stop: () => stopProcess(child),
   };

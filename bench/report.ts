@@ -1,4 +1,5 @@
 /** The Markdown report of a benchmark run (printed on stdout, pasted into the README). */
+import type { AccountSizeResult, AccountSizeRun } from './account-size.js';
 import type { BenchResults } from './results.js';
 import type { Percentiles } from './stats.js';
 
@@ -29,6 +30,7 @@ export function formatMarkdown(r: BenchResults): string {
   ];
   if (l.daemon.unseen + l.inline.unseen > 0)
     lines.push('', `The observer missed ${l.daemon.unseen} (daemon) and ${l.inline.unseen} (inline) links.`);
+  if (r.accountSize) lines.push('', ...accountSizeTable(r.accountSize));
   if (b) {
     lines.push(
       '',
@@ -63,6 +65,29 @@ export function formatMarkdown(r: BenchResults): string {
   for (const target of r.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
   return lines.join('\n') + '\n';
+}
+
+function accountSizeTable(a: AccountSizeResult): string[] {
+  const row = (label: string, cell: (run: AccountSizeRun) => string) =>
+    `| ${label} | ${a.runs.map(cell).join(' | ')} |`;
+  return [
+    `**Account size** — ${n(a.tasks)} new tasks at ${a.ratePerSecond}/s, L = ${a.latencyMs} ms, ` +
+      `${Math.round(a.pLost * 100)}% of creates committed with their answer lost, ` +
+      `plain \`reconcile --resync-interval ${a.resyncIntervalMs}\` (no node flags, default settings).`,
+    '',
+    `| apps already provisioned | ${a.runs.map((run) => n(run.seededApps)).join(' | ')} |`,
+    `|---|${a.runs.map(() => '---:').join('|')}|`,
+    row('daemon CPU per new task (start → last link)', (run) => `${run.cpuMsPerTask} ms`),
+    row('… of which startup (before the subscriptions)', (run) => `${run.startupCpuMsPerTask} ms`),
+    row('daemon peak RSS', (run) => `${run.peakRssMb} MB`),
+    row('time-to-link p50 / p95 / p99', (run) => pct(run.timeToLink)),
+    row('÷ empty account: CPU / RSS / p99', (run) =>
+      [run.ratio.cpuPerTask, run.ratio.peakRss, run.ratio.p99].map((x) => x.toFixed(2)).join(' / '),
+    ),
+    row('sandbox CPU (share of one core)', (run) => String(run.sandboxCpuShare)),
+    row('daemon start → last link', (run) => `${run.wallSeconds} s`),
+    row('new tasks linked ready / failed', (run) => `${n(run.ready)} / ${run.failed}`),
+  ];
 }
 
 function n(value: number): string {

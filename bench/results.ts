@@ -1,5 +1,6 @@
 /** The shape of bench/results.json, and the targets of issue 5 checked against it. */
 import type { CapacityResult } from '../src/sandbox/bench-capacity.js';
+import type { AccountSizeResult } from './account-size.js';
 import type { BacklogResult } from './backlog.js';
 import type { OnceBatchResult } from './once-batch.js';
 import type { Percentiles } from './stats.js';
@@ -24,6 +25,8 @@ export interface Parameters {
   timeToLink: { tasks: number; ratePerSecond: number };
   backlog: { tasks: number; concurrency: number } | null;
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
+  /** Apps already provisioned per account-size run; null: the phase was skipped. */
+  accountSizes: number[] | null;
 }
 
 export interface TimeToLinkSummary {
@@ -61,6 +64,8 @@ export interface BenchResults {
   /** Time-to-link when some creates commit and their answer is lost (the daemon only). */
   lostAnswers: { tasks: number; ratePerSecond: number; latencyMs: number; pLost: number; timeToLink: Percentiles };
   onceBatch: OnceBatchResult;
+  /** Issue 11's workload in accounts that already have many apps (null: skipped). */
+  accountSize: AccountSizeResult | null;
   backlog: BacklogResult | null;
   sandboxCapacity: CapacityResult | null;
   targets: Target[];
@@ -113,6 +118,29 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
       met: results.onceBatch.cpuMsPerTask <= 2,
     },
   ];
+  for (const run of results.accountSize?.runs.slice(1) ?? []) {
+    const apps = `${run.seededApps.toLocaleString('en-US')} apps already provisioned`;
+    targets.push(
+      {
+        name: `daemon CPU per new task with ${apps}, ÷ empty account`,
+        target: '≤ 1.5×',
+        measured: `${run.ratio.cpuPerTask.toFixed(2)}× (${run.cpuMsPerTask} ms)`,
+        met: run.ratio.cpuPerTask <= 1.5,
+      },
+      {
+        name: `daemon peak RSS with ${apps}`,
+        target: '≤ 150 MB',
+        measured: `${run.peakRssMb} MB`,
+        met: run.peakRssMb <= 150,
+      },
+      {
+        name: `time-to-link p99 with ${apps}, ÷ empty account`,
+        target: '≤ 1.5×',
+        measured: `${run.ratio.p99.toFixed(2)}× (${run.timeToLink.p99} ms)`,
+        met: run.ratio.p99 <= 1.5,
+      },
+    );
+  }
   if (backlog) {
     targets.push(
       {

@@ -18,6 +18,11 @@ export interface DaemonOptions {
   exposeGc?: boolean;
   /** Extra node flags for the daemon (e.g. --max-old-space-size=128). */
   nodeArgs?: string[];
+  /**
+   * The `reconcile` arguments in full, instead of `--concurrency C --window W --log-level info`
+   * (e.g. only `--resync-interval 20000`: the defaults an operator gets).
+   */
+  args?: string[];
 }
 
 /**
@@ -28,7 +33,14 @@ export async function startDaemon(sandbox: SandboxProcess, options: DaemonOption
   const before = (await sandbox.stats()).openSubscriptions ?? 0;
   const daemon = spawnDaemon({
     env: sandbox.env,
-    args: ['--concurrency', String(options.concurrency), '--window', String(options.window), '--log-level', 'info'],
+    args: options.args ?? [
+      '--concurrency',
+      String(options.concurrency),
+      '--window',
+      String(options.window),
+      '--log-level',
+      'info',
+    ],
     logFile: join(options.workDir, `${options.name}.log`),
     nodeArgs: [...(options.exposeGc ? ['--expose-gc'] : []), ...(options.nodeArgs ?? [])],
     watch: ['memory usage'],

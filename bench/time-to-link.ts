@@ -4,9 +4,20 @@
  * a subscriber sees it linked to a ready record.
  */
 import { InlineProvisioner } from './baseline.js';
+import type { DaemonProcess, SandboxProcess } from './processes.js';
+import { ProcSampler } from './proc-stats.js';
 import { startDaemon, startSandbox } from './setup.js';
-import { percentiles, round1, type Percentiles } from './stats.js';
-import { connect, createTasksSteadily, LinkObserver, sleep, waitUntilAllLinked } from './workload.js';
+import { percentiles, round1, round2, toMb, type Percentiles } from './stats.js';
+import {
+  connect,
+  countLinksOf,
+  createTasksSteadily,
+  LinkObserver,
+  now,
+  sleep,
+  waitUntilAllLinked,
+  type BenchDb,
+} from './workload.js';
 
 export interface TimeToLinkSettings {
   tasks: number;
@@ -20,6 +31,26 @@ export interface TimeToLinkSettings {
   nodeArgs: string[];
   /** Sandbox fault flags, e.g. `--p-lost 0.1`. */
   faultArgs?: string[];
+  /** The daemon's `reconcile` arguments in full (default: C, W and info logs); see DaemonOptions. */
+  daemonArgs?: string[];
+  /** Fills the fresh sandbox before the daemon starts (e.g. an account with 100,000 apps). */
+  seed?: (sandbox: SandboxProcess, db: BenchDb) => Promise<void>;
+  /** Names the daemon's log file; default `time-to-link-<tasks>`. */
+  name?: string;
+}
+
+/** What the daemon process cost, from its start to the last link. */
+export interface DaemonCost {
+  /** User + system CPU from process start to the last link (startup and first resync included). */
+  cpuMs: number;
+  /** Of which before both subscriptions were open (process start, SDK connection). */
+  startupCpuMs: number;
+  /** The kernel's peak RSS (VmHWM). */
+  peakRssMb: number;
+  /** Daemon start → the last link (ms). */
+  wallMs: number;
+  /** Sandbox CPU over the same interval, as a share of one core. */
+  sandboxCpuShare: number;
 }
 
 export interface TimeToLinkResult {
@@ -31,6 +62,11 @@ export interface TimeToLinkResult {
   unseen: number;
   /** Every sample (ms, 0.1 ms resolution), for the chart. */
   samples: number[];
+  /** The phase's tasks linked to a ready and to a failed record at the end. */
+  ready: number;
+  failed: number;
+  /** The daemon subject only. */
+  daemon?: DaemonCost;
 }
 
 export async function measureTimeToLink(
@@ -39,13 +75,26 @@ export async function measureTimeToLink(
 ): Promise<TimeToLinkResult> {
   const sandbox = await startSandbox(settings.latencyMs, settings.faultArgs);
   const db = connect(sandbox.env);
-  const daemon =
-    subject === 'daemon'
-      ? await startDaemon(sandbox, { ...settings, name: `time-to-link-${settings.tasks}` })
-      : undefined;
-  const inline = subject === 'inline' ? new InlineProvisioner(db, sandbox.env, settings.concurrency) : undefined;
-  const observer = new LinkObserver(db);
+  let daemon: DaemonProcess | undefined;
+  let observer: LinkObserver | undefined;
   try {
+    await settings.seed?.(sandbox, db);
+    const sandboxCpu = new ProcSampler(sandbox.pid, 1000);
+    const sandboxBefore = sandboxCpu.sample();
+    const started = now();
+    let daemonCpu: ProcSampler | undefined;
+    let startupCpuMs = 0;
+    if (subject === 'daemon') {
+      daemon = await startDaemon(sandbox, {
+        ...settings,
+        name: settings.name ?? `time-to-link-${settings.tasks}`,
+        ...(settings.daemonArgs ? { args: settings.daemonArgs } : {}),
+      });
+      daemonCpu = new ProcSampler(daemon.pid, 250);
+      startupCpuMs = daemonCpu.sample().cpuMs;
+    }
+    const inline = subject === 'inline' ? new InlineProvisioner(db, sandbox.env, settings.concurrency) : undefined;
+    observer = new LinkObserver(db);
     await observer.started();
     const created = new Map<string, number>();
     await createTasksSteadily(db, settings.tasks, settings.rate, (taskId, ackedAt) => {
@@ -53,22 +102,39 @@ export async function measureTimeToLink(
       inline?.provision(taskId);
     });
     await inline?.drained();
-    await waitUntilAllLinked(db, 20, 10 * 60_000);
+    const lastLink = await waitUntilAllLinked(db, 20, 10 * 60_000);
+    const cost = daemonCpu?.stop();
+    const sandboxAfter = sandboxCpu.stop();
     await sleep(250); // the last refreshes
     const samples: number[] = [];
     for (const [taskId, ackedAt] of created) {
       const seenAt = observer.seen.get(taskId);
       if (seenAt !== undefined) samples.push(round1(seenAt - ackedAt));
     }
+    const links = await countLinksOf(db, [...created.keys()]);
+    const wallMs = lastLink - started;
     return {
       tasks: settings.tasks,
       ratePerSecond: settings.rate,
       timeToLink: percentiles(samples),
       unseen: created.size - samples.length,
       samples,
+      ready: links.ready,
+      failed: links.failed,
+      ...(cost
+        ? {
+            daemon: {
+              cpuMs: Math.round(cost.cpuMs),
+              startupCpuMs: Math.round(startupCpuMs),
+              peakRssMb: toMb(cost.peakRssBytes),
+              wallMs: Math.round(wallMs),
+              sandboxCpuShare: round2((sandboxAfter.cpuMs - sandboxBefore.cpuMs) / wallMs),
+            },
+          }
+        : {}),
     };
   } finally {
-    observer.close();
+    observer?.close();
     await daemon?.stop();
     await sandbox.stop();
   }

@@ -1,6 +1,10 @@
 /**
  * The sandbox's apps: each with its admin token, catalogue and store. Deletion is soft, as on
  * the real server (§9.3): a deleted app disappears from the Platform API but stays inspectable.
+ *
+ * A seeded app (`seed`, the benchmark's already-provisioned account) gets its catalogue, store
+ * and users only when something first opens it: a full store is ~3 KB, 300 MB for 100,000 apps
+ * that a benchmark only lists.
  */
 import { AppUsers } from './app-users.js';
 import { SandboxHttpError, validationFailed, type Json } from './errors.js';
@@ -52,6 +56,12 @@ export function instantTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** An app of a seeded account: a title and a past creation time, nothing else. */
+export interface SeededApp {
+  title: string;
+  createdAtMs: number;
+}
+
 /** Every app of one sandbox, by id; creates, soft-deletes and describes them. */
 export class AppRegistry {
   private readonly apps = new Map<string, SandboxApp>();
@@ -85,21 +95,42 @@ export class AppRegistry {
     }
   }
 
+  /**
+   * Creates platform apps as if made long ago (no schema, no rules, no faults, no counters):
+   * an account that already has them. Their stores are built on first use.
+   */
+  seed(apps: readonly SeededApp[]): SandboxApp[] {
+    return apps.map((spec) => {
+      const app = new RegisteredApp(
+        this.newId(),
+        spec.title,
+        this.newId(),
+        spec.createdAtMs,
+        'platform',
+        null,
+        this.newId,
+        () => {
+          const catalog = new AttrCatalog(this.newId);
+          return { catalog, store: new EntityStore(catalog, this.now) };
+        },
+      );
+      this.apps.set(app.id, app);
+      return app;
+    });
+  }
+
   private register(spec: NewApp, catalog: AttrCatalog): SandboxApp {
     const store = new EntityStore(catalog, this.now);
-    const app: SandboxApp = {
-      id: this.newId(),
-      title: spec.title,
-      adminToken: this.newId(),
-      createdAtMs: this.now(),
-      deletedAtMs: null,
-      via: spec.via,
-      perms: (spec.perms ?? null) as Json,
-      rulesVersion: spec.perms === undefined || spec.perms === null ? null : 0,
-      catalog,
-      store,
-      users: new AppUsers({ catalog, store }, this.newId),
-    };
+    const app = new RegisteredApp(
+      this.newId(),
+      spec.title,
+      this.newId(),
+      this.now(),
+      spec.via,
+      (spec.perms ?? null) as Json,
+      this.newId,
+      () => ({ catalog, store }),
+    );
     this.apps.set(app.id, app);
     return app;
   }
@@ -149,6 +180,46 @@ export class AppRegistry {
       deletedAt: app.deletedAtMs === null ? null : new Date(app.deletedAtMs).toISOString(),
       via: app.via,
     };
+  }
+}
+
+/** A SandboxApp whose catalogue, store and users exist from the first time one is asked for. */
+class RegisteredApp implements SandboxApp {
+  deletedAtMs: number | null = null;
+  rulesVersion: number | null;
+  private parts: { catalog: AttrCatalog; store: EntityStore; users: AppUsers } | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly title: string,
+    readonly adminToken: string,
+    readonly createdAtMs: number,
+    readonly via: AppOrigin,
+    public perms: Json,
+    private readonly newId: () => string,
+    private readonly open: () => { catalog: AttrCatalog; store: EntityStore },
+  ) {
+    this.rulesVersion = perms === null ? null : 0;
+  }
+
+  get catalog(): AttrCatalog {
+    return this.opened().catalog;
+  }
+
+  get store(): EntityStore {
+    return this.opened().store;
+  }
+
+  get users(): AppUsers {
+    return this.opened().users;
+  }
+
+  private opened(): { catalog: AttrCatalog; store: EntityStore; users: AppUsers } {
+    if (!this.parts) {
+      const { catalog, store } = this.open();
+      this.parts = { catalog, store, users: new AppUsers({ catalog, store }, this.newId) };
+    }
+    return this.parts;
   }
 }
 

@@ -1,6 +1,15 @@
 /**
- * The sandbox's own endpoints under `/__sandbox/` (not part of InstantDB): fault control and
- * inspection. All require `Authorization: Bearer <platformToken>`.
+ * The sandbox's own endpoints under `/__sandbox/` (not part of InstantDB): fault control,
+ * inspection and seeding. All require `Authorization: Bearer <platformToken>`.
+ *
+ * - `GET|POST|DELETE /__sandbox/faults`: read, patch or reset the fault configuration.
+ * - `GET /__sandbox/apps[?tokens=1]`: every app ever created, deleted ones included.
+ * - `POST /__sandbox/apps/seed` with `{"titles": ["swift-teal-river", …], "createdAt": <epoch ms
+ *   or ISO-8601>}`: creates one platform app per title, created at that time, at once (no create
+ *   latency, no faults, not counted as creates), and answers `{"apps": [{id, title, adminToken}]}`
+ *   in the same order. An account that already has N apps, for the benchmark: 100,000 take about
+ *   a second, and an app's store is only built if something opens it.
+ * - `GET /__sandbox/stats`: request counters.
  */
 import { authPlatform } from './auth.js';
 import type { SandboxContext } from './context.js';
@@ -8,7 +17,7 @@ import { SandboxHttpError } from './errors.js';
 import { readJson, sendJson, type Router } from './http.js';
 import type { SandboxStats } from './stats.js';
 
-/** Registers `/__sandbox/faults`, `/__sandbox/apps` and `/__sandbox/stats` on `router`. */
+/** Registers `/__sandbox/faults`, `/__sandbox/apps`, `/__sandbox/apps/seed` and `/__sandbox/stats` on `router`. */
 export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () => SandboxStats): void {
   router.add('GET', '/__sandbox/faults', ({ req, res }) => {
     authPlatform(req, ctx.platformToken);
@@ -42,8 +51,28 @@ export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () 
     sendJson(res, { apps });
   });
 
+  router.add('POST', '/__sandbox/apps/seed', async ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    const { titles, createdAtMs } = readSeed(await readJson(req));
+    const apps = ctx.apps.seed(titles.map((title) => ({ title, createdAtMs })));
+    sendJson(res, { apps: apps.map((app) => ({ id: app.id, title: app.title, adminToken: app.adminToken })) });
+  });
+
   router.add('GET', '/__sandbox/stats', ({ req, res }) => {
     authPlatform(req, ctx.platformToken);
     sendJson(res, stats());
   });
+}
+
+/** The body of `POST /__sandbox/apps/seed`, or a 400 naming what is wrong. */
+function readSeed(body: unknown): { titles: string[]; createdAtMs: number } {
+  const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const { titles, createdAt } = fields;
+  const invalid = (message: string) => new SandboxHttpError(400, { type: 'validation-failed', message });
+  if (!Array.isArray(titles) || !titles.every((title) => typeof title === 'string' && title.trim() !== ''))
+    throw invalid('titles must be an array of non-empty strings');
+  const createdAtMs = typeof createdAt === 'string' ? Date.parse(createdAt) : createdAt;
+  if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs))
+    throw invalid('createdAt must be epoch ms or an ISO-8601 time');
+  return { titles: titles.map((title: string) => title.trim()), createdAtMs };
 }

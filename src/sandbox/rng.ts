@@ -29,14 +29,23 @@ export function hashToUint32(text: string): number {
   return createHash('sha256').update(text).digest().readUInt32BE(0);
 }
 
-/** A version-4-shaped UUID drawn from `random`. */
+const HEX_DIGITS = '0123456789abcdef';
+
+/**
+ * A version-4-shaped UUID drawn from `random`. Built as one flat string (not slices joined),
+ * so an id costs ~50 bytes, not ~400: a seeded account holds 200,000 of them.
+ */
 export function randomUuid(random: Random): string {
   const bytes = new Uint8Array(16);
   for (let i = 0; i < 16; i++) bytes[i] = Math.floor(random() * 256);
   bytes[6] = (bytes[6]! & 0x0f) | 0x40;
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  const codes: number[] = [];
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) codes.push(0x2d); // '-'
+    codes.push(HEX_DIGITS.charCodeAt(bytes[i]! >> 4), HEX_DIGITS.charCodeAt(bytes[i]! & 0x0f));
+  }
+  return String.fromCharCode(...codes);
 }
 
 /** `count` random bytes as lower-case hex. */

@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
- * 500-task backlog), writing to a temporary directory. No timing assertions.
+ * 500-task backlog, an account of 2,000 apps), writing to a temporary directory. No timing assertions.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,7 +48,20 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  expect(results.targets.map((target) => target.name)).toHaveLength(9);
+  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps).
+  expect(results.targets.map((target) => target.name)).toHaveLength(12);
+  expect(results.parameters.accountSizes).toEqual([0, 2_000]);
+  expect(results.accountSize).toMatchObject({ tasks: 30, ratePerSecond: 15, latencyMs: 50, pLost: 0.1 });
+  const [empty, seeded] = results.accountSize!.runs;
+  expect(empty).toMatchObject({ seededApps: 0, ready: 30, failed: 0, unseen: 0, ratio: { cpuPerTask: 1, p99: 1 } });
+  expect(seeded).toMatchObject({ seededApps: 2_000, ready: 30, failed: 0, unseen: 0 });
+  for (const run of [empty!, seeded!]) {
+    expect(run.cpuMsPerTask).toBeGreaterThan(0);
+    expect(run.peakRssMb).toBeGreaterThan(0);
+    expect(run.timeToLink.count).toBe(30);
+    expect(run.sandboxCpuShare).toBeGreaterThanOrEqual(0);
+  }
+  expect(results.targets.map((target) => target.name)).toContain('daemon peak RSS with 2,000 apps already provisioned');
   expect(results.onceBatch).toMatchObject({ tasks: 50, ready: 50 });
   expect(results.onceBatch.cpuMsPerTask).toBeGreaterThan(0);
   expect(results.lostAnswers).toMatchObject({ tasks: 30, pLost: 0.1 });
@@ -56,6 +69,8 @@ it('runs every phase and writes the table, results.json and the chart', async ()
 
   expect(stdout).toContain('| time-to-link p50 / p95 / p99 |');
   expect(stdout).toContain('**Backlog**');
+  expect(stdout).toContain('**Account size**');
+  expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.match(/<polyline /g)).toHaveLength(2);

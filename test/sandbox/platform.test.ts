@@ -196,3 +196,45 @@ describe('inspection', () => {
     expect(denied.status).toBe(400);
   });
 });
+
+describe('seeding an account', () => {
+  const twoDaysAgo = Date.UTC(2026, 10, 30, 12, 0, 0);
+
+  test('POST /__sandbox/apps/seed makes old platform apps that the Platform API lists and opens', async () => {
+    const res = await platformFetch('/__sandbox/apps/seed', {
+      method: 'POST',
+      body: JSON.stringify({ titles: ['swift-teal-river', 'calm-red-stone'], createdAt: twoDaysAgo }),
+    });
+    expect(res.status).toBe(200);
+    const { apps } = (await res.json()) as { apps: Array<{ id: string; title: string; adminToken: string }> };
+    expect(apps.map((app) => app.title)).toEqual(['swift-teal-river', 'calm-red-stone']);
+
+    const listed = (await api.getApps()).apps;
+    expect(listed.map((app) => [app.id, app.title, app.createdAt.getTime()])).toEqual(
+      apps.map((app) => [app.id, app.title, twoDaysAgo]),
+    );
+    expect(sandbox.apps()).toMatchObject([{ via: 'platform', deletedAt: null }, { via: 'platform' }]);
+    // Not creates: the counters measure the daemon's work.
+    expect(sandbox.stats()).toMatchObject({ creates: 0, createRequests: 0 });
+
+    // A seeded app is a whole app once opened: its own token writes and reads it.
+    const db = init({ appId: apps[0]!.id, adminToken: apps[0]!.adminToken, apiURI: sandbox.url });
+    const noteId = id();
+    await db.transact(db.tx.notes![noteId]!.update({ text: 'hello' }));
+    expect((await db.query({ notes: {} })).notes).toEqual([{ id: noteId, text: 'hello' }]);
+    await api.deleteApp(apps[1]!.id);
+    expect((await api.getApps()).apps.map((app) => app.id)).toEqual([apps[0]!.id]);
+  });
+
+  test('accepts an ISO time and refuses a bad body or token', async () => {
+    const seed = (body: unknown, token?: string) =>
+      platformFetch('/__sandbox/apps/seed', { method: 'POST', body: JSON.stringify(body) }, token);
+    const iso = await seed({ titles: ['a-b-c'], createdAt: new Date(twoDaysAgo).toISOString() });
+    expect(iso.status).toBe(200);
+    expect(sandbox.apps()[0]!.createdAt).toBe(new Date(twoDaysAgo).toISOString());
+    for (const body of [{ titles: 'a-b-c', createdAt: twoDaysAgo }, { titles: [''], createdAt: 1 }, { titles: [] }])
+      expect((await seed(body)).status).toBe(400);
+    expect((await seed({ titles: ['x'], createdAt: 1 }, `per_${'1'.repeat(64)}`)).status).toBe(400);
+    expect(sandbox.apps()).toHaveLength(1);
+  });
+});

@@ -58,6 +58,30 @@ describe('the listing scanner', () => {
     ).toEqual(['a4', 'a6']);
   });
 
+  it.each(sizes)(
+    'passes over rows created before the time unparsed, never a newer one (chunks of %i bytes)',
+    (size) => {
+      const since = Date.parse('2026-11-27T10:00:00Z');
+      // An unusable row is only refused when it could be wanted: an old one is not even read.
+      const old = { ...row('old', 'old-app', '2026-11-26T23:59:59Z'), id: 5 };
+      const mixed = Buffer.from(JSON.stringify({ apps: [old, ...apps] }));
+      expect(scan({ createdSince: since }, size, mixed)).toEqual(['a1', 'a2', 'a3', 'a4', 'a6']);
+      const newer = { ...row('new', 'new-app', '2026-11-27T10:00:00Z'), id: 5 };
+      expect(() => scan({ createdSince: since }, size, Buffer.from(JSON.stringify({ apps: [newer] })))).toThrow(
+        /unusable app row/,
+      );
+      // A value it cannot read on its own (an escape, not a time) is judged with the whole row.
+      const escaped = Buffer.from(
+        JSON.stringify({ apps: [row('e', 'e', '2026-11-26T00:00:00Z')] }).replace('26T', '26\\u0054'),
+      );
+      expect(scan({ createdSince: since }, size, escaped)).toEqual([]);
+      expect(scan({ createdSince: 0 }, size, escaped)).toEqual(['e']);
+      expect(() =>
+        scan({ createdSince: 0 }, size, Buffer.from(JSON.stringify({ apps: [row('y', 'y', 'yesterday')] }))),
+      ).toThrow(/unusable app row/);
+    },
+  );
+
   it('keeps nothing and reads nothing into memory for an empty filter, but still checks the answer', () => {
     expect(scan({}, 16)).toEqual([]);
     expect(() => scan({}, 16, Buffer.from('<html>502 Bad Gateway</html>'))).toThrow(PlatformError);
