@@ -93,7 +93,16 @@ export async function readJson(req: IncomingMessage): Promise<unknown> {
 
 /** Answers 200 (or `status`) with a JSON body. */
 export function sendJson(res: ServerResponse, body: unknown, status = 200, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, JSON.stringify(body), status, headers);
+}
+
+/** Answers with JSON already serialised. */
+export function sendJsonText(
+  res: ServerResponse,
+  text: string,
+  status = 200,
+  headers: Record<string, string> = {},
+): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

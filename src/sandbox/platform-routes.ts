@@ -17,7 +17,7 @@ import {
 } from './errors.js';
 import { rulesValidationErrors } from './rules.js';
 import { canonicalJson } from '../core/canonical-json.js';
-import { readJson, sendJson, type Router } from './http.js';
+import { readJson, sendJson, sendJsonText, type Router } from './http.js';
 import { normalizeUuid } from './uuid.js';
 
 const RATE_LIMITED =
@@ -112,6 +112,8 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
   router.add('GET', '/superadmin/apps', ({ req, res, url }) => {
     authPlatform(req, ctx.platformToken);
     const include = new Set((url.searchParams.get('include') ?? '').split(','));
+    ctx.counters.lists++;
+    if (!include.has('perms') && !include.has('schema')) return sendJsonText(res, ctx.apps.listingJson());
     const apps = ctx.apps
       .all()
       .filter((app) => app.deletedAtMs === null)
@@ -120,7 +122,6 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
         ...(include.has('perms') ? { perms: app.perms } : {}),
         ...(include.has('schema') ? { schema: app.catalog.toApiSchema() } : {}),
       }));
-    ctx.counters.lists++;
     sendJson(res, { apps });
   });
 

@@ -175,6 +175,29 @@ describe('on the wire', () => {
     expect(other.status).toBe(400);
     expect(((await other.json()) as { message: string }).message).toContain('This admin token does not belong to app');
   });
+  test('the listing follows every create and delete (it is cached between changes)', async () => {
+    const titles = async () =>
+      ((await (await platformFetch('/superadmin/apps')).json()) as { apps: Array<{ title: string; id: string }> }).apps;
+    const create = async (title: string) =>
+      (
+        (await (
+          await platformFetch('/superadmin/apps', { method: 'POST', body: JSON.stringify({ title }) })
+        ).json()) as {
+          app: { id: string };
+        }
+      ).app.id;
+    const first = await create('one-two-three');
+    expect((await titles()).map((app) => app.title)).toEqual(['one-two-three']);
+    expect((await titles()).map((app) => app.title)).toEqual(['one-two-three']); // served from the cache
+    await create('four-five-six');
+    expect((await titles()).map((app) => app.title)).toEqual(['one-two-three', 'four-five-six']);
+    await platformFetch(`/superadmin/apps/${first}`, { method: 'DELETE' });
+    expect((await titles()).map((app) => app.title)).toEqual(['four-five-six']);
+    const withPerms = (await (await platformFetch('/superadmin/apps?include=perms')).json()) as {
+      apps: Array<Record<string, unknown>>;
+    };
+    expect(withPerms.apps).toEqual([{ ...(await titles())[0], perms: null }]);
+  });
 });
 
 describe('inspection', () => {
