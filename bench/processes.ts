@@ -122,7 +122,7 @@ export function spawnDaemon(options: {
   const log = openSync(options.logFile, 'w');
   const child = track(
     spawn(process.execPath, [...(options.nodeArgs ?? []), cliPath(), 'reconcile', ...options.args], {
-      env: { PATH: process.env.PATH ?? '', ...options.env, LOG_FORMAT: 'json' },
+      env: { PATH: process.env.PATH ?? '', ...heapBudgetEnv(), ...options.env, LOG_FORMAT: 'json' },
       stdio: ['ignore', log, log],
     }),
   );
@@ -180,4 +180,10 @@ class LogTail {
       closeSync(fd);
     }
   }
+}
+
+/** The daemon's heap budget passes through when set, so a run can compare budgets (see heap-budget.ts). */
+function heapBudgetEnv(): Record<string, string> {
+  const mb = process.env.PROVISIONER_MAX_HEAP_MB;
+  return mb === undefined ? {} : { PROVISIONER_MAX_HEAP_MB: mb };
 }
