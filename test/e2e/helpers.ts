@@ -160,12 +160,14 @@ export async function eventuallyOn(
   timeoutMs = 30_000,
   everyMs = 10,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms (fake clock at ${clock.now()})`);
+  const checkThenMoveTime = async () => {
+    if (await check()) return true;
     if (daemon.waitsOnlyOnTime()) await clock.advanceToNextTimer();
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
+    return false;
+  };
+  await eventually(checkThenMoveTime, timeoutMs, everyMs).catch((error: Error) => {
+    throw new Error(`${error.message} (fake clock at ${clock.now()})`);
+  });
 }
 
 /** Resolves as `promise` does, moving `clock` meanwhile as `eventuallyOn` does. */
