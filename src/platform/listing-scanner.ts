@@ -19,8 +19,13 @@
  * filter's time is passed over unparsed (a sweep's listing has a hit in every
  * row and wants the newest few; parsing all 100,000 rows cost ~120 ms a sweep).
  *
- * Memory is one window (the unread tail, at most MAX_ROW_BYTES plus a chunk)
- * and the matches, whatever the size of the account.
+ * Chunks are searched where they lie: nothing is copied but a needle's width
+ * at each seam and the few rows that are read (concatenating a 64 KB window
+ * to every chunk cost ~15 ms per 100,000-app listing, the biggest part of
+ * reading one). The last chunks are kept by reference, at least MAX_ROW_BYTES
+ * of them, for rows that began in an earlier chunk.
+ *
+ * Memory is those chunks and the matches, whatever the size of the account.
  */
 import { MalformedResponseError } from '../errors.js';
 import type { ListedApp, ListingFilter } from '../core/types.js';
@@ -28,73 +33,95 @@ import { listedAppRow } from './responses.js';
 
 /** No app row is near this long without `include`; a longer one means we cannot read this listing. */
 const MAX_ROW_BYTES = 64 * 1024;
+/** How far around a hit a row is first looked for: rows are a few hundred bytes. */
+const NEAR_BYTES = 4 * 1024;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN = 0x7b;
 const CLOSE = 0x7d;
 const CREATED_AT = Buffer.from('"created_at":"');
+/** `YYYY-MM-DDTHH:MM:SSZ`, with -1 where a digit goes. */
+const DIGIT = -1;
+const TIMESTAMP_SHAPE = [...'0000-00-00T00:00:00Z'].map((char) => (char === '0' ? DIGIT : char.charCodeAt(0)));
 const ENVELOPE_START = /^\s*\{\s*"apps"\s*:\s*\[/;
 const ENVELOPE_END = /\]\s*\}\s*$/;
 
+/** A needle found at `at`, a position in the whole body. */
+interface Hit {
+  at: number;
+  needle: Buffer;
+}
+
 export class AppListingScanner {
-  private window: Buffer = Buffer.alloc(0);
-  /** Where in the window the next search starts (a needle may straddle it, so search a little before). */
-  private searched = 0;
-  /** A row was cut off by the end of the window: the next chunk completes it. */
-  private pending = false;
+  private readonly kept = new KeptChunks();
+  /** Hits whose value or row runs past what has arrived: the next chunks complete them. */
+  private waiting: Hit[] = [];
   private head = '';
   private tail = '';
   private readonly needles: Buffer[];
+  private readonly widest: number;
   private readonly found = new Map<string, ListedApp>();
+  /** The filter's time as the server writes times, to compare rows' times without parsing them. */
+  private readonly cutoff: Buffer | undefined;
 
   constructor(private readonly filter: ListingFilter) {
     this.needles = [...(filter.titles ?? [])].map((title) => Buffer.from(`"title":${JSON.stringify(title)}`));
     if (filter.createdSince !== undefined) this.needles.push(CREATED_AT);
+    this.widest = Math.max(0, ...this.needles.map((needle) => needle.length));
+    if (filter.createdSince !== undefined) this.cutoff = serverTimestamp(filter.createdSince);
+  }
+
+  /** Bytes held for rows that may continue in the next chunks (for tests: bounded, whatever the body). */
+  get keptBytes(): number {
+    return this.kept.size;
   }
 
   write(chunk: Buffer): void {
     if (this.head.length < 64) this.head += chunk.subarray(0, 64 - this.head.length).toString('latin1');
     this.tail = (this.tail + chunk.subarray(Math.max(0, chunk.length - 64)).toString('latin1')).slice(-64);
-    if (this.needles.length === 0) return;
-    // A concatenation is ours to keep a part of; the caller's chunk may not be.
-    const owned = this.window.length > 0;
-    this.window = owned ? Buffer.concat([this.window, chunk]) : chunk;
-    this.scan(owned);
+    if (this.needles.length === 0 || chunk.length === 0) return;
+    const chunkStart = this.kept.end;
+    this.kept.push(chunk);
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const hit of waiting) this.judge(hit);
+    this.searchSeam(chunkStart);
+    for (const needle of this.needles)
+      for (let at = chunk.indexOf(needle); at >= 0; at = chunk.indexOf(needle, at + needle.length))
+        this.judge({ at: chunkStart + at, needle });
+    const oldestNeeded = Math.min(this.kept.end, ...this.waiting.map((hit) => hit.at));
+    this.kept.dropBefore(oldestNeeded - MAX_ROW_BYTES);
   }
 
   /** The matching apps; throws when the body was not a listing. */
   end(): ListedApp[] {
     if (!ENVELOPE_START.test(this.head) || !ENVELOPE_END.test(this.tail))
       throw new MalformedResponseError('list answer is not {"apps": [...]}', { status: 200 });
-    if (this.pending) throw new MalformedResponseError('list answer ends inside an app row', { status: 200 });
+    if (this.waiting.length > 0)
+      throw new MalformedResponseError('list answer ends inside an app row', { status: 200 });
     return [...this.found.values()];
   }
 
-  private scan(owned: boolean): void {
-    const { window } = this;
-    let resume = window.length;
-    // Keep enough for a row that begins here and is found by a key in the next chunk.
-    let keep = Math.max(0, window.length - MAX_ROW_BYTES);
-    this.pending = false;
-    for (const needle of this.needles) {
-      let at = window.indexOf(needle, Math.max(0, this.searched - needle.length + 1));
-      for (; at >= 0; at = window.indexOf(needle, at + needle.length)) {
-        const age = needle === CREATED_AT ? this.tooOld(at + needle.length) : false;
-        if (age === true) continue;
-        const row = age === 'incomplete' ? age : this.rowAround(at, at + needle.length, endsInString(needle));
-        if (row === 'incomplete') {
-          this.pending = true;
-          resume = Math.min(resume, at);
-          keep = Math.min(keep, this.rowStart(at));
-          break;
-        }
-        this.consider(row);
-      }
+  /** Needles that began before the chunk at `chunkStart` and end in it. */
+  private searchSeam(chunkStart: number): void {
+    if (chunkStart === 0) return;
+    const from = Math.max(this.kept.start, chunkStart - this.widest + 1);
+    const seam = this.kept.slice(from, chunkStart + this.widest - 1);
+    for (const needle of this.needles)
+      for (let at = seam.indexOf(needle); at >= 0 && from + at < chunkStart; at = seam.indexOf(needle, at + 1))
+        if (from + at + needle.length > chunkStart) this.judge({ at: from + at, needle });
+  }
+
+  private judge(hit: Hit): void {
+    const to = hit.at + hit.needle.length;
+    if (hit.needle === CREATED_AT) {
+      const old = this.tooOld(to);
+      if (old === 'incomplete') return void this.waiting.push(hit);
+      if (old) return;
     }
-    // Rows found twice (a search resumed before them) land on the same id.
-    this.searched = resume - keep;
-    const kept = window.subarray(keep);
-    this.window = owned ? kept : Buffer.from(kept);
+    const row = this.rowAround(hit.at, to, endsInString(hit.needle));
+    if (row === 'incomplete') return void this.waiting.push(hit);
+    this.consider(row);
   }
 
   /**
@@ -103,10 +130,11 @@ export class AppListingScanner {
    * False when it cannot tell (an escape, or not a timestamp): the row is parsed and judged whole.
    */
   private tooOld(from: number): boolean | 'incomplete' {
-    const end = this.window.indexOf(QUOTE, from);
-    if (end < 0) return 'incomplete';
-    if (end - from > 64) return false;
-    const value = this.window.toString('utf8', from, end);
+    const bytes = this.kept.slice(from, from + 65);
+    const end = bytes.indexOf(QUOTE);
+    if (end < 0) return bytes.length < 65 ? 'incomplete' : false;
+    if (end === 20 && this.cutoff && isServerTimestamp(bytes)) return bytes.compare(this.cutoff!, 0, 20, 0, 20) < 0;
+    const value = bytes.toString('utf8', 0, end);
     if (value.includes('\\')) return false;
     const ms = Date.parse(value);
     return Number.isFinite(ms) && ms < this.filter.createdSince!;
@@ -128,30 +156,122 @@ export class AppListingScanner {
     if (wanted) this.found.set(id, { id, title, createdAt });
   }
 
-  /** The row around a key at [from, to): from the `{` before it to the `}` after it, outside strings. */
-  private rowAround(from: number, to: number, inValue: boolean): Buffer | 'incomplete' {
-    const start = this.rowStart(from);
-    let inString = inValue;
-    for (let i = to; i < this.window.length; i++) {
-      const byte = this.window[i]!;
-      if (byte === QUOTE && !escaped(this.window, i)) inString = !inString;
-      else if (byte === CLOSE && !inString) return this.window.subarray(start, i + 1);
-      if (i - start > MAX_ROW_BYTES)
-        throw new MalformedResponseError('list answer has an app row too long to read', { status: 200 });
+  /**
+   * The row around a key at [at, to): from the `{` before it to the `}` after it, outside strings.
+   * Looked for near the key first, then as far as a row can reach.
+   */
+  private rowAround(at: number, to: number, inValue: boolean): Buffer | 'incomplete' {
+    for (const reach of [NEAR_BYTES, MAX_ROW_BYTES]) {
+      const from = Math.max(this.kept.start, at - reach);
+      const upTo = Math.min(this.kept.end, to + reach);
+      const bytes = this.kept.slice(from, upTo);
+      // Before the first byte kept there is nothing to widen to: the body's start, or rows out of reach.
+      const start = rowStart(bytes, at - from, from === this.kept.start);
+      if (start === 'wider') continue;
+      if (start < 0)
+        throw new MalformedResponseError('list answer has an app row whose start is out of reach', { status: 200 });
+      const end = rowEnd(bytes, to - from, inValue, start);
+      if (end >= 0) return bytes.subarray(start, end + 1);
+      if (upTo === this.kept.end) return 'incomplete';
     }
-    return 'incomplete';
+    throw new MalformedResponseError('list answer has an app row too long to read', { status: 200 });
+  }
+}
+
+/**
+ * The last chunks of the body, kept by reference, with their place in it; a slice
+ * is copied only when it spans chunks.
+ */
+class KeptChunks {
+  private chunks: Buffer[] = [];
+  /** Body position of the first kept byte, and just past the last. */
+  start = 0;
+  end = 0;
+
+  get size(): number {
+    return this.end - this.start;
   }
 
-  private rowStart(from: number): number {
-    let inString = false;
-    for (let i = from - 1; i >= 0; i--) {
-      const byte = this.window[i]!;
-      if (byte === QUOTE && !escaped(this.window, i)) inString = !inString;
-      else if (byte === OPEN && !inString) return i;
-      if (from - i > MAX_ROW_BYTES) break;
-    }
-    throw new MalformedResponseError('list answer has an app row whose start is out of reach', { status: 200 });
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.end += chunk.length;
   }
+
+  /** Lets go of whole chunks that end before `position`. */
+  dropBefore(position: number): void {
+    while (this.chunks.length > 1 && this.start + this.chunks[0]!.length <= position)
+      this.start += this.chunks.shift()!.length;
+  }
+
+  /** Bytes [from, to) of the body, clipped to what is kept. */
+  slice(from: number, to: number): Buffer {
+    from = Math.max(from, this.start);
+    to = Math.min(to, this.end);
+    const last = this.chunks[this.chunks.length - 1]!;
+    const lastStart = this.end - last.length;
+    if (from >= lastStart) return last.subarray(from - lastStart, to - lastStart);
+    const pieces: Buffer[] = [];
+    let chunkStart = this.start;
+    for (const chunk of this.chunks) {
+      const chunkEnd = chunkStart + chunk.length;
+      if (chunkEnd > from && chunkStart < to)
+        pieces.push(chunk.subarray(Math.max(0, from - chunkStart), Math.min(chunk.length, to - chunkStart)));
+      chunkStart = chunkEnd;
+    }
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+}
+
+/**
+ * Where the row around a key at `at` begins: the nearest `{` before it outside a string,
+ * -1 if there is none, 'wider' if the answer needs bytes before these (`whole` says there are none).
+ */
+function rowStart(bytes: Buffer, at: number, whole: boolean): number | 'wider' {
+  let inString = false;
+  for (let i = at - 1; i >= 0; i--) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) {
+      const isEscaped = escaped(bytes, i);
+      if (isEscaped === undefined) return whole ? -1 : 'wider';
+      if (!isEscaped) inString = !inString;
+    } else if (byte === OPEN && !inString) return i;
+    if (at - i > MAX_ROW_BYTES) return -1;
+  }
+  return whole ? -1 : 'wider';
+}
+
+/** Where the row that began at `start` ends: its `}` after `from`, outside strings; -1 if not in these bytes. */
+function rowEnd(bytes: Buffer, from: number, inValue: boolean, start: number): number {
+  let inString = inValue;
+  for (let i = from; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE && !escaped(bytes, i)) inString = !inString;
+    else if (byte === CLOSE && !inString) return i;
+    if (i - start > MAX_ROW_BYTES)
+      throw new MalformedResponseError('list answer has an app row too long to read', { status: 200 });
+  }
+  return -1;
+}
+
+/**
+ * The server's `YYYY-MM-DDTHH:MM:SSZ` for the first whole second at or after `ms`: a row's
+ * time (whole seconds) is before `ms` exactly when its text sorts before this one.
+ */
+function serverTimestamp(ms: number): Buffer | undefined {
+  const date = new Date(Math.ceil(ms / 1000) * 1000);
+  const year = date.getUTCFullYear();
+  if (!Number.isFinite(year) || year < 0 || year > 9999) return undefined;
+  return Buffer.from(date.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+}
+
+/** Whether the 20 bytes begin with a time written as the server writes them. */
+function isServerTimestamp(bytes: Buffer): boolean {
+  for (let i = 0; i < 20; i++) {
+    const byte = bytes[i]!;
+    const expected = TIMESTAMP_SHAPE[i]!;
+    if (expected === DIGIT ? byte < 0x30 || byte > 0x39 : byte !== expected) return false;
+  }
+  return true;
 }
 
 /** True when a needle ends inside a string (`"created_at":"` opens the value). */
@@ -161,9 +281,15 @@ function endsInString(needle: Buffer): boolean {
   return quotes % 2 === 1;
 }
 
-/** A quote is escaped when an odd number of backslashes stands right before it. */
-function escaped(bytes: Buffer, at: number): boolean {
+/**
+ * A quote is escaped when an odd number of backslashes stands right before it;
+ * undefined when the backslashes run back to the first of these bytes.
+ */
+function escaped(bytes: Buffer, at: number): boolean | undefined {
   let count = 0;
-  for (let i = at - 1; i >= 0 && bytes[i] === BACKSLASH; i--) count++;
+  for (let i = at - 1; bytes[i] === BACKSLASH; i--) {
+    if (i === 0) return undefined;
+    count++;
+  }
   return count % 2 === 1;
 }

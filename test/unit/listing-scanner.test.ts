@@ -1,5 +1,5 @@
 /** Reading a streamed GET /superadmin/apps for the apps a lookup wants, whatever the chunk boundaries. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { PlatformError } from '../../src/errors.js';
 import { AppListingScanner } from '../../src/platform/listing-scanner.js';
 
@@ -53,6 +53,9 @@ describe('the listing scanner', () => {
   it.each(sizes)('finds apps created since a time, reading every row (chunks of %i bytes)', (size) => {
     expect(scan({ createdSince: Date.parse('2026-11-27T10:00:01Z') }, size)).toEqual(['a2', 'a3', 'a4', 'a6']);
     expect(scan({ createdSince: 0 }, size)).toEqual(['a1', 'a2', 'a3', 'a4', 'a5', 'a6']);
+    // Rows' times are whole seconds: one millisecond after a row's second is after the row.
+    expect(scan({ createdSince: Date.parse('2026-11-27T10:00:00Z') + 1 }, size)).toEqual(['a2', 'a3', 'a4', 'a6']);
+    expect(scan({ createdSince: Date.parse('2026-11-27T10:00:01Z') - 1 }, size)).toEqual(['a2', 'a3', 'a4', 'a6']);
     expect(
       scan({ createdSince: Date.parse('2026-11-28T00:00:00Z'), titles: new Set(['calm-red-heron']) }, size),
     ).toEqual(['a4', 'a6']);
@@ -82,6 +85,23 @@ describe('the listing scanner', () => {
     },
   );
 
+  it.each([3, 7, 100, 4_093, 8_192, 65_536])(
+    'reads rows longer than the first look around a key, and backslash runs longer than it (chunks of %i bytes)',
+    (size) => {
+      const long = [
+        row('long-title', 'x'.repeat(10_000), '2026-11-27T10:00:00Z'),
+        row('backslashes', '\\'.repeat(5_000), '2026-11-27T10:00:00Z'),
+        row('short', 'swift-blue-river', '2026-11-27T10:00:00Z'),
+      ];
+      const bytes = Buffer.from(JSON.stringify({ apps: long }));
+      expect(scan({ createdSince: 0 }, size, bytes)).toEqual(['backslashes', 'long-title', 'short']);
+      expect(scan({ titles: new Set(['\\'.repeat(5_000), 'swift-blue-river']) }, size, bytes)).toEqual([
+        'backslashes',
+        'short',
+      ]);
+    },
+  );
+
   it('keeps nothing and reads nothing into memory for an empty filter, but still checks the answer', () => {
     expect(scan({}, 16)).toEqual([]);
     expect(() => scan({}, 16, Buffer.from('<html>502 Bad Gateway</html>'))).toThrow(PlatformError);
@@ -102,10 +122,23 @@ describe('the listing scanner', () => {
     const big = Buffer.from(JSON.stringify({ apps: many }));
     const scanner = new AppListingScanner({ titles: new Set(['name-19999', 'name-7']) });
     let largestWindow = 0;
-    for (let at = 0; at < big.length; at += 16_384) {
-      scanner.write(big.subarray(at, at + 16_384));
-      largestWindow = Math.max(largestWindow, (scanner as unknown as { window: Buffer }).window.length);
+    // Chunks are searched where they lie: what is copied is the seams and the rows read, not the body.
+    let copied = 0;
+    const concat = Buffer.concat.bind(Buffer);
+    const spy = vi.spyOn(Buffer, 'concat').mockImplementation((list, length) => {
+      const joined = concat(list, length);
+      copied += joined.length;
+      return joined;
+    });
+    try {
+      for (let at = 0; at < big.length; at += 16_384) {
+        scanner.write(big.subarray(at, at + 16_384));
+        largestWindow = Math.max(largestWindow, scanner.keptBytes);
+      }
+    } finally {
+      spy.mockRestore();
     }
+    expect(copied).toBeLessThan(big.length / 100);
     expect(
       scanner
         .end()
