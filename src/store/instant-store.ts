@@ -10,6 +10,7 @@ import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../core/po
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
+import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { untyped, type MainDb } from './instant-db.js';
 import {
   brokenRecordsQuery,
@@ -30,14 +31,28 @@ export interface InstantStoreOptions {
   sealToken?: (token: string) => string;
 }
 
+type TransactStep = Parameters<MainDb['transact']>[0] extends infer Steps
+  ? Steps extends readonly (infer Step)[]
+    ? Step
+    : never
+  : never;
+
 /** Records read per page when counting. */
 const COUNT_PAGE = 1_000;
 
 export class InstantStore implements Store, RecordCatalog {
   private readonly db: MainDb;
+  /** Claims and record writes: sent together when they queue up (see group-commit.ts). */
+  private readonly commits: GroupCommit<TransactStep>;
 
   constructor(private readonly options: InstantStoreOptions) {
     this.db = options.db;
+    this.commits = new GroupCommit((steps) => this.call(() => this.db.transact(steps)).then(() => {}));
+  }
+
+  /** Writes asked for and transactions sent for them: how well writes were grouped. */
+  get commitStats(): GroupCommitStats {
+    return { ...this.commits.stats };
   }
 
   async loadTask(taskId: string): Promise<TaskState> {
@@ -61,8 +76,9 @@ export class InstantStore implements Store, RecordCatalog {
 
   async claim(input: ClaimInput): Promise<void> {
     const { tx } = this.db;
-    await this.call(() =>
-      this.db.transact([
+    await this.commits.write({
+      entities: [input.recordId, input.taskId],
+      steps: [
         tx.databases[input.recordId]!.create({
           taskId: input.taskId,
           name: input.name,
@@ -76,8 +92,8 @@ export class InstantStore implements Store, RecordCatalog {
         // Fails the whole transaction if the task was deleted meanwhile.
         tx.tasks[input.taskId]!.update({}, { upsert: false }),
         tx.tasks[input.taskId]!.link({ mainDatabase: input.recordId }),
-      ]),
-    );
+      ],
+    });
   }
 
   async update(
@@ -92,14 +108,16 @@ export class InstantStore implements Store, RecordCatalog {
     const { sealToken } = this.options;
     if (changes.adminToken !== undefined && sealToken)
       changes = { ...changes, adminToken: sealToken(changes.adminToken) };
-    await this.call(() =>
-      this.db.transact([
-        fence(this.db, version.id, generation, owner, this.options.clock.now()).step,
+    const own = fence(this.db, version.id, generation, owner, this.options.clock.now());
+    await this.commits.write({
+      entities: [own.id, version.id, version.taskId],
+      steps: [
+        own.step,
         tx.databases[version.id]!.update({ ...changes, generation }, { upsert: false }),
         ...(options.requireTask || options.linkTask ? [task.update({}, { upsert: false })] : []),
         ...(options.linkTask ? [task.link({ mainDatabase: version.id })] : []),
-      ]),
-    );
+      ],
+    });
   }
 
   async delete(version: RecordVersion, owner: string): Promise<void> {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InstantStore } from '../../src/store/instant-store.js';
 import { connectMainDb } from '../../src/store/instant-db.js';
 import { systemClock } from '../../src/clock.js';
+import type { StoreError } from '../../src/errors.js';
 import { audit, createTasks, eventually, provisioner, world, type World } from './helpers.js';
 
 let current: World | undefined;
@@ -138,5 +139,63 @@ describe('main-app store over the SDK', () => {
     ).rejects.toMatchObject({
       kind: 'unique-violation',
     });
+  });
+  it('claims that queue up share one transaction; one whose task is gone fails alone, the rest are claimed', async () => {
+    const w = (current = await world());
+    const store = storeFor(w);
+    const taskIds = await createTasks(w.db, 6);
+    const gone = taskIds[3]!;
+    await w.db.transact(w.db.tx.tasks[gone]!.delete());
+    const transactsBefore = w.sandbox.stats().transacts;
+    const claim = (taskId: string, i: number) =>
+      store.claim({
+        taskId,
+        recordId: `0b6f3b5e-2222-4a2b-9c3d-00000000000${i}`,
+        name: `group-name-${i}`,
+        owner: 'a',
+        now: Date.now(),
+        leaseExpiresAt: Date.now() + 60_000,
+      });
+    const outcomes = await Promise.allSettled(taskIds.map(claim));
+    expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as StoreError).kind))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'missing-entity',
+      'ok',
+      'ok',
+    ]);
+    // The first went alone; the five behind it as one group, refused, then one by one.
+    // The sandbox counts what committed: neither the refused group nor the refused claim.
+    expect(w.sandbox.stats().transacts - transactsBefore).toBe(1 + 4);
+    expect(store.commitStats).toEqual({ writes: 6, transactions: 7 });
+    const { tasks } = await w.db.query({ tasks: { mainDatabase: {} } });
+    const linked = Object.fromEntries(tasks.map((task) => [task.id, task.mainDatabase?.id ?? null]));
+    expect(taskIds.filter((id) => id !== gone).every((id) => linked[id] !== null)).toBe(true);
+    expect(Object.keys(linked)).toHaveLength(5);
+    const { databases } = await w.db.query({ databases: {} });
+    expect(databases.map((record) => record.taskId).sort()).toEqual(taskIds.filter((id) => id !== gone).sort());
+  });
+
+  it('claims that queue up and all commit cost one transaction between them', async () => {
+    const w = (current = await world());
+    const store = storeFor(w);
+    const taskIds = await createTasks(w.db, 8);
+    const transactsBefore = w.sandbox.stats().transacts;
+    await Promise.all(
+      taskIds.map((taskId, i) =>
+        store.claim({
+          taskId,
+          recordId: `0b6f3b5e-3333-4a2b-9c3d-00000000000${i}`,
+          name: `batch-name-${i}`,
+          owner: 'a',
+          now: Date.now(),
+          leaseExpiresAt: 0,
+        }),
+      ),
+    );
+    expect(w.sandbox.stats().transacts - transactsBefore).toBe(2);
+    const { databases } = await w.db.query({ databases: {} });
+    expect(databases).toHaveLength(8);
   });
 });
