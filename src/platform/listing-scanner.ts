@@ -21,9 +21,10 @@
  *
  * Chunks are searched where they lie: nothing is copied but a needle's width
  * at each seam and the few rows that are read (concatenating a 64 KB window
- * to every chunk cost ~15 ms per 100,000-app listing, the biggest part of
- * reading one). The last chunks are kept by reference, at least MAX_ROW_BYTES
- * of them, for rows that began in an earlier chunk.
+ * to every chunk cost ~15 ms per 100,000-app listing, more than the search
+ * itself). The last chunks are kept by reference, at least MAX_ROW_BYTES of
+ * them, for rows that began in an earlier chunk; so a chunk must not change
+ * once written (a stream's chunks do not).
  *
  * Memory is those chunks and the matches, whatever the size of the account.
  */

@@ -89,7 +89,7 @@ export class InstantStore implements Store, RecordCatalog {
           leaseExpiresAt: input.leaseExpiresAt,
           generation: 1,
         }),
-        // Fails the whole transaction if the task was deleted meanwhile.
+        // Fails the claim if the task was deleted meanwhile (a group it is in is then sent again one by one).
         tx.tasks[input.taskId]!.update({}, { upsert: false }),
         tx.tasks[input.taskId]!.link({ mainDatabase: input.recordId }),
       ],
