@@ -62,7 +62,13 @@ export function connectPorts(
 ): ProvisionerPorts {
   const db = connectMainDb({ appId: config.appId, adminToken: config.adminToken, apiUri: config.apiUri });
   return {
-    store: new InstantStore({ db, clock, timeoutMs: config.requestTimeoutMs, sealToken: tokenSealer(config) }),
+    store: new InstantStore({
+      db,
+      clock,
+      timeoutMs: config.requestTimeoutMs,
+      sealToken: tokenSealer(config),
+      telemetry,
+    }),
     platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock, telemetry }),
     feed: new InstantFeed({
       telemetry,

@@ -161,6 +161,8 @@ export interface Telemetry {
   resubscribed(name: string): void;
   /** Record counts by status, complete (src/ops counts the catalog now and then; the core never does). */
   databaseCounts(counts: Record<string, number>): void;
+  /** Writes to the main app (claims, record writes) finished, and the transactions they took (group commit). */
+  mainAppWrites(writes: number, transactions: number): void;
 }
 
 /** Telemetry that goes nowhere. */
@@ -173,6 +175,7 @@ export const noTelemetry: Telemetry = {
   subscriptionChanged() {},
   resubscribed() {},
   databaseCounts() {},
+  mainAppWrites() {},
 };
 
 /** One change a schema push makes (or would make) to an app, e.g. `add-attr notes.text`. */

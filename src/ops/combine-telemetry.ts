@@ -27,5 +27,8 @@ export function combineTelemetry(...sinks: Telemetry[]): Telemetry {
     databaseCounts: (counts) => {
       for (const sink of sinks) sink.databaseCounts(counts);
     },
+    mainAppWrites: (writes, transactions) => {
+      for (const sink of sinks) sink.mainAppWrites(writes, transactions);
+    },
   };
 }

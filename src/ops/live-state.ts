@@ -64,6 +64,9 @@ export class LiveState implements Telemetry {
     this.counts = { ...counts };
   }
 
+  /** Not on the page: the main app's write load is a metric. */
+  mainAppWrites(): void {}
+
   /** The gate now; `now` decides whether a pause is still on. */
   gateView(now: number): GateView {
     const gate = this.gate;

@@ -35,6 +35,8 @@ export class PrometheusTelemetry implements Telemetry {
   private readonly orphans: Counter;
   private readonly blocked: Gauge<'reason'>;
   private readonly resubscribes: Counter;
+  private readonly writes: Counter;
+  private readonly transactions: Counter;
   private blockedReason: string | null = null;
   private sawOtherStatus = false;
 
@@ -90,6 +92,16 @@ export class PrometheusTelemetry implements Telemetry {
       help: 'Subscriptions opened again after the SDK closed one for good',
       registers,
     });
+    this.writes = new Counter({
+      name: 'instant_provisioner_main_app_writes_total',
+      help: 'Claims and record writes sent to the main app (finished, whatever the outcome)',
+      registers,
+    });
+    this.transactions = new Counter({
+      name: 'instant_provisioner_main_app_transactions_total',
+      help: 'Transactions those writes took: fewer than writes when writes were grouped',
+      registers,
+    });
   }
 
   platformRequest(operation: PlatformOperation, outcome: string, durationMs: number): void {
@@ -131,6 +143,11 @@ export class PrometheusTelemetry implements Telemetry {
       if (!(DATABASE_STATUSES as readonly string[]).includes(status)) other += count;
     if (other > 0 || this.sawOtherStatus) this.databases.set({ status: 'other' }, other);
     this.sawOtherStatus ||= other > 0;
+  }
+
+  mainAppWrites(writes: number, transactions: number): void {
+    this.writes.inc(writes);
+    this.transactions.inc(transactions);
   }
 
   /** The exposition text and its content type. */

@@ -48,6 +48,8 @@ export class GroupCommit<Step> {
     /** Sends one transaction; failures are StoreErrors. */
     private readonly send: (steps: Step[]) => Promise<void>,
     private readonly options: { maxInFlight: number; maxSteps: number } = { maxInFlight: 1, maxSteps: 200 },
+    /** Told when a group is done: how many writes it held and how many transactions they took. */
+    private readonly report: (writes: number, transactions: number) => void = () => {},
   ) {}
 
   write(write: Write<Step>): Promise<void> {
@@ -94,6 +96,15 @@ export class GroupCommit<Step> {
   }
 
   private async commit(group: Array<Queued<Step>>): Promise<void> {
+    const transactionsBefore = this.stats.transactions;
+    try {
+      await this.commitGroup(group);
+    } finally {
+      this.report(group.length, this.stats.transactions - transactionsBefore);
+    }
+  }
+
+  private async commitGroup(group: Array<Queued<Step>>): Promise<void> {
     if (group.length === 1) return this.sendAlone(group[0]!);
     try {
       this.stats.transactions++;

@@ -6,7 +6,14 @@
 import { id as newEntityId, InstantAPIError } from '@instantdb/admin';
 import type { Clock } from '../clock.js';
 import { withDeadline } from '../core/deadline.js';
-import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../core/ports.js';
+import {
+  noTelemetry,
+  type ClaimInput,
+  type RecordCatalog,
+  type Store,
+  type Telemetry,
+  type UpdateOptions,
+} from '../core/ports.js';
 import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
@@ -29,6 +36,8 @@ export interface InstantStoreOptions {
   timeoutMs: number;
   /** How an admin token is written (sealed, with a token key); by default as it is. */
   sealToken?: (token: string) => string;
+  /** Told of the main-app writes and the transactions they took. */
+  telemetry?: Telemetry;
 }
 
 type TransactStep = Parameters<MainDb['transact']>[0] extends infer Steps
@@ -47,7 +56,12 @@ export class InstantStore implements Store, RecordCatalog {
 
   constructor(private readonly options: InstantStoreOptions) {
     this.db = options.db;
-    this.commits = new GroupCommit((steps) => this.call(() => this.db.transact(steps)).then(() => {}));
+    const telemetry = options.telemetry ?? noTelemetry;
+    this.commits = new GroupCommit(
+      (steps) => this.call(() => this.db.transact(steps)).then(() => {}),
+      undefined,
+      (writes, transactions) => telemetry.mainAppWrites(writes, transactions),
+    );
   }
 
   /** Writes asked for and transactions sent for them: how well writes were grouped. */

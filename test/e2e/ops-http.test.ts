@@ -39,6 +39,8 @@ describe('ops HTTP server', () => {
     expect(metricValue(first, 'instant_provisioner_blocked{reason="app-creation-disabled"}')).toBe(0);
     expect(metricValue(first, 'instant_provisioner_platform_requests_total{operation="create",outcome="ok"}')).toBe(0);
     expect(metricValue(first, 'instant_provisioner_time_to_link_seconds_count')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_main_app_writes_total')).toBe(0);
+    expect(metricValue(first, 'instant_provisioner_main_app_transactions_total')).toBe(0);
 
     await eventually(async () => (await fetch(`${url}/readyz`)).status === 200);
     await createTasks(w!.db, 3);
@@ -47,9 +49,17 @@ describe('ops HTTP server', () => {
       return (
         metricValue(text, 'instant_provisioner_databases{status="ready"}') === 3 &&
         metricValue(text, 'instant_provisioner_time_to_link_seconds_count') === 3 &&
-        metricValue(text, 'instant_provisioner_create_duration_seconds_count') === 3
+        metricValue(text, 'instant_provisioner_create_duration_seconds_count') === 3 &&
+        // A claim and a ready write per task, in as many transactions or fewer (grouped).
+        metricValue(text, 'instant_provisioner_main_app_writes_total') === 6
       );
     });
+    const transactions = metricValue(
+      await (await fetch(`${url}/metrics`)).text(),
+      'instant_provisioner_main_app_transactions_total',
+    );
+    expect(transactions).toBeGreaterThanOrEqual(2);
+    expect(transactions).toBeLessThanOrEqual(6);
     const status = await (await fetch(`${url}/api/status`)).text();
     const snapshot = JSON.parse(status) as { newest: Array<{ status: string; appId: string }>; actions: unknown };
     expect(snapshot.newest.filter((r) => r.status === 'ready')).toHaveLength(3);

@@ -40,7 +40,8 @@ describe('group commit', () => {
 
   it('a refused group is sent again one by one: the refused write fails alone, the others commit', async () => {
     const { sent, send } = slowMainApp();
-    const commits = new GroupCommit(send);
+    const reports: Array<[number, number]> = [];
+    const commits = new GroupCommit(send, undefined, (writes, transactions) => reports.push([writes, transactions]));
     const busy = commits.write({ steps: ['x'], entities: ['x'] });
     const writes = ['b', 'c', 'd'].map((id) => outcome(commits.write({ steps: [id], entities: [id] })));
     sent[0]!.answer();
@@ -54,6 +55,12 @@ describe('group commit', () => {
     sent[4]!.answer();
     expect(await Promise.all(writes)).toEqual(['ok', 'unique-violation', 'ok']);
     expect(commits.stats).toEqual({ writes: 4, transactions: 5 });
+    await settle();
+    // Telemetry hears each group once it is done: the first alone, then three writes in 1 + 3 transactions.
+    expect(reports).toEqual([
+      [1, 1],
+      [3, 4],
+    ]);
   });
 
   it.each(['unavailable', 'token-rejected'] as const)(
