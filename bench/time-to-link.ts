@@ -15,7 +15,7 @@ import {
   LinkObserver,
   now,
   sleep,
-  waitUntilAllLinked,
+  waitUntilFinished,
   type BenchDb,
 } from './workload.js';
 
@@ -102,7 +102,7 @@ export async function measureTimeToLink(
       inline?.provision(taskId);
     });
     await inline?.drained();
-    const lastLink = await waitUntilAllLinked(db, 20, 10 * 60_000);
+    const lastLink = await waitUntilFinished(db, [...created.keys()], 20, 10 * 60_000);
     const cost = daemonCpu?.stop();
     const sandboxAfter = sandboxCpu.stop();
     await sleep(250); // the last refreshes
