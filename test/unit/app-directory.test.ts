@@ -63,6 +63,29 @@ describe('the app directory', () => {
     expect(mostAtOnce()).toBe(1);
   });
 
+  it('waits longer for lookups to join when listings are slow (a big account), and not when they are fast', async () => {
+    const clock = new FakeClock();
+    const { platform, listings } = slowPlatform(clock);
+    const directory = new AppDirectory(platform, clock, 60_000, 20, 2_000);
+    const startsAfter = async (answerAfterMs: number) => {
+      const asked = clock.now();
+      const lookup = directory.findByTitle('a', asked);
+      await clock.advanceToNextTimer();
+      const listing = listings.shift()!;
+      await clock.advance(answerAfterMs);
+      listing.answer([]);
+      await lookup;
+      return listing.startedAt - asked;
+    };
+    expect(await startsAfter(300)).toBe(20);
+    // The last listing took 300 ms: the next waits three times that for company.
+    expect(await startsAfter(5_000)).toBe(900);
+    expect(await startsAfter(10)).toBe(2_000); // at most maxWindowMs
+    expect(await startsAfter(10)).toBe(30);
+    expect(await startsAfter(1)).toBe(30);
+    expect(await startsAfter(1)).toBe(20);
+  });
+
   it('a listing that failed does not hold back the next', async () => {
     const clock = new FakeClock();
     let calls = 0;
