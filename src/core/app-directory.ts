@@ -6,9 +6,9 @@
  * after which no create for that title can still land. A listing that starts
  * after that moment can answer it. Lookups join the next listing, which starts
  * a moment later (`batchMs`, longer when listings are slow: see `window`) so
- * that lookups arriving together share it; its
- * filter is the union of theirs (the platform adapter keeps only matching apps,
- * so memory stays bounded however many apps the account has). A listing
+ * that lookups arriving together share it; its filter is the union of theirs
+ * (the platform adapter keeps only matching apps, so memory stays bounded
+ * however many apps the account has). A listing
  * already under way cannot take new lookups: it is reading with a fixed filter.
  * (Strictly after `notBefore`: a listing started in the same millisecond may
  * have started just before.)

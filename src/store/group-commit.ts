@@ -96,31 +96,28 @@ export class GroupCommit<Step> {
   }
 
   private async commit(group: Array<Queued<Step>>): Promise<void> {
-    const transactionsBefore = this.stats.transactions;
-    try {
-      await this.commitGroup(group);
-    } finally {
-      this.report(group.length, this.stats.transactions - transactionsBefore);
-    }
+    this.report(group.length, await this.commitGroup(group));
   }
 
-  private async commitGroup(group: Array<Queued<Step>>): Promise<void> {
+  /** Settles every write of the group; resolves with the number of transactions sent. */
+  private async commitGroup(group: Array<Queued<Step>>): Promise<number> {
     if (group.length === 1) return this.sendAlone(group[0]!);
     try {
       this.stats.transactions++;
       await this.send(group.flatMap((write) => write.steps));
     } catch (error) {
-      if (error instanceof StoreError && REFUSED.has(error.kind)) {
-        await Promise.all(group.map((write) => this.sendAlone(write)));
-      } else {
+      if (!(error instanceof StoreError && REFUSED.has(error.kind))) {
         for (const write of group) write.reject(error);
+        return 1;
       }
-      return;
+      const alone = await Promise.all(group.map((write) => this.sendAlone(write)));
+      return 1 + alone.length;
     }
     for (const write of group) write.resolve();
+    return 1;
   }
 
-  private async sendAlone(write: Queued<Step>): Promise<void> {
+  private async sendAlone(write: Queued<Step>): Promise<number> {
     try {
       this.stats.transactions++;
       await this.send(write.steps);
@@ -128,5 +125,6 @@ export class GroupCommit<Step> {
     } catch (error) {
       write.reject(error);
     }
+    return 1;
   }
 }
