@@ -29,6 +29,7 @@
  * Memory is those chunks and the matches, whatever the size of the account.
  */
 import { MalformedResponseError } from '../errors.js';
+import { instantTimestamp } from '../instant-timestamp.js';
 import type { ListedApp, ListingFilter } from '../core/types.js';
 import { listedAppRow } from './responses.js';
 
@@ -134,7 +135,7 @@ export class AppListingScanner {
     const bytes = this.kept.slice(from, from + 65);
     const end = bytes.indexOf(QUOTE);
     if (end < 0) return bytes.length < 65 ? 'incomplete' : false;
-    if (end === 20 && this.cutoff && isServerTimestamp(bytes)) return bytes.compare(this.cutoff!, 0, 20, 0, 20) < 0;
+    if (end === 20 && this.cutoff && isServerTimestamp(bytes)) return bytes.compare(this.cutoff, 0, 20, 0, 20) < 0;
     const value = bytes.toString('utf8', 0, end);
     if (value.includes('\\')) return false;
     const ms = Date.parse(value);
@@ -259,10 +260,10 @@ function rowEnd(bytes: Buffer, from: number, inValue: boolean, start: number): n
  * time (whole seconds) is before `ms` exactly when its text sorts before this one.
  */
 function serverTimestamp(ms: number): Buffer | undefined {
-  const date = new Date(Math.ceil(ms / 1000) * 1000);
-  const year = date.getUTCFullYear();
+  const second = Math.ceil(ms / 1000) * 1000;
+  const year = new Date(second).getUTCFullYear();
   if (!Number.isFinite(year) || year < 0 || year > 9999) return undefined;
-  return Buffer.from(date.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  return Buffer.from(instantTimestamp(second));
 }
 
 /** Whether the 20 bytes begin with a time written as the server writes them. */

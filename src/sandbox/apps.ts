@@ -6,6 +6,7 @@
  * and users only when something first opens it: a full store is ~3 KB, 300 MB for 100,000 apps
  * that a benchmark only lists.
  */
+import { instantTimestamp } from '../instant-timestamp.js';
 import { AppUsers } from './app-users.js';
 import { SandboxHttpError, validationFailed, type Json } from './errors.js';
 import { addSchemaTo, AttrCatalog, catalogFromSchema } from './schema.js';
@@ -49,11 +50,6 @@ export interface NewApp {
   schema?: unknown;
   perms?: unknown;
   via: AppOrigin;
-}
-
-/** `YYYY-MM-DDTHH:MM:SSZ`, how the real server prints `created_at`. */
-export function instantTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** An app of a seeded account: a title and a past creation time, nothing else. */
