@@ -95,21 +95,11 @@ export async function waitUntilFinished(
   const deadline = now() + timeoutMs;
   let pending = ids;
   for (;;) {
-    const unfinished: string[] = [];
-    for (let i = 0; i < pending.length; i += 500) {
-      const part = pending.slice(i, i + 500);
-      const { tasks } = await db.query({
-        tasks: {
-          $: { where: { id: { $in: part } }, fields: ['createdAt'] },
-          mainDatabase: { $: { fields: ['status'] } },
-        },
-      });
-      const finished = new Set(
-        tasks.filter((task) => ['ready', 'failed'].includes(linkedStatus(task) ?? '')).map((task) => task.id),
-      );
-      for (const id of part) if (!finished.has(id)) unfinished.push(id);
-    }
-    pending = unfinished;
+    const tasks = await tasksById(db, pending);
+    const finished = new Set(
+      tasks.filter((task) => ['ready', 'failed'].includes(linkedStatus(task) ?? '')).map((task) => task.id),
+    );
+    pending = pending.filter((id) => !finished.has(id));
     if (pending.length === 0) return now();
     if (now() > deadline) throw new Error(`${pending.length} tasks still unfinished after ${timeoutMs} ms`);
     await sleep(pollMs);
@@ -132,7 +122,12 @@ export async function countLinksOf(
   db: BenchDb,
   ids: string[],
 ): Promise<{ tasks: number; ready: number; failed: number }> {
-  const counts = { tasks: 0, ready: 0, failed: 0 };
+  return tally(await tasksById(db, ids));
+}
+
+/** The tasks `ids` with their record's status, read by id in pages of 500. */
+async function tasksById(db: BenchDb, ids: string[]): Promise<Array<{ id: string; mainDatabase?: unknown }>> {
+  const found: Array<{ id: string; mainDatabase?: unknown }> = [];
   for (let i = 0; i < ids.length; i += 500) {
     const { tasks } = await db.query({
       tasks: {
@@ -140,12 +135,9 @@ export async function countLinksOf(
         mainDatabase: { $: { fields: ['status'] } },
       },
     });
-    const part = tally(tasks);
-    counts.tasks += part.tasks;
-    counts.ready += part.ready;
-    counts.failed += part.failed;
+    found.push(...tasks);
   }
-  return counts;
+  return found;
 }
 
 /** The status of the record a task links to, if any. */
