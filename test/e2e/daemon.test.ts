@@ -66,6 +66,20 @@ function storeFor(w: World): InstantStore {
   });
 }
 
+/** Claims every task at once for owner `a`, each with its own record id and a name from `prefix`. */
+function claimAtOnce(store: InstantStore, taskIds: string[], prefix: string): Promise<void>[] {
+  return taskIds.map((taskId, i) =>
+    store.claim({
+      taskId,
+      recordId: `0b6f3b5e-2222-4a2b-9c3d-00000000000${i}`,
+      name: `${prefix}-name-${i}`,
+      owner: 'a',
+      now: Date.now(),
+      leaseExpiresAt: Date.now() + 60_000,
+    }),
+  );
+}
+
 describe('main-app store over the SDK', () => {
   it('fences writes with a unique key: of two writers at one generation, the second fails', async () => {
     const w = (current = await world());
@@ -140,6 +154,7 @@ describe('main-app store over the SDK', () => {
       kind: 'unique-violation',
     });
   });
+
   it('claims that queue up share one transaction; one whose task is gone fails alone, the rest are claimed', async () => {
     const w = (current = await world());
     const store = storeFor(w);
@@ -147,16 +162,7 @@ describe('main-app store over the SDK', () => {
     const gone = taskIds[3]!;
     await w.db.transact(w.db.tx.tasks[gone]!.delete());
     const transactsBefore = w.sandbox.stats().transacts;
-    const claim = (taskId: string, i: number) =>
-      store.claim({
-        taskId,
-        recordId: `0b6f3b5e-2222-4a2b-9c3d-00000000000${i}`,
-        name: `group-name-${i}`,
-        owner: 'a',
-        now: Date.now(),
-        leaseExpiresAt: Date.now() + 60_000,
-      });
-    const outcomes = await Promise.allSettled(taskIds.map(claim));
+    const outcomes = await Promise.allSettled(claimAtOnce(store, taskIds, 'group'));
     expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'ok' : (o.reason as StoreError).kind))).toEqual([
       'ok',
       'ok',
@@ -182,18 +188,7 @@ describe('main-app store over the SDK', () => {
     const store = storeFor(w);
     const taskIds = await createTasks(w.db, 8);
     const transactsBefore = w.sandbox.stats().transacts;
-    await Promise.all(
-      taskIds.map((taskId, i) =>
-        store.claim({
-          taskId,
-          recordId: `0b6f3b5e-3333-4a2b-9c3d-00000000000${i}`,
-          name: `batch-name-${i}`,
-          owner: 'a',
-          now: Date.now(),
-          leaseExpiresAt: 0,
-        }),
-      ),
-    );
+    await Promise.all(claimAtOnce(store, taskIds, 'batch'));
     expect(w.sandbox.stats().transacts - transactsBefore).toBe(2);
     const { databases } = await w.db.query({ databases: {} });
     expect(databases).toHaveLength(8);
