@@ -39,18 +39,33 @@ export interface GroupCommitStats {
   transactions: number;
 }
 
+export interface GroupCommitOptions {
+  /** Transactions (groups) in flight at once. */
+  maxInFlight?: number;
+  /** Steps in one group at most; a single write larger than this still goes, alone. */
+  maxSteps?: number;
+  /** Told when a group is done: how many writes it held and how many transactions they took. */
+  report?: (writes: number, transactions: number) => void;
+}
+
 export class GroupCommit<Step> {
   private readonly queue: Array<Queued<Step>> = [];
   private inFlight = 0;
   readonly stats: GroupCommitStats = { writes: 0, transactions: 0 };
 
+  private readonly maxInFlight: number;
+  private readonly maxSteps: number;
+  private readonly report: (writes: number, transactions: number) => void;
+
   constructor(
     /** Sends one transaction; failures are StoreErrors. */
     private readonly send: (steps: Step[]) => Promise<void>,
-    private readonly options: { maxInFlight: number; maxSteps: number } = { maxInFlight: 1, maxSteps: 200 },
-    /** Told when a group is done: how many writes it held and how many transactions they took. */
-    private readonly report: (writes: number, transactions: number) => void = () => {},
-  ) {}
+    { maxInFlight = 1, maxSteps = 200, report = () => {} }: GroupCommitOptions = {},
+  ) {
+    this.maxInFlight = maxInFlight;
+    this.maxSteps = maxSteps;
+    this.report = report;
+  }
 
   write(write: Write<Step>): Promise<void> {
     this.stats.writes++;
@@ -61,7 +76,7 @@ export class GroupCommit<Step> {
   }
 
   private flush(): void {
-    while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const group = this.takeGroup();
       this.inFlight++;
       void this.commit(group).finally(() => {
@@ -81,7 +96,7 @@ export class GroupCommit<Step> {
     let steps = 0;
     for (let i = 0; i < this.queue.length;) {
       const write = this.queue[i]!;
-      if (group.length > 0 && steps + write.steps.length > this.options.maxSteps) break;
+      if (group.length > 0 && steps + write.steps.length > this.maxSteps) break;
       const clashes = write.entities.some((entity) => touched.has(entity));
       for (const entity of write.entities) touched.add(entity);
       if (clashes) {

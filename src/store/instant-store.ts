@@ -57,11 +57,9 @@ export class InstantStore implements Store, RecordCatalog {
   constructor(private readonly options: InstantStoreOptions) {
     this.db = options.db;
     const telemetry = options.telemetry ?? noTelemetry;
-    this.commits = new GroupCommit(
-      (steps) => this.call(() => this.db.transact(steps)).then(() => {}),
-      undefined,
-      (writes, transactions) => telemetry.mainAppWrites(writes, transactions),
-    );
+    this.commits = new GroupCommit((steps) => this.call(() => this.db.transact(steps)).then(() => {}), {
+      report: (writes, transactions) => telemetry.mainAppWrites(writes, transactions),
+    });
   }
 
   /** Writes asked for and transactions sent for them: how well writes were grouped. */

@@ -41,7 +41,7 @@ describe('group commit', () => {
   it('a refused group is sent again one by one: the refused write fails alone, the others commit', async () => {
     const { sent, send } = slowMainApp();
     const reports: Array<[number, number]> = [];
-    const commits = new GroupCommit(send, undefined, (writes, transactions) => reports.push([writes, transactions]));
+    const commits = new GroupCommit(send, { report: (writes, transactions) => reports.push([writes, transactions]) });
     const busy = commits.write({ steps: ['x'], entities: ['x'] });
     const writes = ['b', 'c', 'd'].map((id) => outcome(commits.write({ steps: [id], entities: [id] })));
     sent[0]!.answer();
@@ -101,7 +101,7 @@ describe('group commit', () => {
 
   it('caps a group at a number of steps, and never holds back a write larger than the cap', async () => {
     const { sent, send } = slowMainApp();
-    const commits = new GroupCommit(send, { maxInFlight: 1, maxSteps: 4 });
+    const commits = new GroupCommit(send, { maxSteps: 4 });
     void commits.write({ steps: ['x'], entities: ['x'] });
     for (const id of ['a', 'b', 'c']) void commits.write({ steps: [`${id}1`, `${id}2`], entities: [id] });
     void commits.write({ steps: ['h1', 'h2', 'h3', 'h4', 'h5'], entities: ['h'] });
