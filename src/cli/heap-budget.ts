@@ -81,6 +81,7 @@ export function adoptWorkerProcess(): void {
   ] as const) {
     Object.assign(stream, { isTTY, columns: terminal.columns });
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      // Two calls for writeSync's two overloads (a string, or bytes).
       if (typeof chunk === 'string') writeSync(fd, chunk);
       else writeSync(fd, chunk);
       const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
