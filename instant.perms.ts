@@ -21,8 +21,14 @@ const rules = {
       create: 'isOwner',
       update: 'isOwner',
       delete: 'isOwner',
-      // Only to oneself, and only on one's own task (checked after the write for a new task).
-      link: { owner: 'isOwner && linkedData.id == auth.id', $default: 'false' },
+      link: {
+        // Only to oneself, and only on one's own task (checked after the write for a new task).
+        owner: 'isOwner && linkedData.id == auth.id',
+        // A fork names an iteration of one's own task, never someone else's.
+        forkedFrom: "isOwner && auth.id in linkedData.ref('task.owner.id')",
+        iterations: 'isOwner',
+        $default: 'false',
+      },
       unlink: { $default: 'false' },
     },
   },
@@ -43,12 +49,16 @@ const rules = {
     },
   },
   iterations: {
+    // An iteration belongs to whoever owns its task.
+    bind: ['ownsTask', "auth.id != null && auth.id in data.ref('task.owner.id')"],
     allow: {
-      view: 'false',
-      create: 'false',
-      update: 'false',
-      delete: 'false',
-      link: { $default: 'false' },
+      view: 'ownsTask',
+      // Checked after the write, so the task link made in the same transaction counts.
+      create: 'ownsTask',
+      update: 'ownsTask',
+      delete: 'ownsTask',
+      // Both sides of a link are checked: an iteration joins, or is forked from, only by its owner.
+      link: { task: 'ownsTask', forks: 'ownsTask', $default: 'false' },
       unlink: { $default: 'false' },
     },
   },

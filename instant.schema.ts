@@ -13,7 +13,12 @@ const _schema = i.schema({
     tasks: i.entity({
       title: i.string().optional(),
       createdAt: i.date().indexed(),
+      // The owner asks for another try at a failed database (the only field of a task the
+      // daemon reads besides its links); honoured at most once a minute per task.
+      databaseRetryRequestedAt: i.date().optional(),
     }),
+    // A step of a task's work. Forking one (a new task linked to it through `forkedFrom`)
+    // gives the new task a copy of the iteration's task's database.
     iterations: i.entity({
       createdAt: i.date().indexed().optional(),
     }),
@@ -23,8 +28,9 @@ const _schema = i.schema({
       taskId: i.string().unique().indexed(),
       // Three-word name, also the title of the InstantDB app; how orphans are found.
       name: i.string().unique().indexed(),
-      // 'provisioning' | 'ready' | 'failed' | 'detached' (task deleted; the app goes after
-      // the grace) | 'retained' (task deleted; the app is kept). See the README.
+      // 'provisioning' | 'copying' (a fork's data is being copied in) | 'ready' | 'failed' |
+      // 'refused' (its owner has too many databases) | 'detached' (task deleted; the app goes
+      // after the grace) | 'retained' (task deleted; the app is kept). See the README.
       status: i.string().indexed(),
       instantAppId: i.string().unique().indexed().optional(),
       adminToken: i.string().optional(),
@@ -41,6 +47,24 @@ const _schema = i.schema({
       detachedAt: i.number().indexed().optional(),
       // Which template (schema + permission rules) the app has.
       templateHash: i.string().optional(),
+      // The task's owner when it was claimed: a re-created task gets the database back only
+      // if it has the same owner, and --max-databases-per-owner counts by it.
+      ownerId: i.string().indexed().optional(),
+      // When the first create was sent (epoch ms): transient failures retry until
+      // --give-up-after has passed since then.
+      firstAttemptAt: i.number().optional(),
+      // The Instant server the app lives on (its API URI); absent on older records, which
+      // live on the daemon's own server. `migrate` moves it.
+      apiUri: i.string().optional(),
+      // Progress of a copy (a fork, a restore): entities copied so far, of how many.
+      copiedEntities: i.number().optional(),
+      totalEntities: i.number().optional(),
+      // The last backup, and the usage figures it measured.
+      lastBackupAt: i.date().optional(),
+      entityCount: i.number().optional(),
+      sizeBytes: i.number().optional(),
+      // When the daemon last honoured its task's databaseRetryRequestedAt (epoch ms).
+      retryHonouredAt: i.number().optional(),
     }),
     // Fencing tokens. Every write that moves a record from generation g to g + 1
     // also creates the fence `<recordId>/<g + 1>`; the key is unique, so of two
@@ -65,6 +89,16 @@ const _schema = i.schema({
     databaseOriginIteration: {
       forward: { on: 'databases', has: 'one', label: 'originIteration' },
       reverse: { on: 'iterations', has: 'many', label: 'originatedDatabases' },
+    },
+    // A task's iterations.
+    taskIterations: {
+      forward: { on: 'tasks', has: 'many', label: 'iterations' },
+      reverse: { on: 'iterations', has: 'one', label: 'task' },
+    },
+    // A task forked from an iteration of another task: its database starts as a copy.
+    taskForkedFrom: {
+      forward: { on: 'tasks', has: 'one', label: 'forkedFrom' },
+      reverse: { on: 'iterations', has: 'many', label: 'forks' },
     },
   },
   rooms: {},
