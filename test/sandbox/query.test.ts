@@ -44,6 +44,7 @@ describe('result shape', () => {
         instantAppId: null,
         leaseExpiresAt: null,
         detachedAt: null,
+        ownerId: null,
       },
     ]);
   });
