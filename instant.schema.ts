@@ -50,6 +50,9 @@ const _schema = i.schema({
       // The task's owner when it was claimed: a re-created task gets the database back only
       // if it has the same owner, and --max-databases-per-owner counts by it.
       ownerId: i.string().indexed().optional(),
+      // 'chosen-id': the record named its app (instantAppId, adminToken) from the claim on,
+      // before the app existed; 'server-id' (or absent): the server chose them.
+      createdVia: i.string().optional(),
       // When the first create was sent (epoch ms): transient failures retry until
       // --give-up-after has passed since then.
       firstAttemptAt: i.number().optional(),

@@ -5,14 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import PQueue from 'p-queue';
-import { systemClock, type Clock } from './clock.js';
+import { AbortedError, sleep, systemClock, type Clock } from './clock.js';
 import { ConfigError, tokenKeys, type Config } from './config.js';
-import { AppDirectory } from './core/app-directory.js';
-import { withDeadline } from './core/deadline.js';
+import type { AppCreator } from './core/app-creator.js';
+import { AppDirectory } from './core/create-paths/app-directory.js';
+import { CreatorByRecord } from './core/create-paths/by-record.js';
+import { ChosenIdCreator } from './core/create-paths/chosen-id.js';
+import { OrphanSweeper } from './core/create-paths/orphan-sweeper.js';
+import { TitleLookupCreator } from './core/create-paths/title-lookup.js';
 import { Controller } from './core/controller.js';
 import { CreateGate } from './core/create-gate.js';
 import type { Logger } from './core/logger.js';
-import { OrphanSweeper } from './core/orphan-sweeper.js';
+import { PlatformCalls } from './core/platform-calls.js';
+import { backoffDelay } from './core/retry-policy.js';
 import {
   noTelemetry,
   type Feed,
@@ -24,7 +29,7 @@ import {
 } from './core/ports.js';
 import { planTemplate, pushTemplate, type ProgressListener, type TemplatePushDeps } from './core/template-push.js';
 import type { RetirementPolicy } from './core/retirement.js';
-import type { AppTemplate } from './core/types.js';
+import type { AppTemplate, CreatePath } from './core/types.js';
 import { deleteAttributable, planGc, type GcApp, type GcPlan } from './core/operations/garbage-collector.js';
 import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
 import { rotateTokenKey, type RotateSummary } from './core/operations/rotate-token-key.js';
@@ -38,7 +43,7 @@ import { generateName } from './names/generate-name.js';
 import { connectMainDb } from './store/instant-db.js';
 import { lockedTemplate } from './template/app-template.js';
 import { InstantStore } from './store/instant-store.js';
-import { sealAdminToken } from './token-seal.js';
+import { openAdminToken, sealAdminToken } from './token-seal.js';
 
 export interface ProvisionerPorts {
   store: Store & RecordCatalog;
@@ -66,10 +71,16 @@ export function connectPorts(
       db,
       clock,
       timeoutMs: config.requestTimeoutMs,
-      sealToken: tokenSealer(config),
+      ...tokenSeals(config),
       telemetry,
     }),
-    platform: new HttpPlatformClient({ apiUri: config.apiUri, token: config.platformToken, clock, telemetry }),
+    platform: new HttpPlatformClient({
+      apiUri: config.apiUri,
+      token: config.platformToken,
+      orgId: config.orgId,
+      clock,
+      telemetry,
+    }),
     feed: new InstantFeed({
       telemetry,
       db,
@@ -86,10 +97,14 @@ export function connectPorts(
   };
 }
 
-/** With a token key, admin tokens are stored sealed (see token-seal.ts). */
-function tokenSealer(config: Config): ((token: string) => string) | undefined {
-  const key = tokenKeys(config).current;
-  return key ? (token) => sealAdminToken(token, key) : undefined;
+/** With a token key, admin tokens are stored sealed and opened with any configured key (see token-seal.ts). */
+function tokenSeals(config: Config): { sealToken?: (token: string) => string; openToken?: (stored: string) => string } {
+  const { current, previous } = tokenKeys(config);
+  const keys = [...(current ? [current] : []), ...previous];
+  return {
+    ...(current ? { sealToken: (token: string) => sealAdminToken(token, current) } : {}),
+    ...(keys.length ? { openToken: (stored: string) => openAdminToken(stored, keys) } : {}),
+  };
 }
 
 /** What a Provisioner is built with beyond its configuration and ports. */
@@ -99,13 +114,24 @@ export interface ProvisionerOptions {
   telemetry?: Telemetry;
 }
 
+/** What the create path, once decided, runs with. */
+interface CreateWiring {
+  path: CreatePath;
+  reconciler: TaskReconciler;
+  /** The server-id path's sweep for apps no record holds; the chosen-id path leaves none. */
+  sweeper: OrphanSweeper | null;
+}
+
 /** Everything one process runs, wired together. */
 export class Provisioner {
   readonly owner = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
   private readonly gate: CreateGate;
-  private readonly directory: AppDirectory;
-  private readonly reconciler: TaskReconciler;
-  private readonly sweeper: OrphanSweeper;
+  private readonly calls: PlatformCalls;
+  private readonly telemetry: Telemetry;
+  private wiring: CreateWiring | null = null;
+  private decided: Promise<CreatePath> | null = null;
+  private starting: Promise<void> | null = null;
+  private stopped = false;
   private controller: Controller | null = null;
 
   private readonly retirement: RetirementPolicy;
@@ -118,67 +144,37 @@ export class Provisioner {
     options: ProvisionerOptions = {},
   ) {
     const { clock, random } = ports;
-    const telemetry = options.telemetry ?? noTelemetry;
+    this.telemetry = options.telemetry ?? noTelemetry;
     this.template = options.template ?? lockedTemplate();
     this.retirement = { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs };
-    const backoff = { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs };
     this.gate = new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, random);
     this.gate.onBlocked((error) =>
       logger.error({ kind: error.kind, error: error.message }, explainBlock(error, config)),
     );
-    this.gate.onChange((state) => telemetry.gateChanged(state));
-    this.directory = new AppDirectory(ports.platform, clock, config.requestTimeoutMs);
-    this.reconciler = new TaskReconciler(
+    this.gate.onChange((state) => this.telemetry.gateChanged(state));
+    this.calls = new PlatformCalls(
       {
-        store: ports.store,
         platform: ports.platform,
-        directory: this.directory,
         gate: this.gate,
         createSlots: new PQueue({ concurrency: config.concurrency }),
         clock,
-        logger,
-        random,
-        newId: ports.newId,
-        newName: ports.newName,
-        template: this.template,
-        telemetry,
+        telemetry: this.telemetry,
       },
-      {
-        owner: this.owner,
-        leaseMs: config.leaseMs,
-        requestTimeoutMs: config.requestTimeoutMs,
-        settleMarginMs: config.settleMarginMs,
-        maxAttempts: config.maxAttempts,
-        backoff,
-        retirement: this.retirement,
-      },
+      { owner: this.owner, requestTimeoutMs: config.requestTimeoutMs, settleMarginMs: config.settleMarginMs },
     );
-    this.sweeper = new OrphanSweeper(
-      this.directory,
-      ports.store,
-      ports.platform,
-      clock,
-      logger,
-      { requestTimeoutMs: config.requestTimeoutMs, firstLookbackMs: FIRST_SWEEP_LOOKBACK_MS },
-      telemetry,
-    );
+    if (config.createVia !== 'auto') this.wiring = this.wire(config.createVia);
   }
 
   /**
-   * Checks both tokens with one cheap read each. Throws the error when one is
-   * definitely rejected; a server that is merely unreachable is only logged.
+   * Checks both tokens with one cheap read each (never a listing of the account). Throws the
+   * error when one is definitely rejected; a server that is merely unreachable is only logged.
    */
   async verifyAccess(): Promise<void> {
-    const { clock, platform, store } = this.ports;
+    const { platform, store } = this.ports;
     const checks = await Promise.allSettled([
       store.listUnlinkedTasks(1),
-      // A listing that keeps nothing: the token check without holding the account's apps.
-      withDeadline(
-        clock,
-        this.config.requestTimeoutMs,
-        (signal) => platform.listApps({}, signal),
-        () => new PlatformError('timeout', 'the Platform API did not answer in time'),
-      ),
+      // Any answer but a rejected token will do: the main app may not even be this account's.
+      this.calls.call((signal) => platform.getApp(this.config.appId, signal)),
     ]);
     for (const check of checks) {
       if (check.status === 'fulfilled') continue;
@@ -186,6 +182,7 @@ export class Provisioner {
       if (error instanceof ProvisionerError && error.scope === 'global') {
         throw error instanceof PlatformError ? new Error(explainBlock(error, this.config)) : error;
       }
+      if (error instanceof PlatformError && !error.retryable) continue;
       this.logger.warn(
         { error: error instanceof Error ? error.message : String(error) },
         'startup check failed; continuing',
@@ -193,15 +190,131 @@ export class Provisioner {
     }
   }
 
-  /** Runs until `stop`. */
+  /**
+   * Decides how this daemon's claims make their apps, once: `--create-via auto` asks the server
+   * (POST /dash/apps with an empty body creates nothing), retrying while it does not answer;
+   * `chosen-id` makes sure the server allows it. Throws when the server refuses what was asked
+   * for, or rejects the token.
+   */
+  prepare(signal?: AbortSignal): Promise<CreatePath> {
+    if (this.config.createVia === 'server-id') return Promise.resolve('server-id');
+    // Asked once; a failure (a stop, a rejected token) lets a later call ask again.
+    this.decided ??= this.decide(signal).catch((error: unknown) => {
+      this.decided = null;
+      throw error;
+    });
+    return this.decided;
+  }
+
+  private async decide(signal: AbortSignal | undefined): Promise<CreatePath> {
+    const answer = await this.probe(signal);
+    if (this.config.createVia === 'chosen-id' && answer === 'refused') {
+      throw new Error(
+        `${this.config.apiUri} does not create apps with chosen ids (POST /dash/apps is refused: Instant Cloud since ` +
+          'sign-ups closed, or an old server). Use --create-via auto or server-id.',
+      );
+    }
+    this.wiring ??= this.wire(answer === 'allowed' ? 'chosen-id' : 'server-id');
+    return this.wiring.path;
+  }
+
+  /** The server's answer to the chosen-id probe; a server that does not answer is asked again, with backoff. */
+  private async probe(signal: AbortSignal | undefined): Promise<'allowed' | 'refused'> {
+    const { platform, clock, random } = this.ports;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.calls.call((deadline) => platform.probeChosenIds(deadline));
+      } catch (error) {
+        if (error instanceof ProvisionerError && error.scope === 'global')
+          throw error instanceof PlatformError ? new Error(explainBlock(error, this.config)) : error;
+        if (!(error instanceof PlatformError) || !error.retryable) throw error;
+        const waitMs = backoffDelay(attempt, { baseMs: 1_000, maxMs: 30_000 }, random);
+        this.logger.warn(
+          { error: error.message, retryInMs: waitMs },
+          'could not ask the server how to create apps; asking again',
+        );
+        await sleep(clock, waitMs, signal);
+      }
+    }
+  }
+
+  /** Builds the reconciler for `path`: its claims' creator, the other path's for records claimed by it, the sweep. */
+  private wire(path: CreatePath): CreateWiring {
+    const { clock, random, store, platform } = this.ports;
+    const { config, telemetry, template } = this;
+    const chosen = new ChosenIdCreator(
+      { calls: this.calls, store, template, clock, newId: this.ports.newId },
+      path === 'chosen-id',
+    );
+    const directory = new AppDirectory(platform, clock, config.requestTimeoutMs);
+    const titled = new TitleLookupCreator(this.calls, directory, template, clock, telemetry);
+    const creator: AppCreator = new CreatorByRecord(path, chosen, titled);
+    const reconciler = new TaskReconciler(
+      {
+        store,
+        creator,
+        clock,
+        logger: this.logger,
+        random,
+        newId: this.ports.newId,
+        newName: this.ports.newName,
+        template,
+        telemetry,
+      },
+      {
+        owner: this.owner,
+        leaseMs: config.leaseMs,
+        requestTimeoutMs: config.requestTimeoutMs,
+        settleMarginMs: config.settleMarginMs,
+        giveUpAfterMs: config.giveUpAfterMs,
+        maxAttempts: config.maxAttempts,
+        backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
+        retirement: this.retirement,
+      },
+    );
+    const sweeper =
+      path === 'server-id'
+        ? new OrphanSweeper(
+            directory,
+            store,
+            platform,
+            clock,
+            this.logger,
+            { requestTimeoutMs: config.requestTimeoutMs, firstLookbackMs: FIRST_SWEEP_LOOKBACK_MS },
+            telemetry,
+          )
+        : null;
+    telemetry.createPath(path);
+    return { path, reconciler, sweeper };
+  }
+
+  /** How this daemon's claims make their apps, once decided (see `prepare`). */
+  get createPath(): CreatePath | null {
+    return this.wiring?.path ?? null;
+  }
+
+  /** Runs until `stop`; under `--create-via auto`, once the server has said how apps are created. */
   start(): void {
-    if (this.controller) return;
+    if (this.starting || this.controller) return;
+    if (this.wiring) return this.run(this.wiring);
+    this.starting = this.prepare().then(
+      () => {
+        if (!this.stopped && this.wiring) this.run(this.wiring);
+      },
+      (error: unknown) => {
+        if (!(error instanceof AbortedError))
+          this.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'could not start');
+      },
+    );
+  }
+
+  private run(wiring: CreateWiring): void {
     this.controller = new Controller(
       {
-        reconciler: this.reconciler,
+        reconciler: wiring.reconciler,
         feed: this.ports.feed,
         store: this.ports.store,
-        sweeper: this.sweeper,
+        sweeper: wiring.sweeper,
         clock: this.ports.clock,
         logger: this.logger,
         random: this.ports.random,
@@ -217,7 +330,13 @@ export class Provisioner {
     );
     this.controller.start();
     this.logger.info(
-      { owner: this.owner, concurrency: this.config.concurrency, apiUri: this.config.apiUri },
+      {
+        owner: this.owner,
+        concurrency: this.config.concurrency,
+        apiUri: this.config.apiUri,
+        createVia: wiring.path,
+        ...(this.config.orgId ? { orgId: this.config.orgId } : {}),
+      },
       'reconciling',
     );
   }
@@ -228,6 +347,8 @@ export class Provisioner {
 
   /** Stops taking work and waits for work in flight, at most the shutdown grace. */
   async stop(): Promise<{ drained: boolean }> {
+    this.stopped = true;
+    await this.starting;
     return this.controller ? this.controller.stop(this.config.shutdownGraceMs) : { drained: true };
   }
 
@@ -253,7 +374,7 @@ export class Provisioner {
       owner: this.owner,
       concurrency: config.concurrency,
       requestTimeoutMs: config.requestTimeoutMs,
-      maxAttempts: config.maxAttempts,
+      maxAttempts: config.maxAttempts ?? TEMPLATE_PUSH_TRIES,
       backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
       pageSize: config.windowSize,
     };
@@ -316,13 +437,15 @@ export class Provisioner {
   }
 
   /** One pass over everything present now; see core/run-once.ts. */
-  runOnce(signal: AbortSignal, onProgress?: OnceProgressListener): Promise<OnceSummary> {
+  async runOnce(signal: AbortSignal, onProgress?: OnceProgressListener): Promise<OnceSummary> {
+    await this.prepare(signal);
+    const { reconciler, sweeper } = this.wiring!;
     return runOnce(
       {
-        reconciler: this.reconciler,
+        reconciler,
         store: this.ports.store,
         gate: this.gate,
-        sweeper: this.sweeper,
+        sweeper,
         clock: this.ports.clock,
         logger: this.logger,
         random: this.ports.random,
@@ -340,6 +463,9 @@ export class Provisioner {
     );
   }
 }
+
+/** Tries per app of `template push` for retryable failures, unless --max-attempts says otherwise. */
+const TEMPLATE_PUSH_TRIES = 5;
 
 /** How far back a process's first orphan sweep looks; older orphans are `gc`'s. */
 const FIRST_SWEEP_LOOKBACK_MS = 3_600_000;

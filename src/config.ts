@@ -6,16 +6,24 @@
 import { z } from 'zod';
 import { parseTokenKey, TokenSealError, type TokenKey } from './token-seal.js';
 
+/** How a daemon's claims make their apps: `auto` asks the server at start (see README "Two ways to create"). */
+export type CreateVia = 'auto' | 'chosen-id' | 'server-id';
+
 export interface Config {
   appId: string;
   adminToken: string;
   platformToken: string;
   apiUri: string;
+  /** Create apps in this organisation (and list its apps); absent: the platform token's user. */
+  orgId: string | undefined;
+  createVia: CreateVia;
   concurrency: number;
   requestTimeoutMs: number;
   leaseMs: number;
   settleMarginMs: number;
-  maxAttempts: number;
+  /** Optional cap on creates tried per database; the time budget (`giveUpAfterMs`) applies either way. */
+  maxAttempts: number | undefined;
+  giveUpAfterMs: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
   resyncIntervalMs: number;
@@ -63,6 +71,23 @@ const count = (min: number) =>
     .transform(Number)
     .refine((n) => n >= min && Number.isSafeInteger(n), `must be a whole number ≥ ${min}`);
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration in ms: `1500` (ms), or a whole number with a unit, `500ms`, `15s`, `5m`, `1h`, `30d`. */
+const duration = (min: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(ms|s|m|h|d)?$/, `must be a duration: milliseconds, or a number with ms, s, m, h or d (e.g. 30d)`)
+    .transform((text) => {
+      const [, digits, unit] = /^(\d+)(ms|s|m|h|d)?$/.exec(text)!;
+      return Number(digits) * UNIT_MS[unit ?? 'ms']!;
+    })
+    .refine(
+      (ms) => ms >= min && Number.isSafeInteger(ms),
+      `must be at least ${min} ms (and at most ${Number.MAX_SAFE_INTEGER})`,
+    );
+
 /** Every setting: where it comes from, its rule, its default. The README's table mirrors this. */
 export const SETTINGS = {
   appId: {
@@ -96,6 +121,19 @@ export const SETTINGS = {
       .refine((url) => /^https?:\/\//.test(url), 'must be an http(s) URL'),
     default: DEFAULT_API_URI,
   },
+  orgId: {
+    help: "create the task apps in this organisation (its id), and list its apps; unset: the platform token user's own apps",
+    env: ['INSTANT_ORG_ID'],
+    flag: 'orgId',
+    schema: z.string().trim().uuid('must be a UUID (the organisation id from the dashboard)').optional(),
+  },
+  createVia: {
+    help: 'how apps are created: chosen-id (we choose id and token; self-hosted servers), server-id (the server does; a lost answer is found by title), or auto (ask the server at start)',
+    env: ['PROVISIONER_CREATE_VIA'],
+    flag: 'createVia',
+    schema: z.enum(['auto', 'chosen-id', 'server-id'], 'must be auto, chosen-id or server-id'),
+    default: 'auto',
+  },
   concurrency: {
     help: 'Platform API creates in flight at most',
     env: ['PROVISIONER_CONCURRENCY'],
@@ -104,52 +142,58 @@ export const SETTINGS = {
     default: '4',
   },
   requestTimeoutMs: {
-    help: 'deadline of each Platform API and main-app request (ms)',
+    help: 'deadline of each Platform API and main-app request (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_REQUEST_TIMEOUT_MS'],
     flag: 'requestTimeout',
-    schema: count(1),
+    schema: duration(1),
     default: '15000',
   },
   leaseMs: {
-    help: 'how long a claimed record is reserved for this process (ms)',
+    help: 'how long a claimed record is reserved for this process (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_LEASE_MS'],
     flag: 'lease',
-    schema: count(1),
+    schema: duration(1),
     default: '60000',
   },
   settleMarginMs: {
-    help: 'extra wait after a timed-out create before it counts as final; covers clock skew between replicas (ms)',
+    help: 'extra wait after a timed-out create before it counts as final; covers clock skew between replicas (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_SETTLE_MARGIN_MS'],
     flag: 'settleMargin',
-    schema: count(0),
+    schema: duration(0),
     default: '5000',
   },
   maxAttempts: {
-    help: 'creates tried per database before it is marked failed',
+    help: 'an optional cap on creates tried per database (transient failures otherwise retry until --give-up-after)',
     env: ['PROVISIONER_MAX_ATTEMPTS'],
     flag: 'maxAttempts',
-    schema: count(1),
-    default: '5',
+    schema: count(1).optional(),
+  },
+  giveUpAfterMs: {
+    help: 'transient create failures (5xx, 429, timeouts, network) retry until this long after the first attempt; then the database fails',
+    env: ['PROVISIONER_GIVE_UP_AFTER'],
+    flag: 'giveUpAfter',
+    schema: duration(0),
+    default: '1h',
   },
   backoffBaseMs: {
-    help: 'first retry delay scale (ms); doubles per attempt, with full jitter',
+    help: 'first retry delay scale (a duration); doubles per attempt, with full jitter',
     env: ['PROVISIONER_BACKOFF_BASE_MS'],
     flag: 'backoffBase',
-    schema: count(1),
+    schema: duration(1),
     default: '1000',
   },
   backoffMaxMs: {
-    help: 'longest retry delay (ms), unless the server asks for longer',
+    help: 'longest retry delay (a duration), unless the server asks for longer',
     env: ['PROVISIONER_BACKOFF_MAX_MS'],
     flag: 'backoffMax',
-    schema: count(1),
+    schema: duration(1),
     default: '60000',
   },
   resyncIntervalMs: {
-    help: 're-read all pending work this often, whatever the subscriptions say (ms)',
+    help: 're-read all pending work this often, whatever the subscriptions say (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_RESYNC_INTERVAL_MS'],
     flag: 'resyncInterval',
-    schema: count(1000),
+    schema: duration(1000),
     default: '300000',
   },
   windowSize: {
@@ -160,10 +204,10 @@ export const SETTINGS = {
     default: '256',
   },
   shutdownGraceMs: {
-    help: 'on SIGTERM/SIGINT, how long in-flight work may finish (ms)',
+    help: 'on SIGTERM/SIGINT, how long in-flight work may finish (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_SHUTDOWN_GRACE_MS'],
     flag: 'shutdownGrace',
-    schema: count(0),
+    schema: duration(0),
     default: '25000',
   },
   onTaskDelete: {
@@ -174,10 +218,10 @@ export const SETTINGS = {
     default: 'delete',
   },
   deleteGraceMs: {
-    help: 'with --on-task-delete delete: how long a deleted task may come back (re-created with its id) before its app is deleted (ms)',
+    help: 'with --on-task-delete delete: how long a deleted task may come back (re-created with its id) before its app is deleted (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',
     env: ['PROVISIONER_DELETE_GRACE_MS'],
     flag: 'deleteGrace',
-    schema: count(0),
+    schema: duration(0),
     default: '86400000',
   },
   templateSchema: {

@@ -27,6 +27,8 @@ export abstract class ProvisionerError extends Error {
  * - network / timeout: no answer; a create may exist and may even still land.
  * - malformed-response: a 2xx body we cannot use; the app may exist.
  * - rejected: a 4xx that will not change by retrying; nothing was created.
+ * - already-exists: a create with a chosen id found that id taken (the app exists).
+ * - not-found: the app (or org) asked for does not exist, or is deleted.
  * - token-rejected: the platform token is not accepted (global).
  * - creation-disabled: the server no longer creates apps (Instant Cloud's wind-down; global).
  */
@@ -37,6 +39,8 @@ export type PlatformErrorKind =
   | 'timeout'
   | 'malformed-response'
   | 'rejected'
+  | 'already-exists'
+  | 'not-found'
   | 'token-rejected'
   | 'creation-disabled';
 

@@ -10,6 +10,7 @@
  * | 401, 403; record-not-found/-expired naming a token or its user; | token-rejected     |
  * |   param-missing/-malformed on a header (app id, authorization)  |                    |
  * | record-not-unique                                               | unique-violation   |
+ * | record-not-found naming anything else (an app, an org)          | not-found          |
  * | validation-failed "Updating entities that don't exist"          | missing-entity     |
  * | validation-failed "Attributes are missing in your schema"       | schema-missing     |
  * | permission-denied                                               | permission-denied  |
@@ -27,6 +28,7 @@ export type InstantErrorMeaning =
   | 'creation-disabled'
   | 'token-rejected'
   | 'unique-violation'
+  | 'not-found'
   | 'missing-entity'
   | 'schema-missing'
   | 'permission-denied'
@@ -124,6 +126,7 @@ function meaningOf(
   if (isTokenRejection(status, type, hint)) return 'token-rejected';
   if (status < 400 || status >= 500) return 'unexpected-status';
   if (type === 'record-not-unique') return 'unique-violation';
+  if (type === 'record-not-found') return 'not-found';
   if (type === 'permission-denied') return 'permission-denied';
   if (type === 'validation-failed' && message?.includes("Updating entities that don't exist")) return 'missing-entity';
   if (type === 'validation-failed' && message?.includes('Attributes are missing in your schema'))

@@ -29,6 +29,7 @@ interface SandboxFlags {
   pSchemaFail?: string;
   pPush429?: string;
   windDown?: boolean;
+  cloud?: boolean;
   pTransactFail?: string;
   sseDropEvery?: string;
 }
@@ -89,6 +90,12 @@ export function sandboxCommand(): Command {
   command
     .addOption(new Option('--retry-after <s>', 'seconds announced by the 429 faults (default 1)'))
     .addOption(new Option('--wind-down', 'answer every create with 400 app-creation-disabled'))
+    .addOption(
+      new Option(
+        '--cloud',
+        'answer as Instant Cloud does since sign-ups closed: POST /dash/apps (chosen ids) is refused, POST /superadmin/apps creates',
+      ),
+    )
     .addOption(new Option('--sse-drop-every <ms>', 'end every open subscribe-query stream this often (0: never)'));
   return command.action(async (flags: SandboxFlags) => {
     process.exitCode = await runSandbox(flags);
@@ -123,7 +130,7 @@ async function runSandbox(flags: SandboxFlags): Promise<number> {
   );
   process.stderr.write(
     `instant-provisioner: sandbox listening on ${sandbox.url} (seed ${sandbox.seed}); ` +
-      `faults ${JSON.stringify(sandbox.faults.get())}; Ctrl-C stops it\n`,
+      `faults ${JSON.stringify(sandbox.faults.get())}; its organisation (INSTANT_ORG_ID) is ${sandbox.orgId}; Ctrl-C stops it\n`,
   );
   await untilStopSignal();
   await sandbox.close();
@@ -170,6 +177,7 @@ export function parseFlags(flags: SandboxFlags) {
     port,
     host: flags.host,
     faults,
+    cloud: flags.cloud === true,
     ...(seed !== undefined ? { seed } : {}),
     ...(flags.platformToken !== undefined ? { platformToken: flags.platformToken } : {}),
   };

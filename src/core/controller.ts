@@ -10,7 +10,7 @@
 import type { Clock } from '../clock.js';
 import { foreignLeaseWaitMs, type LeaseSettings } from './lease.js';
 import type { Logger } from './logger.js';
-import type { OrphanSweeper } from './orphan-sweeper.js';
+import type { OrphanSweeper } from './create-paths/orphan-sweeper.js';
 import type { Feed, Store } from './ports.js';
 import { errorMessage } from './reconcile-context.js';
 import { detachedWaitMs, type RetirementPolicy } from './retirement.js';
@@ -37,7 +37,8 @@ export interface ControllerDeps {
   reconciler: TaskReconciler;
   feed: Feed;
   store: Store;
-  sweeper: OrphanSweeper;
+  /** The server-id path's sweep for apps no record holds; null on the chosen-id path, which leaves none. */
+  sweeper: OrphanSweeper | null;
   clock: Clock;
   logger: Logger;
   random: () => number;
@@ -191,7 +192,7 @@ export class Controller {
 
   private async sweep(): Promise<void> {
     try {
-      await this.deps.sweeper.sweep();
+      await this.deps.sweeper?.sweep();
     } catch (error) {
       this.deps.logger.warn({ error: errorMessage(error) }, 'orphan sweep failed; trying again at the next interval');
     }

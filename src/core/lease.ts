@@ -33,3 +33,22 @@ export function foreignLeaseWaitMs(record: DatabaseRecord, now: number, settings
   const free = record.leaseExpiresAt + settings.settleMarginMs;
   return free > now ? free - now : null;
 }
+
+/** What judging a create against a lease needs: whose lease it is and how long a create may take to land. */
+export interface CreateLeaseSettings {
+  owner: string;
+  requestTimeoutMs: number;
+  settleMarginMs: number;
+}
+
+/**
+ * True when our lease outlives a create sent now by its timeout plus the margin: by the time
+ * anyone may take the record over, that create has landed or failed for good (rule 2).
+ */
+export function leaseCoversCreate(record: DatabaseRecord, now: number, settings: CreateLeaseSettings): boolean {
+  return (
+    record.leaseOwner === settings.owner &&
+    record.leaseExpiresAt !== null &&
+    record.leaseExpiresAt - now >= settings.requestTimeoutMs + settings.settleMarginMs
+  );
+}

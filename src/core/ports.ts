@@ -4,7 +4,9 @@
  */
 import type {
   AppTemplate,
+  ChosenApp,
   CreatedApp,
+  CreatePath,
   DatabaseRecord,
   ListedApp,
   ListingFilter,
@@ -19,13 +21,19 @@ export interface Store {
   loadTask(taskId: string): Promise<TaskState>;
 
   /**
-   * Creates the task's record (status provisioning, generation 1, leased to `owner`)
-   * and links the task to it, in one transaction. Fails with a unique violation on
-   * `databases.taskId` when another record already claims the task, on
-   * `databases.name` when the name is taken, and with missing-entity when the
-   * task does not exist.
+   * Creates the task's record (status provisioning, generation 1, leased to `owner`, naming
+   * `input.app` when the app's id is chosen) and links the task to it, in one transaction.
+   * Fails with a unique violation on `databases.taskId` when another record already claims
+   * the task, on `databases.name` or `databases.instantAppId` when the name or id is taken,
+   * and with missing-entity when the task does not exist.
    */
   claim(input: ClaimInput): Promise<void>;
+
+  /**
+   * The admin token stored on a record, opened when sealed; null when it has none. A sealed token
+   * no configured key opens fails with a `rejected` StoreError.
+   */
+  readAdminToken(recordId: string): Promise<string | null>;
 
   /**
    * A fenced write: applies `changes` and moves the record to generation + 1, but
@@ -94,15 +102,32 @@ export interface ClaimInput {
   owner: string;
   now: number;
   leaseExpiresAt: number;
+  createdVia: CreatePath;
+  /** The app's chosen id and admin token (chosen-id), or none (server-id). */
+  app: CreatedApp | null;
 }
 
 /** InstantDB's Platform API. Errors are PlatformError. */
 export interface PlatformClient {
   /**
-   * POST /superadmin/apps with the template's schema and rules. Not idempotent:
-   * never call it blindly twice for one record.
+   * POST /superadmin/apps with the template's schema and rules: the server picks the id and
+   * shows the admin token only in its answer. Not idempotent: never call it blindly twice
+   * for one record.
    */
   createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp>;
+  /**
+   * POST /dash/apps: creates the app with the id and admin token we chose, and the template's
+   * schema and rules. Idempotent by id: when the id is taken (the app exists, or once did)
+   * it fails with `already-exists` and changes nothing.
+   */
+  createAppWithId(app: ChosenApp, template: AppTemplate, signal: AbortSignal): Promise<void>;
+  /** GET /superadmin/apps/:id; `not-found` when there is no such app (or it was deleted). */
+  getApp(appId: string, signal: AbortSignal): Promise<ListedApp>;
+  /**
+   * Whether this server creates apps with chosen ids, asked without creating anything:
+   * POST /dash/apps with an empty body is checked for sign-ups before its parameters.
+   */
+  probeChosenIds(signal: AbortSignal): Promise<'allowed' | 'refused'>;
   /** GET /superadmin/apps: the apps of the token's user that `filter` asks for. */
   listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]>;
   /** DELETE /superadmin/apps/:id; an app that is already gone counts as deleted. */
@@ -132,9 +157,19 @@ export interface FeedHandlers {
   onError(error: Error): void;
 }
 
-/** Platform API operations: the daemon's (create, list, delete) and `template push`'s. */
+/** Platform API operations: the daemon's (create, list, delete, …) and `template push`'s. */
 export type PlatformOperation =
-  'create' | 'list' | 'delete' | 'schema-plan' | 'schema-push' | 'indexing-jobs' | 'perms-read' | 'perms-push';
+  | 'create'
+  | 'create-with-id'
+  | 'get'
+  | 'probe'
+  | 'list'
+  | 'delete'
+  | 'schema-plan'
+  | 'schema-push'
+  | 'indexing-jobs'
+  | 'perms-read'
+  | 'perms-push';
 
 /** Whether creates flow, are paced by a 429, or are paused by a global condition. Times are epoch ms. */
 export type GateState =
@@ -163,6 +198,10 @@ export interface Telemetry {
   databaseCounts(counts: Record<string, number>): void;
   /** Writes to the main app (claims, record writes) finished, and the transactions they took (group commit). */
   mainAppWrites(writes: number, transactions: number): void;
+  /** A record's status changed through this daemon (null: no record); counts move at once, the census corrects drift. */
+  statusChanged(from: string | null, to: string | null): void;
+  /** Which create path this daemon uses (decided at start). */
+  createPath(path: CreatePath): void;
 }
 
 /** Telemetry that goes nowhere. */
@@ -176,6 +215,8 @@ export const noTelemetry: Telemetry = {
   resubscribed() {},
   databaseCounts() {},
   mainAppWrites() {},
+  statusChanged() {},
+  createPath() {},
 };
 
 /** One change a schema push makes (or would make) to an app, e.g. `add-attr notes.text`. */

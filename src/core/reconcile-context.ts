@@ -1,18 +1,14 @@
 /**
- * What every phase of a reconcile pass shares: the ports, the settings, the
- * custody book, and the few operations all phases use (fenced writes, app
- * deletes, the look-by-title rule).
+ * What every phase of a reconcile pass shares: the ports, the settings, and the few operations
+ * all phases use (fenced writes, leases, the attempt budget). How a record's app comes to exist,
+ * and what is left to clean up when it does not, is the AppCreator's (app-creator.ts).
  */
-import type PQueue from 'p-queue';
 import type { Clock } from '../clock.js';
-import { PlatformError, StoreError } from '../errors.js';
-import { madeAfter, type AppDirectory } from './app-directory.js';
-import type { CreateGate } from './create-gate.js';
-import { CustodyBook } from './custody.js';
-import { withDeadline } from './deadline.js';
-import { foreignLeaseWaitMs, isImplausibleLease } from './lease.js';
+import { StoreError } from '../errors.js';
+import type { AppCreator } from './app-creator.js';
+import { foreignLeaseWaitMs, isImplausibleLease, leaseCoversCreate } from './lease.js';
 import type { Logger } from './logger.js';
-import { noTelemetry, type PlatformClient, type Store, type Telemetry, type UpdateOptions } from './ports.js';
+import { noTelemetry, type Store, type Telemetry, type UpdateOptions } from './ports.js';
 import type { BackoffPolicy } from './retry-policy.js';
 import type { RetirementPolicy } from './retirement.js';
 import type { AppTemplate, DatabaseRecord, RecordChanges, TaskResult } from './types.js';
@@ -36,24 +32,24 @@ export interface ReconcilerSettings {
   requestTimeoutMs: number;
   /** Added after a request timeout before its effects count as final; also covers clock skew. */
   settleMarginMs: number;
-  maxAttempts: number;
+  /** Transient failures are retried until this long after the first attempt, then the record fails. */
+  giveUpAfterMs: number;
+  /** An optional cap on creates tried per database, whichever of the two comes first. */
+  maxAttempts: number | undefined;
   backoff: BackoffPolicy;
   retirement: RetirementPolicy;
 }
 
 export interface ReconcilerDeps {
   store: Store;
-  platform: PlatformClient;
-  directory: AppDirectory;
-  gate: CreateGate;
-  /** Caps concurrent Platform creates. */
-  createSlots: PQueue;
+  /** Makes sure a record's app exists: chosen ids or title lookup (src/core/create-paths). */
+  creator: AppCreator;
   clock: Clock;
   logger: Logger;
   random: () => number;
   newId: () => string;
   newName: () => string;
-  /** What every new app is created with. */
+  /** What every new app is created with; its hash is recorded on each ready record. */
   template: AppTemplate;
   telemetry?: Telemetry;
 }
@@ -62,8 +58,6 @@ export interface ReconcilerDeps {
 export type Written = DatabaseRecord | 'lost' | 'gone';
 
 export class ReconcileContext {
-  readonly custody = new CustodyBook();
-
   constructor(
     readonly deps: ReconcilerDeps,
     readonly settings: ReconcilerSettings,
@@ -71,6 +65,10 @@ export class ReconcileContext {
 
   get now(): number {
     return this.deps.clock.now();
+  }
+
+  get creator(): AppCreator {
+    return this.deps.creator;
   }
 
   /**
@@ -86,6 +84,8 @@ export class ReconcileContext {
       if (error instanceof StoreError && error.kind === 'missing-entity') return 'gone';
       throw error;
     }
+    if (changes.status !== undefined && changes.status !== record.status)
+      this.telemetry.statusChanged(record.status, changes.status);
     return applyChanges(record, changes);
   }
 
@@ -98,57 +98,9 @@ export class ReconcileContext {
     });
   }
 
-  /** Deletes an app under the request deadline; an app already gone counts as deleted. */
-  deleteApp(appId: string): Promise<void> {
-    return withDeadline(
-      this.deps.clock,
-      this.settings.requestTimeoutMs,
-      (signal) => this.deps.platform.deleteApp(appId, signal),
-      () => new PlatformError('timeout', 'the Platform API did not answer in time'),
-    );
-  }
-
-  /** Best-effort delete of an app we made but could not keep; others find it by title if this fails. */
-  async discard(appId: string, log: Logger): Promise<void> {
-    try {
-      await this.deleteApp(appId);
-    } catch (error) {
-      log.warn(
-        { appId, error: errorMessage(error) },
-        'could not delete the app; it will be found by title and deleted later',
-      );
-    }
-  }
-
-  /**
-   * Deletes apps titled with the record's name, except `keep`, from a listing
-   * that started after `notBefore` (rule 3); returns how many. Apps older than
-   * the record are someone else's and never touched.
-   */
-  async removeAppsTitled(record: DatabaseRecord, notBefore: number, keep: string | null, log: Logger): Promise<number> {
-    const apps = await this.deps.directory.findByTitle(record.name, notBefore);
-    let deleted = 0;
-    for (const app of apps) {
-      if (app.id === keep) continue;
-      if (!madeAfter(app, record.createdAt)) {
-        log.warn({ appId: app.id }, 'an app with this title predates the record; not ours, leaving it');
-        continue;
-      }
-      await this.deleteApp(app.id);
-      deleted++;
-      this.telemetry.orphanDeleted(app.id);
-      log.info({ appId: app.id, databaseName: record.name }, 'deleted orphan app');
-    }
-    return deleted;
-  }
-
   /** True when our lease outlives a create sent now by its timeout plus the margin (rule 2). */
   leaseCovers(record: DatabaseRecord, now: number): boolean {
-    return (
-      record.leaseOwner === this.settings.owner &&
-      record.leaseExpiresAt !== null &&
-      record.leaseExpiresAt - now >= this.settings.requestTimeoutMs + this.settings.settleMarginMs
-    );
+    return leaseCoversCreate(record, now, this.settings);
   }
 
   /** Ms until another daemon's lease on the record may be taken over, or null if it may be now. */
@@ -162,6 +114,21 @@ export class ReconcileContext {
     return foreignLeaseWaitMs(record, now, this.settings);
   }
 
+  /**
+   * Why no more creates are tried for the record, or null while it may go on: the optional cap on
+   * attempts, or the time budget counted from its first attempt (transient failures only; a
+   * refusal fails at once).
+   */
+  budgetSpent(record: DatabaseRecord, now: number): string | null {
+    const { maxAttempts, giveUpAfterMs } = this.settings;
+    const last = record.error ? `; last error: ${record.error}` : '';
+    if (maxAttempts !== undefined && record.attempts >= maxAttempts)
+      return `gave up after ${record.attempts} attempts (--max-attempts)${last}`;
+    if (record.firstAttemptAt !== null && now - record.firstAttemptAt >= giveUpAfterMs)
+      return `gave up after ${record.attempts} attempts over ${Math.round((now - record.firstAttemptAt) / 1000)} s (--give-up-after)${last}`;
+    return null;
+  }
+
   get telemetry(): Telemetry {
     return this.deps.telemetry ?? noTelemetry;
   }
@@ -171,7 +138,9 @@ function applyChanges(record: DatabaseRecord, changes: RecordChanges): DatabaseR
   const next = { ...record, generation: record.generation + 1 };
   if (changes.status !== undefined) next.status = changes.status;
   if (changes.instantAppId !== undefined) next.instantAppId = changes.instantAppId;
+  if (changes.createdVia !== undefined) next.createdVia = changes.createdVia;
   if (changes.attempts !== undefined) next.attempts = changes.attempts;
+  if (changes.firstAttemptAt !== undefined) next.firstAttemptAt = changes.firstAttemptAt;
   if (changes.error !== undefined) next.error = changes.error;
   if (changes.leaseOwner !== undefined) next.leaseOwner = changes.leaseOwner;
   if (changes.leaseExpiresAt !== undefined) next.leaseExpiresAt = changes.leaseExpiresAt;

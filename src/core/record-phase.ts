@@ -2,7 +2,6 @@
  * Record: the fenced writes that finish a provisioning record, `ready` with its
  * app or `failed` with the reason. See task-reconciler.ts for the states.
  */
-import type { Custody } from './custody.js';
 import type { Logger } from './logger.js';
 import { done, retry, type Outcome, type ReconcileContext } from './reconcile-context.js';
 import type { CreatedApp, DatabaseRecord } from './types.js';
@@ -11,7 +10,6 @@ import type { CreatedApp, DatabaseRecord } from './types.js';
 export async function recordReady(
   ctx: ReconcileContext,
   record: DatabaseRecord,
-  custody: Custody,
   app: CreatedApp,
   log: Logger,
 ): Promise<Outcome> {
@@ -20,8 +18,8 @@ export async function recordReady(
     record,
     {
       status: 'ready',
-      instantAppId: app.id,
-      adminToken: app.adminToken,
+      // A chosen id and its token are on the record since the claim.
+      ...(app.id === record.instantAppId ? {} : { instantAppId: app.id, adminToken: app.adminToken }),
       readyAt: now,
       error: null,
       attempts: record.attempts + 1,
@@ -40,11 +38,10 @@ export async function recordReady(
   }
   if (written === 'gone') {
     log.info({ appId: app.id }, 'task or record was deleted while provisioning; deleting the app');
-    await ctx.discard(app.id, log);
-    custody.appDiscarded(now);
+    await ctx.creator.discard(record, app, log);
     return retry(0);
   }
-  ctx.custody.forget(record.taskId);
+  ctx.creator.forget(record.taskId);
   ctx.telemetry.databaseReady({ taskId: record.taskId, databaseId: record.id, timeToLinkMs: now - record.createdAt });
   log.info(
     { appId: app.id, databaseName: record.name, attempt: record.attempts + 1, durationMs: now - record.createdAt },
@@ -69,7 +66,7 @@ export async function failRecord(
     leaseExpiresAt: null,
   });
   if (typeof written === 'string') return retry(0);
-  ctx.custody.forget(record.taskId);
+  ctx.creator.forget(record.taskId);
   log.error({ attempt: attempts, error: message }, 'database failed');
   return done('failed');
 }

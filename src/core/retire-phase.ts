@@ -24,8 +24,9 @@ export async function retireFinished(
 ): Promise<Outcome> {
   if (record.status === 'retained') return done('skipped');
   if (record.status === 'failed') {
-    // No create can land for a failed record, so a listing from now finds any app it left.
-    await ctx.removeAppsTitled(record, ctx.now, null, log);
+    // No create can land for a failed record any more: whatever app it may have left goes now.
+    const wait = await ctx.creator.removeApps(record, log);
+    if (wait > 0) return retry(wait);
     return removeRecord(ctx, record, 'task was deleted; removed its failed database record', log);
   }
   const now = ctx.now;
@@ -73,9 +74,9 @@ export async function retireDetached(
     if (typeof taken === 'string') return retry(0);
     held = taken;
   }
-  // Any app a lost create left under its name (none can still land by now), then its own.
-  await ctx.removeAppsTitled(held, held.detachedAt ?? now, held.instantAppId, log);
-  if (held.instantAppId) await ctx.deleteApp(held.instantAppId);
+  // Its own app, and any a lost create left (none can still land by now).
+  const wait = await ctx.creator.removeApps(held, log);
+  if (wait > 0) return retry(wait);
   const outcome = await removeRecord(ctx, held, 'retired the database of a deleted task', log);
   // A task re-created after the retirement began gets a new database.
   return state.task && outcome.kind === 'done' ? retry(0) : outcome;
@@ -109,45 +110,15 @@ async function removeRecord(
     if (isUniqueViolation(error, 'databaseFences', 'key')) return retry(0);
     if (!(error instanceof StoreError && error.kind === 'missing-entity')) throw error;
   }
-  ctx.custody.forget(record.taskId);
+  ctx.creator.forget(record.taskId);
+  ctx.telemetry.statusChanged(record.status, null);
   log.info({ appId: record.instantAppId, databaseName: record.name }, message);
   return done('skipped');
 }
 
 /** A record we hold whose task is gone: delete every app it may have, then the record. */
 export async function releaseRecord(ctx: ReconcileContext, record: DatabaseRecord, log: Logger): Promise<Outcome> {
-  const custody = ctx.custody.of(record.taskId, record.id, ctx.now);
-  if (custody.createdApp) {
-    await ctx.deleteApp(custody.createdApp.id);
-    custody.createdApp = undefined;
-  }
-  if (custody.mayHaveApp) {
-    const now = ctx.now;
-    if (now < custody.notBefore) return retry(custody.notBefore - now);
-    await ctx.removeAppsTitled(record, custody.notBefore, null, log);
-    custody.appsRemoved();
-  }
-  if (record.instantAppId) await ctx.deleteApp(record.instantAppId);
+  const wait = await ctx.creator.removeApps(record, log);
+  if (wait > 0) return retry(wait);
   return removeRecord(ctx, record, 'task was deleted; removed its database', log);
-}
-
-/**
- * Drops what we knew of a task whose record is finished, gone or held by
- * another daemon. An app we made that the record does not hold is deleted
- * (best effort: whoever holds the record also looks for it by title).
- */
-export async function forgetTask(
-  ctx: ReconcileContext,
-  taskId: string,
-  record: DatabaseRecord | null,
-  log: Logger,
-): Promise<void> {
-  const custody = ctx.custody.get(taskId);
-  if (!custody) return;
-  ctx.custody.forget(taskId);
-  const app = custody.createdApp;
-  if (app && app.id !== record?.instantAppId) {
-    log.info({ appId: app.id }, 'the record does not hold the app we made; deleting it');
-    await ctx.discard(app.id, log);
-  }
 }

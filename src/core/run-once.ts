@@ -15,7 +15,7 @@ import { AbortedError, type Clock } from '../clock.js';
 import { ProvisionerError } from '../errors.js';
 import type { CreateGate } from './create-gate.js';
 import type { Logger } from './logger.js';
-import type { OrphanSweeper } from './orphan-sweeper.js';
+import type { OrphanSweeper } from './create-paths/orphan-sweeper.js';
 import type { Store } from './ports.js';
 import type { LeaseSettings } from './lease.js';
 import { errorMessage } from './reconcile-context.js';
@@ -51,7 +51,8 @@ export interface RunOnceDeps {
   reconciler: TaskReconciler;
   store: Store;
   gate: CreateGate;
-  sweeper: OrphanSweeper;
+  /** The server-id path's sweep for apps no record holds; null on the chosen-id path, which leaves none. */
+  sweeper: OrphanSweeper | null;
   clock: Clock;
   logger: Logger;
   random: () => number;
@@ -192,7 +193,7 @@ class OnceRun {
   /** Orphans are a tidy-up: a sweep that fails is logged and left to the next run or the daemon. */
   private async sweep(): Promise<void> {
     try {
-      this.summary.orphansDeleted = await this.deps.sweeper.sweep();
+      this.summary.orphansDeleted = (await this.deps.sweeper?.sweep()) ?? 0;
     } catch (error) {
       if (error instanceof ProvisionerError && error.scope === 'global') throw error;
       this.deps.logger.warn(

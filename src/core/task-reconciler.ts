@@ -20,19 +20,19 @@
  *            ──▶ app deleted ──▶ record deleted (a crash between: the next lease
  *                holder finishes it)
  *
- * Never twice. The Platform API has no idempotency key and shows an app's admin
- * token only in the create response, so an app whose response was lost cannot be
- * adopted; it must be found by title (the record's unique name) and deleted
- * before creating again. Three rules make that safe:
+ * Never twice. Whether the record names its app before it exists (chosen ids) or the server
+ * picks the id and a lost answer must be found by title, the AppCreator knows (app-creator.ts,
+ * create-paths/); three rules make either safe:
  * 1. Every write to a record after the claim is fenced (Store.update): of two
  *    writers that read the same generation, one wins; the loser stops and, if
- *    it made an app, deletes it.
+ *    it made an app nobody else can find, deletes it.
  * 2. A create is sent only while our lease has at least request timeout +
  *    settle margin left, so it has landed or failed for good before anyone may
  *    take the record over.
  * 3. Whoever may hold an unrecorded app (after a lost answer, or any takeover)
- *    lists apps by title once no create can still land, and deletes them before
- *    creating.
+ *    makes sure of it before creating again: with a chosen id by sending the
+ *    same create again (the id is taken or not); with a server id by listing
+ *    apps by title once no create can still land, and deleting them.
  */
 import { claimTask, provision } from './create-phase.js';
 import type { Logger } from './logger.js';
@@ -44,7 +44,7 @@ import {
   type ReconcilerDeps,
   type ReconcilerSettings,
 } from './reconcile-context.js';
-import { forgetTask, reattach, releaseRecord, retireDetached, retireFinished } from './retire-phase.js';
+import { reattach, releaseRecord, retireDetached, retireFinished } from './retire-phase.js';
 import type { DatabaseRecord, TaskState } from './types.js';
 
 export type { Outcome, ReconcilerDeps, ReconcilerSettings } from './reconcile-context.js';
@@ -69,7 +69,7 @@ export class TaskReconciler {
     const state = await ctx.deps.store.loadTask(taskId);
     const record = state.record;
     if (!record) {
-      await forgetTask(ctx, taskId, null, ctx.deps.logger.child({ taskId }));
+      await ctx.creator.release(taskId, null, ctx.deps.logger.child({ taskId }));
       return this.claimUnlinked(state, signal);
     }
 
@@ -77,7 +77,7 @@ export class TaskReconciler {
     const finished =
       (record.status === 'ready' && record.instantAppId) || record.status === 'failed' || record.status === 'retained';
     if (finished || record.status === 'detached') {
-      await forgetTask(ctx, taskId, record, log);
+      await ctx.creator.release(taskId, record, log);
       const { retirement } = ctx.settings;
       if (record.status === 'detached') return retireDetached(ctx, state, record, retirement, log);
       if (!state.task) return retireFinished(ctx, record, retirement, log);
@@ -94,7 +94,7 @@ export class TaskReconciler {
     const now = ctx.now;
     const leasedFor = ctx.foreignLease(record, now, log);
     if (leasedFor !== null) {
-      await forgetTask(ctx, taskId, record, log);
+      await ctx.creator.release(taskId, record, log);
       return { kind: 'leased', afterMs: leasedFor };
     }
 
@@ -105,7 +105,7 @@ export class TaskReconciler {
       held = taken;
       // Whatever the previous holder sent has landed or failed by now (rule 2), but
       // it may have made an app nobody recorded.
-      ctx.custody.assumeUnknown(taskId, held.id, now);
+      ctx.creator.tookOver(held);
       log.info({ previousOwner: record.leaseOwner, generation: held.generation }, 'took over record');
     } else if (!ctx.leaseCovers(record, now)) {
       // Our own lease ran short (a long backoff): renew it, fenced, before anything
@@ -123,7 +123,7 @@ export class TaskReconciler {
 
   /** How many tasks this process remembers something about (bounded by the work in flight); for tests. */
   get custodySize(): number {
-    return this.ctx.custody.size;
+    return this.ctx.creator.remembered;
   }
 
   /** A task without a record: claim it, unless it is gone or links to a record of another task. */

@@ -32,7 +32,19 @@ export interface DatabaseRecord {
   templateHash: string | null;
   /** Epoch ms when it first became ready. */
   readyAt: number | null;
+  /** How its app is made: 'chosen-id' (the record names it from the claim on) or 'server-id'. */
+  createdVia: CreatePath;
+  /** Epoch ms when its first create was sent; transient failures retry until the budget from here is spent. */
+  firstAttemptAt: number | null;
 }
+
+/**
+ * How an app comes to exist. chosen-id: we choose its id and admin token, the claim records them,
+ * and the create can be sent again safely (POST /dash/apps; self-hosted servers). server-id: the
+ * server picks them (POST /superadmin/apps), and an answer that is lost is found by title.
+ */
+export const CREATE_PATHS = ['chosen-id', 'server-id'] as const;
+export type CreatePath = (typeof CREATE_PATHS)[number];
 
 /** What one read of the main app says about a task. */
 export interface TaskState {
@@ -42,10 +54,18 @@ export interface TaskState {
   record: DatabaseRecord | null;
 }
 
-/** A created InstantDB app. The admin token exists only in the create response. */
+/**
+ * An InstantDB app and its admin token: made by the server (the token exists only in the
+ * create response), or chosen by us before the create (see ChosenIdCreator).
+ */
 export interface CreatedApp {
   id: string;
   adminToken: string;
+}
+
+/** An app whose id and admin token we chose, to be created with this title. */
+export interface ChosenApp extends CreatedApp {
+  title: string;
 }
 
 /**
@@ -81,8 +101,11 @@ export interface ListingFilter {
 /** Fields a fenced write may change on a record. */
 export interface RecordChanges {
   status?: DatabaseStatus;
-  instantAppId?: string;
-  adminToken?: string;
+  /** null: the record no longer names an app (its chosen id is given up). */
+  instantAppId?: string | null;
+  adminToken?: string | null;
+  createdVia?: CreatePath;
+  firstAttemptAt?: number | null;
   error?: string | null;
   attempts?: number;
   readyAt?: number;

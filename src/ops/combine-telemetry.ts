@@ -30,5 +30,11 @@ export function combineTelemetry(...sinks: Telemetry[]): Telemetry {
     mainAppWrites: (writes, transactions) => {
       for (const sink of sinks) sink.mainAppWrites(writes, transactions);
     },
+    statusChanged: (from, to) => {
+      for (const sink of sinks) sink.statusChanged(from, to);
+    },
+    createPath: (path) => {
+      for (const sink of sinks) sink.createPath(path);
+    },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { GateState, PlatformOperation, Telemetry } from '../core/ports.js';
+import type { CreatePath } from '../core/types.js';
 import { ThroughputSeries } from './throughput-series.js';
 
 /** The gate as people read it: a pause whose time has passed is over. */
@@ -28,6 +29,7 @@ export class LiveState implements Telemetry {
   private resubscribes = 0;
   private counts: Record<string, number> | null = null;
   private lastFailure: PlatformFailure | null = null;
+  private path: CreatePath | null = null;
   readonly throughput = new ThroughputSeries();
 
   constructor(private readonly clock: Clock) {}
@@ -66,6 +68,22 @@ export class LiveState implements Telemetry {
 
   /** Not on the page: the main app's write load is a metric. */
   mainAppWrites(): void {}
+
+  /** Counts move at once; the next census corrects any drift. */
+  statusChanged(from: string | null, to: string | null): void {
+    if (!this.counts) return;
+    if (from !== null) this.counts[from] = Math.max(0, (this.counts[from] ?? 0) - 1);
+    if (to !== null) this.counts[to] = (this.counts[to] ?? 0) + 1;
+  }
+
+  createPath(path: CreatePath): void {
+    this.path = path;
+  }
+
+  /** How this daemon's claims make their apps; null until it has decided. */
+  get createPathNow(): CreatePath | null {
+    return this.path;
+  }
 
   /** The gate now; `now` decides whether a pause is still on. */
   gateView(now: number): GateView {
@@ -113,6 +131,8 @@ export interface Readiness {
   /** e.g. `subscription-down: unlinked tasks`, `creates-blocked: app-creation-disabled`. */
   reasons: string[];
   gate: GateView;
+  /** How this daemon's claims make their apps: chosen-id or server-id (null before it decided). */
+  createPath: CreatePath | null;
 }
 
 /**
@@ -126,5 +146,5 @@ export function readiness(state: LiveState, now: number): Readiness {
   for (const [name, open] of subscriptions) if (!open) reasons.push(`subscription-down: ${name}`);
   const block = state.blockReason;
   if (block !== null) reasons.push(`creates-blocked: ${block}`);
-  return { ready: reasons.length === 0, reasons, gate: state.gateView(now) };
+  return { ready: reasons.length === 0, reasons, gate: state.gateView(now), createPath: state.createPathNow };
 }

@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { GateState, PlatformOperation, Telemetry } from '../core/ports.js';
-import { DATABASE_STATUSES } from '../core/types.js';
+import { CREATE_PATHS, DATABASE_STATUSES, type CreatePath } from '../core/types.js';
 import type { PlatformErrorKind } from '../errors.js';
 
 /** Keys checked by the compiler: a new error kind cannot be forgotten here. */
@@ -17,11 +17,15 @@ const OUTCOMES: Record<'ok' | PlatformErrorKind, true> = {
   timeout: true,
   'malformed-response': true,
   rejected: true,
+  'already-exists': true,
+  'not-found': true,
   'token-rejected': true,
   'creation-disabled': true,
 };
 /** The daemon's own operations; `template push`'s appear when used. */
-const DAEMON_OPERATIONS: PlatformOperation[] = ['create', 'list', 'delete'];
+const DAEMON_OPERATIONS: PlatformOperation[] = ['create', 'create-with-id', 'get', 'list', 'delete'];
+/** Operations that make an app, on either create path. */
+const CREATES = new Set<PlatformOperation>(['create', 'create-with-id']);
 /** The create gate's block reasons (see core/create-gate.ts). */
 const BLOCK_REASONS = ['app-creation-disabled', 'platform-token-rejected'];
 
@@ -37,8 +41,11 @@ export class PrometheusTelemetry implements Telemetry {
   private readonly resubscribes: Counter;
   private readonly writes: Counter;
   private readonly transactions: Counter;
+  private readonly path: Gauge<'path'>;
   private blockedReason: string | null = null;
   private sawOtherStatus = false;
+  /** The `databases` gauge's values: the last census, moved by every transition since. */
+  private readonly counts = new Map<string, number>();
 
   constructor() {
     const registers = [this.registry];
@@ -102,11 +109,18 @@ export class PrometheusTelemetry implements Telemetry {
       help: 'Transactions those writes took: fewer than writes when writes were grouped',
       registers,
     });
+    this.path = new Gauge({
+      name: 'instant_provisioner_create_path',
+      help: "1 for the way this daemon's claims make their apps: chosen-id or server-id",
+      labelNames: ['path'],
+      registers,
+    });
+    for (const path of CREATE_PATHS) this.path.set({ path }, 0);
   }
 
   platformRequest(operation: PlatformOperation, outcome: string, durationMs: number): void {
     this.requests.inc({ operation, outcome });
-    if (operation === 'create' && outcome === 'ok') this.createDuration.observe(durationMs / 1000);
+    if (CREATES.has(operation) && outcome === 'ok') this.createDuration.observe(durationMs / 1000);
   }
 
   createsInFlight(count: number): void {
@@ -136,13 +150,35 @@ export class PrometheusTelemetry implements Telemetry {
   }
 
   databaseCounts(counts: Record<string, number>): void {
-    for (const status of DATABASE_STATUSES) this.databases.set({ status }, counts[status] ?? 0);
-    // Hand-edited statuses are counted together: their names are not ours to turn into series.
-    let other = 0;
-    for (const [status, count] of Object.entries(counts))
-      if (!(DATABASE_STATUSES as readonly string[]).includes(status)) other += count;
-    if (other > 0 || this.sawOtherStatus) this.databases.set({ status: 'other' }, other);
-    this.sawOtherStatus ||= other > 0;
+    this.counts.clear();
+    for (const [status, count] of Object.entries(counts)) this.move(status, count);
+    for (const status of DATABASE_STATUSES) this.databases.set({ status }, this.counts.get(status) ?? 0);
+    if (this.counts.has('other') || this.sawOtherStatus)
+      this.databases.set({ status: 'other' }, this.counts.get('other') ?? 0);
+    this.sawOtherStatus ||= this.counts.has('other');
+  }
+
+  /** Moves the gauge at once; the next census corrects any drift (a count that raced a transition). */
+  statusChanged(from: string | null, to: string | null): void {
+    for (const [status, by] of [
+      [from, -1],
+      [to, 1],
+    ] as const) {
+      if (status === null) continue;
+      const label = this.move(status, by);
+      this.databases.set({ status: label }, this.counts.get(label) ?? 0);
+    }
+  }
+
+  createPath(path: CreatePath): void {
+    for (const each of CREATE_PATHS) this.path.set({ path: each }, each === path ? 1 : 0);
+  }
+
+  /** Adds `by` to a status's count (never below 0); hand-edited statuses count as `other`, their names not ours to turn into series. */
+  private move(status: string, by: number): string {
+    const label = (DATABASE_STATUSES as readonly string[]).includes(status) ? status : 'other';
+    this.counts.set(label, Math.max(0, (this.counts.get(label) ?? 0) + by));
+    return label;
   }
 
   mainAppWrites(writes: number, transactions: number): void {

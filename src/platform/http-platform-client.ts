@@ -1,8 +1,12 @@
 /**
- * The Platform API over HTTP with a platform token: create, list and delete
- * apps, and push a template's schema and rules to an app. Every answer is checked (status, size, zod) before it is believed, and
- * every failure becomes a classified PlatformError. Nothing here retries: the
- * reconciler decides, because a create must never be re-sent blindly.
+ * The Platform API over HTTP with a platform token: create (with a server-picked or a chosen
+ * id), read, list and delete apps, and push a template's schema and rules to an app. Every
+ * answer is checked (status, size, zod) before it is believed, and every failure becomes a
+ * classified PlatformError. Nothing here retries: the reconciler decides, because a create
+ * with a server-picked id must never be re-sent blindly.
+ *
+ * With `orgId`, apps are created in that organisation and listed from
+ * `GET /superadmin/orgs/:id/apps` (org apps are not in the personal listing).
  */
 import type { Clock } from '../clock.js';
 import {
@@ -14,12 +18,14 @@ import {
   type TemplateClient,
   type Telemetry,
 } from '../core/ports.js';
-import type { AppTemplate, CreatedApp, ListedApp, ListingFilter } from '../core/types.js';
+import type { AppTemplate, ChosenApp, CreatedApp, ListedApp, ListingFilter } from '../core/types.js';
 import { MalformedResponseError, PlatformError } from '../errors.js';
 import { classifyFailure } from './classify.js';
 import { BodyTooLargeError, HttpTransport } from './http-transport.js';
 import { AppListingScanner } from './listing-scanner.js';
+import { OrgListingScanner } from './org-listing-scanner.js';
 import {
+  appResponse,
   createAppResponse,
   indexingJobsResponse,
   permsPushResponse,
@@ -34,6 +40,8 @@ export interface HttpPlatformClientOptions {
   apiUri: string;
   token: string;
   clock: Clock;
+  /** Create apps in this organisation, and list its apps; absent: the token user's own apps. */
+  orgId?: string | undefined;
   /** Told of every operation: how long it took and how it ended. */
   telemetry?: Telemetry;
 }
@@ -54,6 +62,18 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
 
   createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
     return this.measured('create', () => this.sendCreate(title, template, signal));
+  }
+
+  createAppWithId(app: ChosenApp, template: AppTemplate, signal: AbortSignal): Promise<void> {
+    return this.measured('create-with-id', () => this.sendCreateWithId(app, template, signal));
+  }
+
+  getApp(appId: string, signal: AbortSignal): Promise<ListedApp> {
+    return this.measured('get', () => this.sendGetApp(appId, signal));
+  }
+
+  probeChosenIds(signal: AbortSignal): Promise<'allowed' | 'refused'> {
+    return this.measured('probe', () => this.sendProbe(signal));
   }
 
   planSchema(appId: string, schema: Record<string, unknown>, signal: AbortSignal): Promise<SchemaStep[]> {
@@ -100,12 +120,54 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
 
   private async sendCreate(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
     // The shape @instantdb/platform's createApp sends: the schema as `i.schema(...)` serialises.
-    const request = { title, perms: template.perms, ...(template.schema ? { schema: template.schema } : {}) };
+    const request = {
+      title,
+      perms: template.perms,
+      ...(template.schema ? { schema: template.schema } : {}),
+      ...this.org(),
+    };
     const body = await this.request('POST', '/superadmin/apps', request, signal, MAX_BODY_BYTES.small);
     const parsed = createAppResponse.safeParse(body);
     if (!parsed.success)
       throw new MalformedResponseError(`create answer is unusable at ${describeIssues(parsed.error)}`, { status: 200 });
     return { id: parsed.data.app.id, adminToken: parsed.data.app['admin-token'] };
+  }
+
+  private async sendCreateWithId(app: ChosenApp, template: AppTemplate, signal: AbortSignal): Promise<void> {
+    // What instant-cli sends (dash/routes.clj apps-post): the rules as `rules.code`, not `perms`.
+    const request = {
+      id: app.id,
+      admin_token: app.adminToken,
+      title: app.title,
+      rules: { code: template.perms },
+      ...(template.schema ? { schema: template.schema } : {}),
+      ...this.org(),
+    };
+    const body = await this.request('POST', '/dash/apps', request, signal, MAX_BODY_BYTES.small);
+    // The answer repeats what we sent; only its id is worth checking.
+    const parsed = appResponse.safeParse(body);
+    if (!parsed.success || parsed.data.app.id !== app.id)
+      throw new MalformedResponseError('create answer does not name the app we asked for', { status: 200 });
+  }
+
+  private async sendGetApp(appId: string, signal: AbortSignal): Promise<ListedApp> {
+    const body = await this.request('GET', appPath(appId), undefined, signal, MAX_BODY_BYTES.small);
+    const { app } = this.parse(appResponse, body, 'app');
+    return { id: app.id, title: app.title, createdAt: app.created_at };
+  }
+
+  private async sendProbe(signal: AbortSignal): Promise<'allowed' | 'refused'> {
+    try {
+      await this.request('POST', '/dash/apps', {}, signal, MAX_BODY_BYTES.small);
+    } catch (error) {
+      if (!(error instanceof PlatformError)) throw error;
+      // After the token and the sign-up check, the route asks for a title: the route is open to us.
+      if (error.type === 'param-missing') return 'allowed';
+      // Instant Cloud since sign-ups closed; a server without the route answers 404.
+      if (error.kind === 'creation-disabled' || error.status === 404) return 'refused';
+      throw error;
+    }
+    throw new MalformedResponseError('POST /dash/apps accepted an empty body', { status: 200 });
   }
 
   private async sendPlanSchema(
@@ -142,11 +204,17 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
   }
 
   private async sendListApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
-    const scanner = new AppListingScanner(filter);
-    await this.request('GET', '/superadmin/apps', undefined, signal, MAX_BODY_BYTES.list, (chunk) =>
-      scanner.write(chunk),
-    );
+    // An org's rows nest objects (members, webhooks, its rules), which the flat scanner cannot walk.
+    const { orgId } = this.options;
+    const scanner = orgId ? new OrgListingScanner(filter) : new AppListingScanner(filter);
+    const path = orgId ? `/superadmin/orgs/${encodeURIComponent(orgId)}/apps` : '/superadmin/apps';
+    await this.request('GET', path, undefined, signal, MAX_BODY_BYTES.list, (chunk) => scanner.write(chunk));
     return scanner.end();
+  }
+
+  /** The create body's owner: the configured organisation, else the token's user. */
+  private org(): { org_id?: string } {
+    return this.options.orgId ? { org_id: this.options.orgId } : {};
   }
 
   private async sendDeleteApp(appId: string, signal: AbortSignal): Promise<void> {
@@ -160,7 +228,7 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
       );
     } catch (error) {
       // Deleting an app that is already gone is success: the real server says 400 record-not-found.
-      if (error instanceof PlatformError && error.kind === 'rejected' && error.type === 'record-not-found') return;
+      if (error instanceof PlatformError && error.kind === 'not-found') return;
       throw error;
     }
   }

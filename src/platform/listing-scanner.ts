@@ -97,7 +97,7 @@ export class AppListingScanner {
 
   /** The matching apps; throws when the body was not a listing. */
   end(): ListedApp[] {
-    if (!ENVELOPE_START.test(this.head) || !ENVELOPE_END.test(this.tail))
+    if (!isListingEnvelope(this.head, this.tail))
       throw new MalformedResponseError('list answer is not {"apps": [...]}', { status: 200 });
     if (this.waiting.length > 0)
       throw new MalformedResponseError('list answer ends inside an app row', { status: 200 });
@@ -178,6 +178,11 @@ export class AppListingScanner {
     }
     throw new MalformedResponseError('list answer has an app row too long to read', { status: 200 });
   }
+}
+
+/** Whether a body's first and last bytes (latin1) are those of `{"apps": [...]}`. */
+export function isListingEnvelope(head: string, tail: string): boolean {
+  return ENVELOPE_START.test(head) && ENVELOPE_END.test(tail);
 }
 
 /**

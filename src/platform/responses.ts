@@ -14,6 +14,11 @@ export const createAppResponse = z.object({
   }),
 });
 
+/** GET /superadmin/apps/:id, and POST /dash/apps: the app row (no admin token). */
+export const appResponse = z.object({
+  app: z.object({ id: z.string().min(1), title: z.string(), created_at: timestamp }),
+});
+
 /** One app row of GET /superadmin/apps (not paginated, no admin tokens): what a lookup needs of it. */
 export const listedAppRow = z.object({
   id: z.string().min(1),

@@ -34,6 +34,8 @@ export interface SandboxApp extends TransactTarget {
   readonly createdAtMs: number;
   deletedAtMs: number | null;
   readonly via: AppOrigin;
+  /** The organisation that owns it; null: the sandbox user's own app. */
+  readonly orgId: string | null;
   /** The app's rules (`null` until some are stored). */
   perms: Json;
   /** The stored rules' version (bumped on every change), `null` while none are stored. */
@@ -50,6 +52,11 @@ export interface NewApp {
   schema?: unknown;
   perms?: unknown;
   via: AppOrigin;
+  /** The id and admin token the caller chose (`POST /dash/apps`); both generated when absent. */
+  id?: string;
+  adminToken?: string;
+  /** The organisation that owns the app (the sandbox's own); null or absent: the sandbox user. */
+  orgId?: string | null;
 }
 
 /** An app of a seeded account: a title and a past creation time, nothing else. */
@@ -72,7 +79,19 @@ export class AppRegistry {
     /** The one sandbox user every platform app belongs to. */
     readonly creatorId: string,
     private readonly now: () => number = Date.now,
+    /** The one organisation, whose admin the sandbox user is. */
+    readonly org: { id: string; title: string } = { id: newId(), title: 'sandbox-org' },
   ) {}
+
+  /** True when an app ever had this id (deleted ones included, as the apps table keeps them). */
+  idTaken(id: string): boolean {
+    return this.apps.has(id);
+  }
+
+  /** True when a live app has this admin token. */
+  tokenTaken(token: string): boolean {
+    return this.byAdminToken(token) !== undefined;
+  }
 
   /** Creates an app; a schema that cannot be read is a 400 validation-failed (data-type `schema`) and no app. */
   create(spec: NewApp): SandboxApp {
@@ -109,6 +128,7 @@ export class AppRegistry {
         spec.createdAtMs,
         'platform',
         null,
+        null,
         this.newId,
         () => {
           const catalog = new AttrCatalog(this.newId);
@@ -124,11 +144,12 @@ export class AppRegistry {
   private register(spec: NewApp, catalog: AttrCatalog): SandboxApp {
     const store = new EntityStore(catalog, this.now);
     const app = new RegisteredApp(
-      this.newId(),
+      spec.id ?? this.newId(),
       spec.title,
-      this.newId(),
+      spec.adminToken ?? this.newId(),
       this.now(),
       spec.via,
+      spec.orgId ?? null,
       (spec.perms ?? null) as Json,
       this.newId,
       () => ({ catalog, store }),
@@ -169,7 +190,8 @@ export class AppRegistry {
     if (this.listing?.version === this.version) return this.listing.text;
     const rows: string[] = [];
     for (const app of this.apps.values()) {
-      if (app.deletedAtMs !== null) continue;
+      // The personal listing: org apps have no creator (superadmin routes.clj apps-list-get).
+      if (app.deletedAtMs !== null || app.orgId !== null) continue;
       let text = this.rowText.get(app);
       if (text === undefined) this.rowText.set(app, (text = JSON.stringify(this.row(app))));
       rows.push(text);
@@ -178,14 +200,33 @@ export class AppRegistry {
     return this.listing.text;
   }
 
+  /** Live apps of the organisation, as `GET /superadmin/orgs/:id/apps` answers them (model/app.clj make-apps-q). */
+  orgListing(): Record<string, Json>[] {
+    return this.all()
+      .filter((app) => app.deletedAtMs === null && app.orgId === this.org.id)
+      .map((app) => ({
+        ...this.row(app),
+        admin_token: app.adminToken,
+        rules: app.perms,
+        rules_version: app.rulesVersion,
+        org: { id: this.org.id, title: this.org.title },
+        pro: false,
+        user_app_role: null,
+        members: [],
+        invites: [],
+        webhooks: [],
+        magic_code_email_template: null,
+      }));
+  }
+
   /** The `apps` table row the Platform API returns (snake_case; no admin token). */
   row(app: SandboxApp): Record<string, Json> {
     return {
       id: app.id,
-      creator_id: this.creatorId,
+      creator_id: app.orgId === null ? this.creatorId : null,
       title: app.title,
       created_at: instantTimestamp(app.createdAtMs),
-      org_id: null,
+      org_id: app.orgId,
       deletion_marked_at: app.deletedAtMs === null ? null : instantTimestamp(app.deletedAtMs),
       status: 'active',
       subscription_id: null,
@@ -217,6 +258,7 @@ class RegisteredApp implements SandboxApp {
     readonly adminToken: string,
     readonly createdAtMs: number,
     readonly via: AppOrigin,
+    readonly orgId: string | null,
     public perms: Json,
     private readonly newId: () => string,
     private readonly open: () => { catalog: AttrCatalog; store: EntityStore },

@@ -11,6 +11,12 @@ export interface SandboxContext {
   readonly apps: AppRegistry;
   readonly platformToken: string;
   readonly faults: FaultInjector;
+  /**
+   * Whether the sandbox answers as Instant Cloud has since sign-ups closed: `POST /dash/apps`
+   * (chosen ids) refused with 400 `app-creation-disabled`, `POST /superadmin/apps` still creating.
+   * A mode of the server, not a fault: resetting the faults leaves it.
+   */
+  readonly mode: { cloud: boolean };
   readonly live: LiveQueries;
   readonly counters: Counters;
   /** Background jobs started by schema pushes. */

@@ -10,6 +10,7 @@
  *   in the same order. An account that already has N apps, for the benchmark: 100,000 take about
  *   a second, and an app's store is only built if something opens it.
  * - `GET /__sandbox/stats`: request counters.
+ * - `GET|POST /__sandbox/mode`: `{"cloud": true|false}`, whether chosen-id creates are refused as on Instant Cloud.
  */
 import { authPlatform } from './auth.js';
 import type { SandboxContext } from './context.js';
@@ -56,6 +57,20 @@ export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () 
     const { titles, createdAtMs } = readSeed(await readJson(req));
     const apps = ctx.apps.seed(titles.map((title) => ({ title, createdAtMs })));
     sendJson(res, { apps: apps.map((app) => ({ id: app.id, title: app.title, adminToken: app.adminToken })) });
+  });
+
+  router.add('GET', '/__sandbox/mode', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    sendJson(res, ctx.mode);
+  });
+
+  router.add('POST', '/__sandbox/mode', async ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    const body = (await readJson(req)) as { cloud?: unknown } | null;
+    if (typeof body?.cloud !== 'boolean')
+      throw new SandboxHttpError(400, { type: 'validation-failed', message: 'cloud must be true or false' });
+    ctx.mode.cloud = body.cloud;
+    sendJson(res, ctx.mode);
   });
 
   router.add('GET', '/__sandbox/stats', ({ req, res }) => {

@@ -87,6 +87,11 @@ export function recordNotUnique(etype: string, label: string, attrId: string, va
   );
 }
 
+/** A row that already exists (exception.clj throw-record-not-unique!: e.g. an app id taken). */
+export function recordExists(recordType: string): SandboxHttpError {
+  return typed(400, 'record-not-unique', `Record not unique: ${recordType}`, { 'record-type': recordType });
+}
+
 /** 500 with InstantDB's untyped crash body. */
 export function unknownServerError(): SandboxHttpError {
   return typed(500, 'unknown', 'Something went wrong. Sorry about this!', { 'debug-uri': debugUri() });

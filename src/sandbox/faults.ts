@@ -64,6 +64,7 @@ export type FaultKind =
   | 'createMalformed'
   | 'createMissingToken'
   | 'windDown'
+  | 'signupsClosed'
   | 'schemaFail'
   | 'push429'
   | 'transactFail'
@@ -76,7 +77,14 @@ export type CreateOutcome =
   | 'ok'
   | Exclude<
       FaultKind,
-      'createDelayed' | 'schemaFail' | 'push429' | 'transactFail' | 'transactDelayed' | 'transactAbandoned' | 'sseDrop'
+      | 'createDelayed'
+      | 'signupsClosed'
+      | 'schemaFail'
+      | 'push429'
+      | 'transactFail'
+      | 'transactDelayed'
+      | 'transactAbandoned'
+      | 'sseDrop'
     >;
 
 const probability = z.number().min(0).max(1);
@@ -277,6 +285,7 @@ export class FaultInjector {
       'createMalformed',
       'createMissingToken',
       'windDown',
+      'signupsClosed',
       'schemaFail',
       'push429',
       'transactFail',

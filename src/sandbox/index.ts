@@ -36,6 +36,8 @@ export interface SandboxOptions {
   platformToken?: string;
   /** Faults active from the start. */
   faults?: Partial<FaultConfig>;
+  /** Answer as Instant Cloud does since sign-ups closed: chosen-id creates (`POST /dash/apps`) refused. */
+  cloud?: boolean;
   /**
    * Source of serverCreatedAt and app timestamps; default the system clock. With `setTimer`,
    * it also serves the create and transact latencies (so a test can hold them on a fake clock).
@@ -51,12 +53,16 @@ export interface Sandbox {
   readonly platformToken: string;
   /** The seed in use (the given one, or the random one chosen). */
   readonly seed: number;
+  /** The one organisation, whose admin the platform token's user is (`org_id` on creates). */
+  readonly orgId: string;
   /** Creates an app directly (no faults); listed by `apps()` with `via: 'programmatic'`. */
   createApp(opts: { title: string; schema?: unknown; perms?: unknown }): { id: string; adminToken: string };
   /** Fault configuration, changeable while running. */
   readonly faults: { get(): FaultConfig; set(patch: Partial<FaultConfig>): void; reset(): void };
   /** Every app ever created, deleted ones included. */
   apps(): SandboxAppInfo[];
+  /** Turns Instant Cloud's refusal of chosen-id creates on or off (see SandboxOptions.cloud). */
+  setCloud(on: boolean): void;
   stats(): SandboxStats;
   /** Ends SSE streams and hung requests, and closes the server. */
   close(): Promise<void>;
@@ -91,10 +97,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       }, ms);
       timers.add(cancel);
     });
+  const mode = { cloud: opts.cloud ?? false };
   const ctx: SandboxContext = {
     apps,
     platformToken,
     faults,
+    mode,
     live,
     counters,
     indexingJobs: new IndexingJobs(newId, delay, () => clock.now()),
@@ -159,6 +167,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     platformToken,
     seed,
+    orgId: apps.org.id,
     createApp(spec) {
       const app = apps.create({ ...spec, via: 'programmatic' });
       counters.programmaticCreates++;
@@ -170,6 +179,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       reset: () => faults.reset(),
     },
     apps: () => apps.all().map((app) => apps.info(app)),
+    setCloud: (on) => {
+      mode.cloud = on;
+    },
     stats,
     async close() {
       if (closed) return;

@@ -1,14 +1,17 @@
 /**
  * The Platform API's app routes (protocol doc §9): create, list, get, delete (soft), plus the
- * per-app `schema` and `perms` reads `PlatformApi.getApp` makes with include flags. Creates go
+ * per-app `schema` and `perms` reads `PlatformApi.getApp` makes with include flags; the
+ * dashboard's create with a chosen id (`POST /dash/apps`); the organisation's listing. Creates go
  * through the fault injector; lists, gets and deletes never fail on purpose.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SandboxApp } from './apps.js';
 import { authPlatform, authPlatformApp } from './auth.js';
 import type { SandboxContext } from './context.js';
 import {
   paramMalformed,
   paramMissing,
+  recordExists,
   recordNotFound,
   SandboxHttpError,
   unknownServerError,
@@ -32,81 +35,53 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
   router.add('POST', '/superadmin/apps', async ({ req, res }) => {
     authPlatform(req, ctx.platformToken);
     ctx.counters.createRequests++;
-    const body = await readJson(req);
-    const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
-    const title = fields['title'];
-    if (title === undefined || title === null || title === false) throw paramMissing(['body', 'title']);
-    if (typeof title !== 'string' || title.trim() === '') throw paramMalformed(['body', 'title'], title as Json);
-    if (fields['org_id'] !== undefined && fields['org_id'] !== null) {
-      throw recordNotFound('org', { args: [{ id: fields['org_id'] as Json }] }); // the sandbox user has no orgs
-    }
+    const fields = asFields(await readJson(req));
+    const title = requireTitle(fields);
+    const orgId = orgOf(ctx, fields);
     // The server checks the rules before the app exists: a bad rule leaves nothing behind.
-    const perms = fields['perms'] ?? null;
-    if (perms !== null) {
-      const errors = rulesValidationErrors(perms);
-      if (errors.length > 0) throw validationFailed('perms', perms as Json, errors);
+    const perms = validRules(fields['perms'] ?? null, 'perms');
+    await serveCreate(ctx, req, res, fields['schema'], (schema) =>
+      ctx.apps.createThenApplySchema({ title, schema, perms, orgId, via: 'platform' }),
+    );
+  });
+
+  // The dashboard's create (dash/routes.clj apps-post), which instant-cli uses: the caller chooses the
+  // id and admin token. Checked in the server's order: token, sign-ups, then parameters.
+  router.add('POST', '/dash/apps', async ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    ctx.counters.createRequests++;
+    const fields = asFields(await readJson(req));
+    if (ctx.mode.cloud) {
+      ctx.faults.count('signupsClosed');
+      throw appCreationDisabled();
     }
-    const delay = ctx.faults.createDelayMs();
-    if (delay > 0) {
-      ctx.faults.count('createDelayed');
-      const release = ctx.hold(res);
-      await ctx.delay(delay);
-      release();
-    }
-    const outcome = ctx.faults.decideCreate();
-    if (outcome !== 'ok') ctx.faults.count(outcome);
-    // The row is written before the schema is applied, so a failing schema step leaves the app behind.
-    const create = () => {
-      const { app, schemaError } = ctx.apps.createThenApplySchema({
-        title: title.trim(),
-        schema: fields['schema'],
-        perms,
-        via: 'platform',
-      });
-      ctx.counters.creates++;
-      if (schemaError) throw schemaError;
-      const injected = fields['schema'] ? ctx.faults.decideSchemaFail() : null;
-      if (injected !== null) {
-        ctx.faults.count('schemaFail');
-        throw injected === 400 ? injectedSchemaRefusal() : unknownServerError();
-      }
-      return app;
-    };
-    switch (outcome) {
-      case 'windDown':
-        throw new SandboxHttpError(400, { type: 'app-creation-disabled', message: WIND_DOWN, hint: { sunset: true } });
-      case 'create500':
-        throw unknownServerError();
-      case 'create429':
-        throw new SandboxHttpError(
-          429,
-          { type: 'rate-limited', message: RATE_LIMITED },
-          { 'retry-after': String(ctx.faults.get().retryAfter) },
-        );
-      case 'create429Hint': {
-        const seconds = ctx.faults.get().retryAfter;
-        const hint = { 'retry-at': new Date(Date.now() + seconds * 1000).toISOString(), 'retry-after': seconds };
-        throw new SandboxHttpError(429, {
-          type: 'rate-limited',
-          message: 'Your request exceeded the rate limit.',
-          hint,
-        });
-      }
-      case 'createHang':
-        ctx.hold(res);
-        return; // never answered; the socket closes when the client gives up or the sandbox closes
-      case 'createLost':
-        create();
-        req.socket.destroy();
-        return;
-      case 'createMalformed':
-        throw new SandboxHttpError(502, BAD_GATEWAY_HTML, {}, 'text/html');
-      case 'createMissingToken':
-        sendJson(res, { app: createdRow(ctx, create(), false) });
-        return;
-      case 'ok':
-        sendJson(res, { app: createdRow(ctx, create(), true) });
-    }
+    const title = requireTitle(fields);
+    const id = requireUuid(fields, 'id');
+    const adminToken = requireUuid(fields, 'admin_token');
+    const orgId = orgOf(ctx, fields);
+    const rules = fields['rules'];
+    const code = typeof rules === 'object' && rules !== null ? (rules as Record<string, unknown>)['code'] : undefined;
+    const perms = validRules(code ?? null, 'rule');
+    await serveCreate(ctx, req, res, fields['schema'], (schema) => {
+      // The apps table's primary key, and the admin tokens' (deleted apps keep their rows).
+      if (ctx.apps.idTaken(id)) throw recordExists('apps');
+      if (ctx.apps.tokenTaken(adminToken)) throw recordExists('app-admin-tokens');
+      return ctx.apps.createThenApplySchema({ id, adminToken, title, schema, perms, orgId, via: 'platform' });
+    });
+  });
+
+  router.add('GET', '/superadmin/orgs', ({ req, res }) => {
+    authPlatform(req, ctx.platformToken);
+    const { org } = ctx.apps;
+    sendJson(res, { orgs: [{ id: org.id, title: org.title, role: 'owner' }] });
+  });
+
+  router.add('GET', '/superadmin/orgs/:org_id/apps', ({ req, res, params }) => {
+    authPlatform(req, ctx.platformToken);
+    ctx.counters.lists++;
+    if (normalizeUuid(params['org_id']) !== ctx.apps.org.id)
+      throw recordNotFound('org', { args: [{ id: params['org_id'] ?? null }] });
+    sendJson(res, { apps: ctx.apps.orgListing() });
   });
 
   router.add('GET', '/superadmin/apps', ({ req, res, url }) => {
@@ -162,6 +137,114 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     ctx.counters.deletes++;
     sendJson(res, { app: ctx.apps.row(app) });
   });
+}
+
+/**
+ * The part both create routes share once their parameters are read: the create latency, one draw of
+ * the fault dice, then `create` (which writes the app row, then applies `schema`; a schema that fails
+ * leaves the app behind, as on the server), answered as the dice say.
+ */
+async function serveCreate(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  schema: unknown,
+  create: (schema: unknown) => { app: SandboxApp; schemaError: SandboxHttpError | null },
+): Promise<void> {
+  const delay = ctx.faults.createDelayMs();
+  if (delay > 0) {
+    ctx.faults.count('createDelayed');
+    const release = ctx.hold(res);
+    await ctx.delay(delay);
+    release();
+  }
+  const outcome = ctx.faults.decideCreate();
+  if (outcome !== 'ok') ctx.faults.count(outcome);
+  const made = () => {
+    const { app, schemaError } = create(schema);
+    ctx.counters.creates++;
+    if (schemaError) throw schemaError;
+    const injected = schema ? ctx.faults.decideSchemaFail() : null;
+    if (injected !== null) {
+      ctx.faults.count('schemaFail');
+      throw injected === 400 ? injectedSchemaRefusal() : unknownServerError();
+    }
+    return app;
+  };
+  switch (outcome) {
+    case 'windDown':
+      throw appCreationDisabled();
+    case 'create500':
+      throw unknownServerError();
+    case 'create429':
+      throw new SandboxHttpError(
+        429,
+        { type: 'rate-limited', message: RATE_LIMITED },
+        { 'retry-after': String(ctx.faults.get().retryAfter) },
+      );
+    case 'create429Hint': {
+      const seconds = ctx.faults.get().retryAfter;
+      const hint = { 'retry-at': new Date(Date.now() + seconds * 1000).toISOString(), 'retry-after': seconds };
+      throw new SandboxHttpError(429, { type: 'rate-limited', message: 'Your request exceeded the rate limit.', hint });
+    }
+    case 'createHang':
+      ctx.hold(res);
+      return; // never answered; the socket closes when the client gives up or the sandbox closes
+    case 'createLost':
+      made();
+      req.socket.destroy();
+      return;
+    case 'createMalformed':
+      throw new SandboxHttpError(502, BAD_GATEWAY_HTML, {}, 'text/html');
+    case 'createMissingToken':
+      sendJson(res, { app: createdRow(ctx, made(), false) });
+      return;
+    case 'ok':
+      sendJson(res, { app: createdRow(ctx, made(), true) });
+  }
+}
+
+function asFields(body: unknown): Record<string, unknown> {
+  return (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+}
+
+/** `title`: required, a non-blank string (string-util/coerce-non-blank-str). */
+function requireTitle(fields: Record<string, unknown>): string {
+  const title = fields['title'];
+  if (title === undefined || title === null || title === false) throw paramMissing(['body', 'title']);
+  if (typeof title !== 'string' || title.trim() === '') throw paramMalformed(['body', 'title'], title as Json);
+  return title.trim();
+}
+
+/** A required UUID body parameter (`id`, `admin_token`), lower-cased as the server coerces it. */
+function requireUuid(fields: Record<string, unknown>, key: string): string {
+  const raw = fields[key];
+  if (raw === undefined || raw === null || raw === false) throw paramMissing(['body', key]);
+  const id = normalizeUuid(raw);
+  if (!id) throw paramMalformed(['body', key], raw as Json);
+  return id;
+}
+
+/** `org_id`: absent, or the sandbox's one organisation (its user is admin there, and of no other). */
+function orgOf(ctx: SandboxContext, fields: Record<string, unknown>): string | null {
+  const raw = fields['org_id'];
+  if (raw === undefined || raw === null) return null;
+  const id = normalizeUuid(raw);
+  if (!id) throw paramMalformed(['body', 'org_id'], raw as Json);
+  if (id !== ctx.apps.org.id) throw recordNotFound('org', { args: [{ id }] });
+  return id;
+}
+
+/** Rules as the server checks them before the app exists; a bad rule is validation-failed (data type `dataType`). */
+function validRules(rules: unknown, dataType: string): Json {
+  if (rules === null) return null;
+  const errors = rulesValidationErrors(rules);
+  if (errors.length > 0) throw validationFailed(dataType, rules as Json, errors);
+  return rules as Json;
+}
+
+function appCreationDisabled(): SandboxHttpError {
+  return new SandboxHttpError(400, { type: 'app-creation-disabled', message: WIND_DOWN, hint: { sunset: true } });
 }
 
 /** The create response's app: the row plus admin token (unless faulted away), perms and attribute catalogue. */

@@ -36,6 +36,8 @@ export interface InstantStoreOptions {
   timeoutMs: number;
   /** How an admin token is written (sealed, with a token key); by default as it is. */
   sealToken?: (token: string) => string;
+  /** How a stored admin token is read back (opened, with the token keys); by default as it is. Throws when it cannot. */
+  openToken?: (stored: string) => string;
   /** Told of the main-app writes and the transactions they took. */
   telemetry?: Telemetry;
 }
@@ -88,6 +90,7 @@ export class InstantStore implements Store, RecordCatalog {
 
   async claim(input: ClaimInput): Promise<void> {
     const { tx } = this.db;
+    const { app } = input;
     await this.commits.write({
       entities: [input.recordId, input.taskId],
       steps: [
@@ -100,6 +103,9 @@ export class InstantStore implements Store, RecordCatalog {
           leaseOwner: input.owner,
           leaseExpiresAt: input.leaseExpiresAt,
           generation: 1,
+          createdVia: input.createdVia,
+          // A chosen id: the record names its app before the app exists.
+          ...(app ? { instantAppId: app.id, adminToken: this.seal(app.adminToken) } : {}),
         }),
         // Fails the claim if the task was deleted meanwhile (a group it is in is then sent again one by one).
         tx.tasks[input.taskId]!.update({}, { upsert: false }),
@@ -117,9 +123,7 @@ export class InstantStore implements Store, RecordCatalog {
     const { tx } = this.db;
     const generation = version.generation + 1;
     const task = tx.tasks[version.taskId]!;
-    const { sealToken } = this.options;
-    if (changes.adminToken !== undefined && sealToken)
-      changes = { ...changes, adminToken: sealToken(changes.adminToken) };
+    if (typeof changes.adminToken === 'string') changes = { ...changes, adminToken: this.seal(changes.adminToken) };
     const own = fence(this.db, version.id, generation, owner, this.options.clock.now());
     await this.commits.write({
       entities: [own.id, version.id, version.taskId],
@@ -153,6 +157,25 @@ export class InstantStore implements Store, RecordCatalog {
         tx.databaseFences[own.id]!.delete(),
       ]),
     );
+  }
+
+  async readAdminToken(recordId: string): Promise<string | null> {
+    const query = { databases: { $: { where: { id: recordId }, fields: ['adminToken'] } } };
+    const result = (await this.call(() => this.db.query(untyped(query)))) as {
+      databases?: Array<{ adminToken?: unknown }>;
+    };
+    const stored = result.databases?.[0]?.adminToken;
+    if (typeof stored !== 'string' || stored === '') return null;
+    try {
+      return this.options.openToken ? this.options.openToken(stored) : stored;
+    } catch {
+      // The envelope's message may name the key id; the token itself is never in it, but say only what matters.
+      throw new StoreError('rejected', `the admin token of database record ${recordId} cannot be opened`);
+    }
+  }
+
+  private seal(token: string): string {
+    return this.options.sealToken ? this.options.sealToken(token) : token;
   }
 
   async link(taskId: string, recordId: string): Promise<void> {

@@ -4,7 +4,7 @@
  * must still be readable, so the reconciler can repair it.
  */
 import { z } from 'zod';
-import { DATABASE_STATUSES, type DatabaseRecord } from '../core/types.js';
+import { DATABASE_STATUSES, type CreatePath, type DatabaseRecord } from '../core/types.js';
 
 const timestamp = z
   .union([z.number(), z.string()])
@@ -41,7 +41,14 @@ const databaseEntity = z.object({
     .nullish()
     .catch(null)
     .transform((value) => value ?? null),
+  createdVia: z.unknown().optional().transform(createPathOf),
+  firstAttemptAt: optionalNumber,
 });
+
+/** Records from before chosen ids (or edited by hand) made their apps with server ids. */
+function createPathOf(value: unknown): CreatePath {
+  return value === 'chosen-id' ? 'chosen-id' : 'server-id';
+}
 
 /** A `databases` entity as the main app returns it, or null if it lacks what every record has. */
 export function parseRecord(entity: unknown): DatabaseRecord | null {
@@ -68,11 +75,13 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const detachedAt = e.detachedAt ?? null;
   const templateHash = e.templateHash ?? null;
   const readyAt = e.readyAt ?? null;
+  const firstAttemptAt = e.firstAttemptAt ?? null;
   if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
   if (!isStringOrNull(templateHash) || !isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
   if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
+  if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
   return {
     id,
     taskId,
@@ -88,6 +97,8 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     detachedAt,
     templateHash,
     readyAt,
+    createdVia: createPathOf(e.createdVia),
+    firstAttemptAt,
   };
 }
 
@@ -181,6 +192,8 @@ const RECORD_FIELDS = [
   'generation',
   'detachedAt',
   'templateHash',
+  'createdVia',
+  'firstAttemptAt',
 ];
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */

@@ -7,6 +7,7 @@
  */
 import { id, init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
+import type { CreatePath } from '../../src/core/types.js';
 import { auditWorld, linesWithSecrets, type Audit, type MainDb, type SandboxApp } from './audit.js';
 import { mulberry32 } from '../../src/sandbox/rng.js';
 import { DaemonProcess, spawnSandbox, type SandboxProcess } from './processes.js';
@@ -90,6 +91,10 @@ export const DAEMON_ARGS = [
 export interface ChaosReport {
   profile: string;
   seed: number;
+  /** The create path the daemons chose (`--create-via auto`) on this run's sandbox. */
+  path: CreatePath;
+  /** Account listings the run made (GET /superadmin/apps): none on the chosen-id path. */
+  listings: number;
   tasks: number;
   kills: number;
   /** Kills that landed after a daemon made an app and before it recorded it. */
@@ -104,13 +109,18 @@ export interface ChaosReport {
   violations: string[];
 }
 
+/**
+ * One chaos run on the create path `path`: the daemons run `--create-via auto`, against a sandbox
+ * that lets them choose app ids (chosen-id) or one that refuses, as Instant Cloud does (server-id).
+ */
 export async function runChaos(
   profile: ChaosProfile,
   seed: number,
+  path: CreatePath,
   log: (line: string) => void = () => {},
 ): Promise<ChaosReport> {
   const random = mulberry32(seed);
-  const sandbox = await spawnSandbox(seed);
+  const sandbox = await spawnSandbox(seed, path === 'server-id' ? ['--cloud'] : []);
   const db = init({ appId: sandbox.appId, adminToken: sandbox.adminToken, apiURI: sandbox.url, schema });
   const daemons: DaemonProcess[] = [];
   const violations: string[] = [];
@@ -152,7 +162,9 @@ export async function runChaos(
     for (const daemon of running()) (daemon.kill(), kills++);
     const settleStart = Date.now();
     const settler = start();
-    await settler.waitFor('reconciling', 30_000);
+    const reconciling = await settler.waitFor('reconciling', 30_000);
+    if (reconciling.createVia !== path)
+      violations.push(`the daemons chose ${String(reconciling.createVia)}, not ${path}`);
     let audit: Audit | undefined;
     while (Date.now() - settleStart < profile.settleTimeoutMs) {
       audit = await auditWorld(db, await inspectApps(sandbox), sandbox.appId);
@@ -177,13 +189,17 @@ export async function runChaos(
     ]);
     if (leaks.length > 0) violations.push(`${leaks.length} log lines contain a token, e.g. ${leaks[0]!.slice(0, 120)}`);
 
-    const stats = (await control(sandbox, 'GET')) as { faults: Record<string, number> };
+    const stats = (await control(sandbox, 'GET')) as { faults: Record<string, number>; lists: number };
+    if (path === 'chosen-id' && stats.lists > 0)
+      violations.push(`${stats.lists} account listings on the chosen-id path`);
     return {
       profile: profile.name,
       seed,
+      path,
+      listings: stats.lists,
       tasks: audit.tasks,
       kills,
-      windowKills: countWindowKills(daemons, audit.recordedAppIds),
+      windowKills: countWindowKills(daemons),
       daemonsStarted: daemons.length,
       faults: stats.faults,
       orphansCreated: audit.orphansCreated,
@@ -216,14 +232,16 @@ function killAfterNextCreate(daemon: DaemonProcess, waitMs: number): Promise<voi
   });
 }
 
-/** Apps a killed daemon reported created but that no record kept: it died between create and record. */
-function countWindowKills(daemons: DaemonProcess[], recorded: Set<string>): number {
+/**
+ * Kills that landed between a create and its record: the killed daemon made an app it never
+ * recorded ready. The next daemon deletes it and creates another (server-id), or finds it by its
+ * id and records it (chosen-id).
+ */
+function countWindowKills(daemons: DaemonProcess[]): number {
   let hits = 0;
   for (const daemon of daemons.filter((d) => d.killed)) {
     const readied = new Set(daemon.entries('database ready').map((entry) => entry.appId));
-    const stranded = daemon
-      .entries('app created')
-      .filter((entry) => !readied.has(entry.appId) && !recorded.has(String(entry.appId)));
+    const stranded = daemon.entries('app created').filter((entry) => !readied.has(entry.appId));
     // A kill strands at most the creates in flight; count the kill once.
     if (stranded.length > 0) hits++;
   }

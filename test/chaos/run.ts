@@ -1,6 +1,7 @@
 /**
- * `npm run chaos [-- --profile ci|long] [--seed N]`: the chaos run with a table at
- * the end; exits 1 on any violation (and prints the seed to replay it).
+ * `npm run chaos [-- --profile ci|long] [--seed N] [--path chosen-id|server-id|both]`: the chaos
+ * run on each create path (both by default) with a table at the end; exits 1 on any violation
+ * (and prints the seed to replay it).
  */
 import { PROFILES, runChaos } from './chaos.js';
 import { formatReport } from './report.js';
@@ -13,12 +14,18 @@ const option = (name: string) => {
 const profileName = option('--profile') ?? 'long';
 const profile = PROFILES[profileName as keyof typeof PROFILES];
 const seed = Number(option('--seed') ?? Math.floor(Math.random() * 2 ** 31));
-if (!profile || !Number.isInteger(seed)) {
-  process.stderr.write('usage: npm run chaos -- [--profile ci|long] [--seed N]\n');
+const pathOption = option('--path') ?? 'both';
+const paths: string[] = pathOption === 'both' ? ['chosen-id', 'server-id'] : [pathOption];
+if (!profile || !Number.isInteger(seed) || !paths.every((path) => path === 'chosen-id' || path === 'server-id')) {
+  process.stderr.write('usage: npm run chaos -- [--profile ci|long] [--seed N] [--path chosen-id|server-id|both]\n');
   process.exit(2);
 }
 
-process.stdout.write(`chaos run: profile ${profile.name}, seed ${seed}\n`);
-const report = await runChaos(profile, seed, (line) => process.stdout.write(`  ${line}\n`));
-process.stdout.write(`\n${formatReport(report)}\n`);
-process.exit(report.violations.length === 0 ? 0 : 1);
+let failed = false;
+for (const path of paths as Array<'chosen-id' | 'server-id'>) {
+  process.stdout.write(`chaos run: profile ${profile.name}, path ${path}, seed ${seed}\n`);
+  const report = await runChaos(profile, seed, path, (line) => process.stdout.write(`  ${line}\n`));
+  process.stdout.write(`\n${formatReport(report)}\n\n`);
+  failed ||= report.violations.length > 0;
+}
+process.exit(failed ? 1 : 0);

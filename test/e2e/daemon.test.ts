@@ -76,6 +76,8 @@ function claimAtOnce(store: InstantStore, taskIds: string[], prefix: string): Pr
       owner: 'a',
       now: Date.now(),
       leaseExpiresAt: Date.now() + 60_000,
+      createdVia: 'server-id',
+      app: null,
     }),
   );
 }
@@ -93,6 +95,8 @@ describe('main-app store over the SDK', () => {
       owner: 'a',
       now: Date.now(),
       leaseExpiresAt: Date.now() + 60_000,
+      createdVia: 'server-id',
+      app: null,
     });
     const version = { id: recordId, taskId: taskId!, generation: 1 };
     await store.update(version, 'a', { attempts: 1 });
@@ -109,6 +113,8 @@ describe('main-app store over the SDK', () => {
         owner: 'b',
         now: Date.now(),
         leaseExpiresAt: 0,
+        createdVia: 'server-id',
+        app: null,
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',
@@ -134,6 +140,8 @@ describe('main-app store over the SDK', () => {
       owner: 'a',
       now: Date.now(),
       leaseExpiresAt: 0,
+      createdVia: 'server-id',
+      app: null,
     });
     await w.db.transact(w.db.tx.tasks[taskId!]!.delete());
     await expect(
@@ -149,6 +157,8 @@ describe('main-app store over the SDK', () => {
         owner: 'a',
         now: 0,
         leaseExpiresAt: 0,
+        createdVia: 'server-id',
+        app: null,
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',

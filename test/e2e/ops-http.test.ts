@@ -43,6 +43,11 @@ describe('ops HTTP server', () => {
     expect(metricValue(first, 'instant_provisioner_main_app_transactions_total')).toBe(0);
 
     await eventually(async () => (await fetch(`${url}/readyz`)).status === 200);
+    // The sandbox lets us choose app ids, so `auto` chose that path, and says so.
+    expect(await (await fetch(`${url}/readyz`)).json()).toMatchObject({ createPath: 'chosen-id' });
+    expect(
+      metricValue(await (await fetch(`${url}/metrics`)).text(), 'instant_provisioner_create_path{path="chosen-id"}'),
+    ).toBe(1);
     await createTasks(w!.db, 3);
     await eventually(async () => {
       const text = await (await fetch(`${url}/metrics`)).text();

@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../../src/clock.js';
 import type { IndexingJob, PlatformClient, SchemaStep, TemplateClient } from '../../src/core/ports.js';
-import type { AppTemplate, CreatedApp, ListedApp, ListingFilter } from '../../src/core/types.js';
+import type { AppTemplate, ChosenApp, CreatedApp, ListedApp, ListingFilter } from '../../src/core/types.js';
 import { PlatformError } from '../../src/errors.js';
 
 /** What the next create does. */
@@ -36,7 +36,9 @@ export class FakePlatform implements PlatformClient, TemplateClient {
   latencyMs = 0;
   inFlight = 0;
   maxInFlight = 0;
-  readonly calls = { create: 0, list: 0, delete: 0 };
+  readonly calls = { create: 0, createWithId: 0, get: 0, probe: 0, list: 0, delete: 0 };
+  /** Whether `POST /dash/apps` (chosen ids) is open to us; refused as Instant Cloud refuses it. */
+  chosenIds: 'allowed' | 'refused' = 'allowed';
   /** Errors the next list / delete calls throw, in order. */
   readonly listFailures: PlatformError[] = [];
   readonly deleteFailures: PlatformError[] = [];
@@ -109,14 +111,55 @@ export class FakePlatform implements PlatformClient, TemplateClient {
 
   async createApp(title: string, template: AppTemplate, signal: AbortSignal): Promise<CreatedApp> {
     this.calls.create++;
+    return this.runCreate(() => this.make(title, template), signal);
+  }
+
+  async createAppWithId(app: ChosenApp, template: AppTemplate, signal: AbortSignal): Promise<void> {
+    this.calls.createWithId++;
+    if (this.chosenIds === 'refused')
+      throw new PlatformError('creation-disabled', 'the server does not create apps any more', {
+        status: 400,
+        type: 'app-creation-disabled',
+      });
+    await this.runCreate(() => {
+      // The apps table keeps deleted rows: an id once used is taken for good.
+      if (this.apps.has(app.id))
+        throw new PlatformError('already-exists', 'Record not unique: apps', {
+          status: 400,
+          type: 'record-not-unique',
+        });
+      return this.make(app.title, template, app);
+    }, signal);
+  }
+
+  async getApp(appId: string): Promise<ListedApp> {
+    this.calls.get++;
+    const app = this.live(appId);
+    return { id: app.id, title: app.title, createdAt: Math.floor(app.createdAt / 1000) * 1000 };
+  }
+
+  async probeChosenIds(): Promise<'allowed' | 'refused'> {
+    this.calls.probe++;
+    return this.chosenIds;
+  }
+
+  /** One create as scripted; `make` makes the app (or throws what the server would say instead). */
+  private async runCreate(make: () => FakeApp, signal: AbortSignal): Promise<CreatedApp> {
     this.createTimes.push(this.clock.now());
+    const later = (ms: number) =>
+      this.clock.setTimer(() => {
+        try {
+          make();
+        } catch {
+          // A late create whose id is taken makes nothing, as on the server.
+        }
+      }, ms);
     this.inFlight++;
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       const behavior = this.script.shift() ?? { kind: 'ok' };
       if (behavior.kind === 'hang') {
-        if (behavior.landsAfterMs !== undefined)
-          this.clock.setTimer(() => this.make(title, template), behavior.landsAfterMs);
+        if (behavior.landsAfterMs !== undefined) later(behavior.landsAfterMs);
         await new Promise<void>((_, reject) =>
           signal.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
         );
@@ -126,22 +169,22 @@ export class FakePlatform implements PlatformClient, TemplateClient {
         case 'fail':
           throw behavior.error;
         case 'lost':
-          this.make(title, template);
+          make();
           throw new PlatformError('network', 'socket hang up');
         case 'dropped':
-          this.clock.setTimer(() => this.make(title, template), behavior.landsAfterMs);
+          later(behavior.landsAfterMs);
           throw new PlatformError('network', 'socket hang up');
         case 'created-then-500':
-          this.make(title, template);
+          make();
           throw new PlatformError('server', 'server error (unknown: Something went wrong)', { status: 500 });
         case 'created-then-400':
-          this.make(title, template);
+          make();
           throw new PlatformError('rejected', 'validation-failed: Validation failed for schema', {
             status: 400,
             type: 'validation-failed',
           });
         default: {
-          const app = this.make(title, template);
+          const app = make();
           return { id: app.id, adminToken: app.adminToken };
         }
       }
@@ -179,12 +222,12 @@ export class FakePlatform implements PlatformClient, TemplateClient {
     if (app && app.deletedAt === null) app.deletedAt = this.clock.now();
   }
 
-  private make(title: string, template: AppTemplate | null = null): FakeApp {
+  private make(title: string, template: AppTemplate | null = null, chosen?: CreatedApp): FakeApp {
     const n = ++this.counter;
     const app = {
-      id: `app-${n}`,
+      id: chosen?.id ?? `app-${n}`,
       title,
-      adminToken: `admin-token-${n}-secret`,
+      adminToken: chosen?.adminToken ?? `admin-token-${n}-secret`,
       createdAt: this.clock.now(),
       deletedAt: null,
       template,
@@ -196,7 +239,7 @@ export class FakePlatform implements PlatformClient, TemplateClient {
   private live(appId: string): FakeApp {
     const app = this.apps.get(appId);
     if (!app || app.deletedAt !== null)
-      throw new PlatformError('rejected', 'record-not-found: Record not found: app', {
+      throw new PlatformError('not-found', 'record-not-found: Record not found: app', {
         status: 400,
         type: 'record-not-found',
       });

@@ -75,6 +75,8 @@ export class FakeStore implements Store, RecordCatalog {
       readyAt: null,
       detachedAt: null,
       templateHash: null,
+      createdVia: 'server-id',
+      firstAttemptAt: null,
       ...record,
       seq: this.seq++,
     });
@@ -100,6 +102,9 @@ export class FakeStore implements Store, RecordCatalog {
     await this.enter('claim');
     if (this.recordOf(input.taskId)) throw unique('databases', 'taskId');
     if ([...this.records.values()].some((record) => record.name === input.name)) throw unique('databases', 'name');
+    const { app } = input;
+    if (app && [...this.records.values()].some((record) => record.instantAppId === app.id))
+      throw unique('databases', 'instantAppId');
     const task = this.tasks.get(input.taskId);
     if (!task) throw missing(input.taskId);
     this.putRecord({
@@ -110,7 +115,19 @@ export class FakeStore implements Store, RecordCatalog {
       leaseOwner: input.owner,
       leaseExpiresAt: input.leaseExpiresAt,
       generation: 1,
+      createdVia: input.createdVia,
+      instantAppId: app?.id ?? null,
+      adminToken: app?.adminToken ?? null,
     });
+  }
+
+  /** Makes readAdminToken fail as an envelope no configured key opens would. */
+  unreadableTokens = false;
+
+  async readAdminToken(recordId: string): Promise<string | null> {
+    await this.enter('loadTask');
+    if (this.unreadableTokens) throw new StoreError('rejected', 'the admin token cannot be opened');
+    return this.records.get(recordId)?.adminToken ?? null;
   }
 
   async update(
@@ -299,5 +316,7 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     detachedAt: record.detachedAt,
     templateHash: record.templateHash,
     readyAt: record.readyAt,
+    createdVia: record.createdVia,
+    firstAttemptAt: record.firstAttemptAt,
   };
 }

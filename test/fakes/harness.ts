@@ -1,6 +1,16 @@
+import PQueue from 'p-queue';
 import { Provisioner } from '../../src/app.js';
+import type { Clock } from '../../src/clock.js';
+import type { AppCreator } from '../../src/core/app-creator.js';
+import { AppDirectory } from '../../src/core/create-paths/app-directory.js';
+import { CreatorByRecord } from '../../src/core/create-paths/by-record.js';
+import { ChosenIdCreator } from '../../src/core/create-paths/chosen-id.js';
+import { TitleLookupCreator } from '../../src/core/create-paths/title-lookup.js';
+import { CreateGate } from '../../src/core/create-gate.js';
+import { PlatformCalls } from '../../src/core/platform-calls.js';
+import type { PlatformClient, Store, TemplateClient } from '../../src/core/ports.js';
 import type { Config } from '../../src/config.js';
-import type { AppTemplate } from '../../src/core/types.js';
+import type { AppTemplate, CreatePath } from '../../src/core/types.js';
 import { lockedTemplate } from '../../src/template/app-template.js';
 import { FakeClock } from './fake-clock.js';
 import { FakeFeed } from './fake-feed.js';
@@ -16,11 +26,15 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   adminToken: 'main-admin-token-secret',
   platformToken: 'per_platform-token-secret',
   apiUri: 'http://127.0.0.1:1',
+  orgId: undefined,
+  // Most tests are about one path; those of the chosen-id path say so.
+  createVia: 'server-id',
   concurrency: 4,
   requestTimeoutMs: 10_000,
   leaseMs: 60_000,
   settleMarginMs: 5_000,
   maxAttempts: 5,
+  giveUpAfterMs: 3_600_000,
   backoffBaseMs: 1_000,
   backoffMaxMs: 60_000,
   resyncIntervalMs: 300_000,
@@ -86,4 +100,42 @@ export function harness(overrides: Partial<Config> = {}) {
     return problems;
   };
   return { clock, store, platform, feed, log, config, daemon, publish, exactlyOneAppPerTask };
+}
+
+/**
+ * The creator a daemon on `path` builds (see Provisioner.wire), over the given fakes: for tests
+ * that drive a TaskReconciler on its own.
+ */
+export function creatorFor(
+  path: CreatePath,
+  parts: {
+    platform: PlatformClient & TemplateClient;
+    store: Pick<Store, 'readAdminToken'>;
+    clock: Clock;
+    owner: string;
+    config?: Partial<Config>;
+    template?: AppTemplate;
+    newId?: () => string;
+  },
+): AppCreator {
+  const config = testConfig(parts.config);
+  const template = parts.template ?? testTemplate;
+  const calls = new PlatformCalls(
+    {
+      platform: parts.platform,
+      gate: new CreateGate(parts.clock, { baseMs: 30_000, maxMs: 600_000 }, () => 0.5),
+      createSlots: new PQueue({ concurrency: config.concurrency }),
+      clock: parts.clock,
+    },
+    { owner: parts.owner, requestTimeoutMs: config.requestTimeoutMs, settleMarginMs: config.settleMarginMs },
+  );
+  let ids = 0;
+  const newId = parts.newId ?? (() => `c0000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`);
+  const chosen = new ChosenIdCreator(
+    { calls, store: parts.store, template, clock: parts.clock, newId },
+    path === 'chosen-id',
+  );
+  const directory = new AppDirectory(parts.platform, parts.clock, config.requestTimeoutMs);
+  const titled = new TitleLookupCreator(calls, directory, template, parts.clock);
+  return new CreatorByRecord(path, chosen, titled);
 }

@@ -56,6 +56,7 @@ describe('flags', () => {
       pMalformed: '0.07',
       pMissingToken: '0.08',
       windDown: true,
+      cloud: true,
       pTransactFail: '0.01',
       sseDropEvery: '3000',
     });
@@ -63,6 +64,7 @@ describe('flags', () => {
       port: 0,
       host: '127.0.0.1',
       seed: 3,
+      cloud: true,
       faults: {
         createLatency: { kind: 'normal', mean: 100, sd: 20 },
         p500: 0.1,

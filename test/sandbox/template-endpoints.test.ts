@@ -103,7 +103,7 @@ describe('POST /superadmin/apps/:id/perms', () => {
     expect(await client.getPerms(id, signal)).toBeNull();
 
     const unknown = await rejection(client.pushPerms('00000000-0000-4000-8000-000000000000', perms, signal));
-    expect(unknown).toMatchObject({ kind: 'rejected', type: 'record-not-found', status: 400 });
+    expect(unknown).toMatchObject({ kind: 'not-found', type: 'record-not-found', status: 400 });
 
     const created = await client.createApp('short-lived', { hash: 'h0', schema: null, perms }, signal);
     await client.deleteApp(created.id, signal);

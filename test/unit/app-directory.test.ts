@@ -1,6 +1,6 @@
 /** One listing at a time, shared by every lookup that can use it. */
 import { describe, expect, it } from 'vitest';
-import { AppDirectory } from '../../src/core/app-directory.js';
+import { AppDirectory } from '../../src/core/create-paths/app-directory.js';
 import type { PlatformClient } from '../../src/core/ports.js';
 import type { ListedApp, ListingFilter } from '../../src/core/types.js';
 import { FakeClock, settle } from '../fakes/fake-clock.js';

@@ -3,18 +3,15 @@
  * reconciler on the same main app: an own lease that ran out, and memory that
  * must not outlive the record.
  */
-import PQueue from 'p-queue';
 import { describe, expect, it } from 'vitest';
-import { AppDirectory } from '../../src/core/app-directory.js';
-import { CreateGate } from '../../src/core/create-gate.js';
-import type { PlatformClient, Store } from '../../src/core/ports.js';
+import type { PlatformClient, Store, TemplateClient } from '../../src/core/ports.js';
 import { TaskReconciler } from '../../src/core/task-reconciler.js';
 import { StoreError } from '../../src/errors.js';
 import { FakeClock, settle } from '../fakes/fake-clock.js';
 import { FakePlatform } from '../fakes/fake-platform.js';
 import { FakeStore } from '../fakes/fake-store.js';
 import { LogSink } from '../fakes/log-sink.js';
-import { testConfig, testTemplate } from '../fakes/harness.js';
+import { creatorFor, testConfig, testTemplate } from '../fakes/harness.js';
 
 function setup() {
   const clock = new FakeClock();
@@ -23,14 +20,11 @@ function setup() {
   const log = new LogSink();
   const config = testConfig();
   let ids = 0;
-  const reconciler = (owner: string, client: PlatformClient = platform, via: Store = store) =>
+  const reconciler = (owner: string, client: PlatformClient & TemplateClient = platform, via: Store = store) =>
     new TaskReconciler(
       {
         store: via,
-        platform: client,
-        directory: new AppDirectory(client, clock, config.requestTimeoutMs),
-        gate: new CreateGate(clock, { baseMs: 30_000, maxMs: 600_000 }, () => 0.5),
-        createSlots: new PQueue({ concurrency: 4 }),
+        creator: creatorFor('server-id', { platform: client, store: via, clock, owner }),
         clock,
         logger: log.child({ owner }),
         random: () => 0.5,
@@ -43,6 +37,7 @@ function setup() {
         leaseMs: config.leaseMs,
         requestTimeoutMs: config.requestTimeoutMs,
         settleMarginMs: config.settleMarginMs,
+        giveUpAfterMs: config.giveUpAfterMs,
         maxAttempts: config.maxAttempts,
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
         retirement: { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs },
@@ -71,13 +66,10 @@ describe('custody of a record', () => {
     // Daemon a remembers nothing (as after a long backoff) and its listing is slow in transit.
     let deliverListing!: () => void;
     const listingHeld = new Promise<void>((resolve) => (deliverListing = resolve));
-    const slow: PlatformClient = {
-      createApp: (title, template, s) => platform.createApp(title, template, s),
-      deleteApp: (appId) => platform.deleteApp(appId),
-      listApps: async (filter) => {
-        await listingHeld;
-        return platform.listApps(filter);
-      },
+    const slow = Object.create(platform) as FakePlatform;
+    slow.listApps = async (filter) => {
+      await listingHeld;
+      return platform.listApps(filter);
     };
     const a = reconciler('a', slow);
     const b = reconciler('b');

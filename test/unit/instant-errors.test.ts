@@ -14,7 +14,8 @@ describe('reading InstantDB error answers (one table for the store and the Platf
     [400, { type: 'param-malformed', hint: { in: ['headers', 'authorization'] } }, 'token-rejected'],
     [400, { type: 'param-missing', hint: { in: ['headers', 'app-id'] } }, 'token-rejected'],
     [401, {}, 'token-rejected'],
-    [400, { type: 'record-not-found', hint: { 'record-type': 'app' } }, 'rejected'],
+    [400, { type: 'record-not-found', hint: { 'record-type': 'app' } }, 'not-found'],
+    [400, { type: 'record-not-unique', hint: { 'record-type': 'apps' } }, 'unique-violation'],
     [400, { type: 'param-missing', hint: { in: ['body', 'title'] } }, 'rejected'],
     [400, { type: 'record-not-unique', hint: { etype: 'databases', label: 'name' } }, 'unique-violation'],
     [

@@ -35,7 +35,14 @@ describe('ops building blocks', () => {
     });
     state.subscriptionChanged('unfinished records', true);
     state.gateChanged({ kind: 'paced', until: clock.now() - 1 });
-    expect(readiness(state, clock.now())).toEqual({ ready: true, reasons: [], gate: { state: 'ok' } });
+    expect(readiness(state, clock.now())).toEqual({
+      ready: true,
+      reasons: [],
+      gate: { state: 'ok' },
+      createPath: null,
+    });
+    state.createPath('chosen-id');
+    expect(readiness(state, clock.now())).toMatchObject({ createPath: 'chosen-id' });
   });
 
   it('the create gate reports paced, blocked and open again', () => {

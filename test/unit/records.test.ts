@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecord } from '../../src/store/records.js';
 
-const unset = { detachedAt: null, templateHash: null, readyAt: null };
+const unset = { detachedAt: null, templateHash: null, readyAt: null, createdVia: 'server-id', firstAttemptAt: null };
 const written = {
   id: 'r1',
   taskId: 't1',
@@ -88,6 +88,18 @@ describe('parseRecord', () => {
     expect(parseRecord({ ...written, detachedAt: 'yesterday', templateHash: 5 })).toMatchObject(unset);
     expect(parseRecord({ ...written, createdAt: 'not a date' })).toMatchObject({ createdAt: 0 });
     expect(parseRecord({ ...written, createdAt: undefined })).toMatchObject({ createdAt: 0 });
+  });
+
+  it('reads how the app was made: chosen-id only when it says so, server-id for older records', () => {
+    expect(parseRecord({ ...written, createdVia: 'chosen-id', firstAttemptAt: 2_000 })).toMatchObject({
+      createdVia: 'chosen-id',
+      firstAttemptAt: 2_000,
+    });
+    expect(parseRecord({ ...written })).toMatchObject({ createdVia: 'server-id', firstAttemptAt: null });
+    expect(parseRecord({ ...written, createdVia: 3, firstAttemptAt: 'soon' })).toMatchObject({
+      createdVia: 'server-id',
+      firstAttemptAt: null,
+    });
   });
 
   it('refuses what lacks the fields every record has', () => {

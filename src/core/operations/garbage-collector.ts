@@ -15,7 +15,7 @@
  */
 import type { Clock } from '../../clock.js';
 import { PlatformError } from '../../errors.js';
-import { madeAfter } from '../app-directory.js';
+import { madeAfter } from '../create-paths/app-directory.js';
 import { withDeadline } from '../deadline.js';
 import type { Logger } from '../logger.js';
 import type { PlatformClient, Store } from '../ports.js';

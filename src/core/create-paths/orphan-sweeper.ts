@@ -13,13 +13,13 @@
  * grow with the account; a process's first sweep looks back `firstLookbackMs`.
  * Older apps are `instant-provisioner gc`'s to find.
  */
-import type { Clock } from '../clock.js';
-import { PlatformError } from '../errors.js';
-import { withDeadline } from './deadline.js';
+import type { Clock } from '../../clock.js';
+import { PlatformError } from '../../errors.js';
+import { withDeadline } from '../deadline.js';
 import { madeAfter, type AppDirectory } from './app-directory.js';
-import type { Logger } from './logger.js';
-import { noTelemetry, type PlatformClient, type Store, type Telemetry } from './ports.js';
-import type { DatabaseRecord } from './types.js';
+import type { Logger } from '../logger.js';
+import { noTelemetry, type PlatformClient, type Store, type Telemetry } from '../ports.js';
+import type { DatabaseRecord } from '../types.js';
 
 const NAMES_PER_QUERY = 100;
 const MARGIN_MS = 60_000;

@@ -10,7 +10,7 @@
  * or answered (nothing made, or maybe made) → cleared (apps by its title were
  * removed) → forgotten (the record is finished, gone or someone else's).
  */
-import type { CreatedApp } from './types.js';
+import type { CreatedApp } from '../types.js';
 
 export class Custody {
   /** A create may have made an app that is not recorded... */

@@ -18,11 +18,11 @@
  * started their own ran side by side, multiplying the memory and the CPU, and
  * starting later is always safe.
  */
-import type { Clock } from '../clock.js';
-import { PlatformError } from '../errors.js';
-import { withDeadline } from './deadline.js';
-import type { PlatformClient } from './ports.js';
-import type { ListedApp } from './types.js';
+import type { Clock } from '../../clock.js';
+import { PlatformError } from '../../errors.js';
+import { withDeadline } from '../deadline.js';
+import type { PlatformClient } from '../ports.js';
+import type { ListedApp } from '../types.js';
 
 /**
  * Whether a listed app could have been made for a record: created after the
