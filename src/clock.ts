@@ -9,10 +9,29 @@ export interface Clock {
   setTimer(callback: () => void, ms: number): () => void;
 }
 
+/**
+ * The longest delay `setTimeout` honours (2^31 - 1 ms, about 24.8 days): a longer one, or
+ * Infinity, fires after 1 ms, so a long grace or resync interval would spin the daemon.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(callback, ms) {
-    const handle = setTimeout(callback, Math.max(0, ms));
+    // Waits longer than a timer can hold go in steps, each re-aimed at the deadline.
+    const due = Date.now() + Math.max(0, ms);
+    let handle: NodeJS.Timeout;
+    const arm = (wait: number) => {
+      handle = setTimeout(
+        () => {
+          const left = due - Date.now();
+          if (left > 0) arm(left);
+          else callback();
+        },
+        Math.min(Math.max(0, wait), MAX_TIMER_MS),
+      );
+    };
+    arm(ms);
     return () => clearTimeout(handle);
   },
 };

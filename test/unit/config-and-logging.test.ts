@@ -85,6 +85,38 @@ describe('config', () => {
     ).toMatch(/^--lease must be longer than --request-timeout \+ --settle-margin/);
   });
 
+  it('reads durations with units, as people write them', () => {
+    expect(
+      loadConfig(env, { deleteGrace: '30d', resyncInterval: '5m', requestTimeout: '15s', settleMargin: '500ms' }),
+    ).toMatchObject({
+      deleteGraceMs: 30 * 86_400_000,
+      resyncIntervalMs: 300_000,
+      requestTimeoutMs: 15_000,
+      settleMarginMs: 500,
+    });
+    expect(loadConfig({ ...env, PROVISIONER_GIVE_UP_AFTER: '2h' })).toMatchObject({ giveUpAfterMs: 7_200_000 });
+    expect(loadConfig(env)).toMatchObject({ giveUpAfterMs: 3_600_000, createVia: 'auto' });
+    expect(loadConfig(env).maxAttempts).toBeUndefined();
+    expect(problems(() => loadConfig(env, { deleteGrace: '3 weeks' }))[0]).toMatch(
+      /^--delete-grace must be a duration/,
+    );
+    expect(problems(() => loadConfig(env, { resyncInterval: '10' }))[0]).toMatch(
+      /^--resync-interval must be at least 1000 ms/,
+    );
+  });
+
+  it('reads the create path and the organisation, naming a bad value', () => {
+    const orgId = '22222222-2222-4222-8222-222222222222';
+    expect(loadConfig({ ...env, PROVISIONER_CREATE_VIA: 'chosen-id', INSTANT_ORG_ID: orgId })).toMatchObject({
+      createVia: 'chosen-id',
+      orgId,
+    });
+    expect(problems(() => loadConfig(env, { createVia: 'cloud' }))).toEqual([
+      '--create-via must be auto, chosen-id or server-id (got "cloud")',
+    ]);
+    expect(problems(() => loadConfig({ ...env, INSTANT_ORG_ID: 'acme' }))[0]).toMatch(/^INSTANT_ORG_ID must be a UUID/);
+  });
+
   it('knows whether any credential is present', () => {
     expect(hasCredentials({})).toBe(false);
     expect(hasCredentials({ PLATFORM_TOKEN: ' ' })).toBe(false);
