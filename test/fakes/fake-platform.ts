@@ -15,6 +15,8 @@ export type CreateBehavior =
   | { kind: 'created-then-500' }
   /** The app is made, then applying its schema fails: the server answers 400 (a template create). */
   | { kind: 'created-then-400' }
+  /** Only the app row is written (no rules, no schema), then the server answers 500: a crash in between. */
+  | { kind: 'bare-then-500' }
   /** No answer until the caller gives up; with `landsAfterMs`, the app appears that long after the request. */
   | { kind: 'hang'; landsAfterMs?: number };
 
@@ -176,6 +178,9 @@ export class FakePlatform implements PlatformClient, TemplateClient {
           throw new PlatformError('network', 'socket hang up');
         case 'created-then-500':
           make();
+          throw new PlatformError('server', 'server error (unknown: Something went wrong)', { status: 500 });
+        case 'bare-then-500':
+          make().template = null;
           throw new PlatformError('server', 'server error (unknown: Something went wrong)', { status: 500 });
         case 'created-then-400':
           make();
