@@ -87,9 +87,9 @@ export function connectPorts(
 }
 
 /** With a token key, admin tokens are stored sealed (see token-seal.ts). */
-function tokenSealer(config: Config): ((token: string) => string) | undefined {
+function tokenSealer(config: Config): ((token: string, recordId: string) => string) | undefined {
   const key = tokenKeys(config).current;
-  return key ? (token) => sealAdminToken(token, key) : undefined;
+  return key ? (token, recordId) => sealAdminToken(token, key, recordId) : undefined;
 }
 
 /** What a Provisioner is built with beyond its configuration and ports. */

@@ -34,8 +34,8 @@ export interface InstantStoreOptions {
   clock: Clock;
   /** Deadline for each call; the SDK itself has none. */
   timeoutMs: number;
-  /** How an admin token is written (sealed, with a token key); by default as it is. */
-  sealToken?: (token: string) => string;
+  /** How an admin token is written (sealed with a token key, bound to its record's id); by default as it is. */
+  sealToken?: (token: string, recordId: string) => string;
   /** Told of the main-app writes and the transactions they took. */
   telemetry?: Telemetry;
 }
@@ -119,7 +119,7 @@ export class InstantStore implements Store, RecordCatalog {
     const task = tx.tasks[version.taskId]!;
     const { sealToken } = this.options;
     if (changes.adminToken !== undefined && sealToken)
-      changes = { ...changes, adminToken: sealToken(changes.adminToken) };
+      changes = { ...changes, adminToken: sealToken(changes.adminToken, version.id) };
     const own = fence(this.db, version.id, generation, owner, this.options.clock.now());
     await this.commits.write({
       entities: [own.id, version.id, version.taskId],
