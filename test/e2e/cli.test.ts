@@ -138,6 +138,14 @@ describe('bad input', () => {
     expect(bad.stderr.trim()).toBe(
       `instant-provisioner: template ${rules}: notes.allow.view must be a string (a CEL expression such as "true"), got 1`,
     );
+    // A rule that parses but does not compile (a typo in a variable): the server would refuse every create.
+    const typo = join(dir, 'typo.json');
+    await writeFile(typo, JSON.stringify({ notes: { allow: { view: 'auht.id != null' } } }));
+    const refused = await runCli(['reconcile', '--once'], { ...env, PROVISIONER_TEMPLATE_PERMS: typo });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      `instant-provisioner: template ${typo}: notes.allow.view does not compile: Unknown variable: auht`,
+    );
   });
 
   it('--help documents every flag', async () => {
