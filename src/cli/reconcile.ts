@@ -6,7 +6,8 @@ import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
 import { Operations } from '../ops/operations.js';
 import { EXIT } from './exit-codes.js';
-import { openProvisioner } from './open-provisioner.js';
+import { listenProblem } from './listen-problem.js';
+import { openProvisioner, usage } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
 import { withStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
@@ -62,7 +63,16 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   // Listen before the 'reconciling' line: whoever waits for it may signal at once, and
   // SIGUSR2's default action would end the process.
   const detachMemoryReport = onMemoryReportSignal(logger);
-  const server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  let server: Awaited<ReturnType<Operations['serve']>> | null = null;
+  try {
+    server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  } catch (error) {
+    const problem = listenProblem(error, '--http-port');
+    if (problem === null) throw error;
+    detachMemoryReport();
+    logger.error({}, problem);
+    return usage(problem);
+  }
   if (server) logger.info({ url: server.url }, 'http server listening');
   provisioner.start();
   await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));

@@ -5,11 +5,12 @@
  */
 import { Command, Option } from 'commander';
 import { hasCredentials, type Flags } from '../config.js';
-import { startDemo } from '../demo/demo.js';
+import { DemoListenError, startDemo } from '../demo/demo.js';
 import { createConfiguredLogger } from '../logger.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
 import { addSettingFlags } from './options.js';
+import { listenProblem } from './listen-problem.js';
 import { printConfigProblems, untilStopSignal } from './process.js';
 import { reconcile } from './reconcile.js';
 
@@ -51,9 +52,9 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
       logger: createConfiguredLogger,
     });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      return usage(`port ${portNumber} is in use; pass --port 0 for any free port`);
-    return printConfigProblems(error);
+    // The sandbox listens on --port, the live page on --http-port: name the one that failed.
+    const problem = error instanceof DemoListenError ? listenProblem(error.cause, error.setting) : null;
+    return problem === null ? printConfigProblems(error) : usage(problem);
   }
   await untilStopSignal();
   await demo.stop();

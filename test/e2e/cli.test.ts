@@ -1,5 +1,6 @@
 /** The built CLI as users and deploy platforms run it. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +147,29 @@ describe('bad input', () => {
     expect(refused.stderr.trim()).toBe(
       `instant-provisioner: template ${typo}: notes.allow.view does not compile: Unknown variable: auht`,
     );
+  });
+
+  it('a port in use is one line naming the flag and the port, exit 2, for reconcile and start', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const w = (current = await world());
+      const reconcile = await runCli(['reconcile', '--http-port', String(port)], w.env);
+      expect(reconcile.code).toBe(2);
+      const line = `instant-provisioner: --http-port ${port} is in use on 127.0.0.1; choose another port, or 0 for any free one`;
+      expect(reconcile.stderr.trim()).toBe(line);
+      // Without credentials, start runs the demo: the sandbox on --port, the live page on --http-port.
+      const livePage = await runCli(['start', '--port', '0', '--http-port', String(port)], {});
+      expect([livePage.code, livePage.stderr.trim()]).toEqual([2, line]);
+      const sandbox = await runCli(['start', '--port', String(port)], {});
+      expect([sandbox.code, sandbox.stderr.trim()]).toEqual([
+        2,
+        `instant-provisioner: --port ${port} is in use on 127.0.0.1; choose another port, or 0 for any free one`,
+      ]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('--help documents every flag', async () => {
