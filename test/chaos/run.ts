@@ -4,6 +4,7 @@
  */
 import { PROFILES, runChaos } from './chaos.js';
 import { formatReport } from './report.js';
+import { chaosSeed } from './seed.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -12,8 +13,15 @@ const option = (name: string) => {
 };
 const profileName = option('--profile') ?? 'long';
 const profile = PROFILES[profileName as keyof typeof PROFILES];
-const seed = Number(option('--seed') ?? Math.floor(Math.random() * 2 ** 31));
-if (!profile || !Number.isInteger(seed)) {
+const seed = (() => {
+  try {
+    return chaosSeed(option('--seed'), '--seed');
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return null;
+  }
+})();
+if (!profile || seed === null) {
   process.stderr.write('usage: npm run chaos -- [--profile ci|long] [--seed N]\n');
   process.exit(2);
 }
