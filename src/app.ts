@@ -266,7 +266,8 @@ export class Provisioner {
 
   /** `status`: the report of core/operations/status-report.ts. */
   statusReport(daemon: DaemonState | null): Promise<StatusReport> {
-    return buildStatusReport(this.ports.store, this.ports.clock.now(), this.retirement, daemon);
+    const retirement = { ...this.retirement, settleMarginMs: this.config.settleMarginMs };
+    return buildStatusReport(this.ports.store, this.ports.clock.now(), retirement, daemon);
   }
 
   /** `retry <taskId>...`: the failed records of these tasks back to work. */
