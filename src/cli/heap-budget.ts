@@ -120,7 +120,8 @@ export function adoptWorkerProcess(): void {
     if (!signal) return;
     // Nobody listening yet (still starting): the signal's default action, ending the process.
     if (process.listenerCount(signal) === 0) process.exit(128 + constants.signals[signal]);
-    process.emit(signal);
+    // With its name, as node calls a listener of a real signal.
+    process.emit(signal, signal);
   });
   // The port must not keep a finished command alive.
   parentPort.unref();

@@ -9,7 +9,7 @@ import { EXIT } from './exit-codes.js';
 import { listenProblem } from './listen-problem.js';
 import { openProvisioner, usage } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
-import { withStopSignal } from './process.js';
+import { stoppedExitCode, withStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
 
 export function reconcileCommand(): Command {
@@ -22,10 +22,10 @@ export function reconcileCommand(): Command {
   command.addHelpText(
     'after',
     `
-Exit codes: 0 done (with --once: nothing failed); 1 with --once: some task failed;
-2 bad configuration or usage, or a rejected credential; 3 with --once: stopped by a global
-condition (platform token rejected, app creation disabled); 130 with --once:
-interrupted by SIGINT/SIGTERM.`,
+Exit codes: 0 done (with --once: nothing failed), or stopped by SIGTERM; 1 with --once: some
+task failed; 2 bad configuration or usage, or a rejected credential; 3 with --once: stopped by a
+global condition (platform token rejected, app creation disabled); 130 stopped by Ctrl-C
+(SIGINT), or --once interrupted by SIGINT/SIGTERM.`,
   );
   return command.action(async (options: Flags & { once?: boolean }) => {
     process.exitCode = await reconcile(options);
@@ -59,7 +59,7 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
     return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
   }
 
-  if (stopping.aborted) return EXIT.ok;
+  if (stopping.aborted) return stoppedExitCode(stopping.reason);
   // Listen before the 'reconciling' line: whoever waits for it may signal at once, and
   // SIGUSR2's default action would end the process.
   const detachMemoryReport = onMemoryReportSignal(logger);
@@ -81,7 +81,7 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');
-  return EXIT.ok;
+  return stoppedExitCode(stopping.reason);
 }
 
 /**
