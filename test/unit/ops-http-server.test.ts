@@ -3,8 +3,8 @@
  * read what, the Host check, the headers of every answer, and the limits of the
  * live stream (a cap on clients, a client that never reads).
  */
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
 import { DASHBOARD_SCRIPT } from '../../src/ops/dashboard-page.js';
@@ -167,7 +167,6 @@ describe('ops HTTP server: the live stream is bounded', () => {
 
   it('a client that never reads holds at most one snapshot beyond its buffer, and is dropped once stalled too long', async () => {
     const clock = new FakeClock();
-    const state = new LiveState(clock);
     // A snapshot of ~2 MB that changes on every read, so every tick is news.
     let reads = 0;
     const big = 'x'.repeat(2_000_000);
@@ -176,8 +175,7 @@ describe('ops HTTP server: the live stream is bounded', () => {
     } as unknown as SnapshotSource;
     const logger = new LogSink();
     const stream = new SnapshotStream(source, clock, logger, DEFAULT_STREAM_SETTINGS);
-    const responses: import('node:http').ServerResponse[] = [];
-    const { createServer } = await import('node:http');
+    const responses: ServerResponse[] = [];
     const server = createServer((_request, response) => {
       responses.push(response);
       stream.add(response);
@@ -186,7 +184,7 @@ describe('ops HTTP server: the live stream is bounded', () => {
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
     closers.push(() => void server.closeAllConnections());
     closers.push(() => stream.close());
-    const port = (server.address() as import('node:net').AddressInfo).port;
+    const port = (server.address() as AddressInfo).port;
     const socket = await openStream(port, false);
     closers.push(() => void socket.destroy());
 
