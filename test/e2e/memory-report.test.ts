@@ -3,13 +3,23 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { spawnDaemon, world, type World } from './helpers.js';
+import { spawnDaemon as spawn, world, type RunningDaemon, type World } from './helpers.js';
 
 let current: World | undefined;
+let daemons: RunningDaemon[] = [];
 afterEach(async () => {
+  // A failed assertion must not leave its daemon running.
+  await Promise.all(daemons.map((daemon) => daemon.stop()));
+  daemons = [];
   await current?.close();
   current = undefined;
 });
+
+const spawnDaemon = (...args: Parameters<typeof spawn>) => {
+  const daemon = spawn(...args);
+  daemons.push(daemon);
+  return daemon;
+};
 
 const MB = 2 ** 20;
 
