@@ -26,7 +26,10 @@ async function interrupt(
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  await eventually(() => ready(output));
+  await eventually(() => ready(output)).catch((error: unknown) => {
+    child.kill('SIGKILL'); // never left running by a failed test
+    throw error;
+  });
   child.kill(signal);
   return exited;
 }
