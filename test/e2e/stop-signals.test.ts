@@ -4,10 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, createTasks, eventually, runCli, spawnDaemon, world, type World } from './helpers.js';
+import { CLI, createTasks, eventually, runCli, spawnDaemon, world, type RunningDaemon, type World } from './helpers.js';
 
 let current: World | undefined;
+let daemons: RunningDaemon[] = [];
 afterEach(async () => {
+  await Promise.all(daemons.map((daemon) => daemon.stop()));
+  daemons = [];
   await current?.close();
   current = undefined;
 });
@@ -38,12 +41,14 @@ describe('stop signals', () => {
   it('the daemon: Ctrl-C exits 130 after a clean stop; SIGTERM exits 0', async () => {
     const w = (current = await world());
     const interrupted = spawnDaemon(['reconcile'], w.env);
+    daemons.push(interrupted);
     await interrupted.waitFor('reconciling');
     interrupted.signal('SIGINT');
     expect(await interrupted.exited).toBe(130);
     expect(interrupted.entries.map((entry) => entry.msg)).toContain('stopped');
 
     const terminated = spawnDaemon(['reconcile'], w.env);
+    daemons.push(terminated);
     await terminated.waitFor('reconciling');
     expect(await terminated.stop()).toBe(0);
   });
