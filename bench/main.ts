@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { measureSandboxCapacity } from '../src/sandbox/bench-capacity.js';
+import { measureSandboxCapacity } from './sandbox-capacity.js';
 import { measureAccountSize } from './account-size.js';
 import { measureBacklog } from './backlog.js';
 import { measureOnceBatch } from './once-batch.js';

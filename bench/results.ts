@@ -1,5 +1,5 @@
 /** The shape of bench/results.json, and the targets of issue 5 checked against it. */
-import type { CapacityResult } from '../src/sandbox/bench-capacity.js';
+import type { CapacityResult } from './sandbox-capacity.js';
 import type { AccountSizeResult } from './account-size.js';
 import type { BacklogResult } from './backlog.js';
 import type { OnceBatchResult } from './once-batch.js';

@@ -97,13 +97,16 @@ export function connectPorts(
   };
 }
 
-/** With a token key, admin tokens are stored sealed and opened with any configured key (see token-seal.ts). */
-function tokenSeals(config: Config): { sealToken?: (token: string) => string; openToken?: (stored: string) => string } {
+/** With a token key, admin tokens are stored sealed, bound to their record, and opened with any configured key (see token-seal.ts). */
+function tokenSeals(config: Config): {
+  sealToken?: (token: string, recordId: string) => string;
+  openToken?: (stored: string, recordId: string) => string;
+} {
   const { current, previous } = tokenKeys(config);
   const keys = [...(current ? [current] : []), ...previous];
   return {
-    ...(current ? { sealToken: (token: string) => sealAdminToken(token, current) } : {}),
-    ...(keys.length ? { openToken: (stored: string) => openAdminToken(stored, keys) } : {}),
+    ...(current ? { sealToken: (token: string, recordId: string) => sealAdminToken(token, current, recordId) } : {}),
+    ...(keys.length ? { openToken: (stored: string, recordId: string) => openAdminToken(stored, recordId, keys) } : {}),
   };
 }
 
@@ -387,7 +390,8 @@ export class Provisioner {
 
   /** `status`: the report of core/operations/status-report.ts. */
   statusReport(daemon: DaemonState | null): Promise<StatusReport> {
-    return buildStatusReport(this.ports.store, this.ports.clock.now(), this.retirement, daemon);
+    const retirement = { ...this.retirement, settleMarginMs: this.config.settleMarginMs };
+    return buildStatusReport(this.ports.store, this.ports.clock.now(), retirement, daemon);
   }
 
   /** `retry <taskId>...`: the failed records of these tasks back to work. */

@@ -288,7 +288,7 @@ export const SETTINGS = {
     default: '127.0.0.1',
   },
   httpToken: {
-    help: "bearer token for the HTTP server's actions (retry); without one they are refused (prefer the environment)",
+    help: "bearer token for the HTTP server's data and actions (retry); without one, actions are refused and task ids hidden (prefer the environment)",
     env: ['PROVISIONER_HTTP_TOKEN'],
     flag: 'httpToken',
     schema: z.string().trim().min(16, 'must be at least 16 characters').optional(),

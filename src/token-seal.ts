@@ -2,12 +2,16 @@
  * Admin tokens sealed at rest. With `PROVISIONER_TOKEN_KEY` set, the daemon stores each database's
  * admin token as an AES-256-GCM envelope instead of the token itself:
  *
- *     v1:<keyId>:<iv>:<ciphertext+tag>      (iv, ciphertext and tag in base64url, no padding)
+ *     v2:<keyId>:<iv>:<ciphertext+tag>      (iv, ciphertext and tag in base64url, no padding)
  *
- * The key id says which key sealed it, so keys can be rotated while old envelopes stay readable;
- * it is authenticated (GCM additional data, together with the version), so an envelope cannot be
- * relabelled to another key. A value that does not start with `v<digits>:` is a plain token
- * (written before sealing was turned on; InstantDB admin tokens are UUIDs) and opens as itself.
+ * The key id says which key sealed it, so keys can be rotated while old envelopes stay readable.
+ * The version, the key id and the id of the record that holds the token are authenticated (GCM
+ * additional data), so an envelope can be neither relabelled to another key nor moved to another
+ * record: it opens only with the record id it was sealed for. Envelopes of version 1 (written
+ * before that binding; their additional data names only the version and key id) still open, for
+ * any record; `rotate-token-key` re-seals them as v2. A value that does not start with
+ * `v<digits>:` is a plain token (written before sealing was turned on; InstantDB admin tokens are
+ * UUIDs) and opens as itself.
  *
  * Self-contained (only `node:crypto`), so the operator's own server can import this file alone to
  * read the tokens. No error message carries a token, a key or an envelope.
@@ -31,10 +35,11 @@ export type TokenKeys = TokenKey | readonly TokenKey[] | Readonly<Record<string,
 /**
  * - invalid-key: a key or key id given to us is unusable (the message says why).
  * - invalid-token: the value to seal is empty or already sealed.
- * - malformed: a value claims to be a v1 envelope but is not one.
+ * - malformed: a value claims to be a v1 or v2 envelope but is not one.
  * - unsupported-version: an envelope of a version this code does not know (written by newer code?).
  * - unknown-key: the envelope names a key id that is not among the keys given.
- * - tampered: the envelope fails authentication: altered, or sealed by another key under that id.
+ * - tampered: the envelope fails authentication: altered, sealed by another key under that id, or
+ *   sealed for another record.
  */
 export type TokenSealErrorKind =
   'invalid-key' | 'invalid-token' | 'malformed' | 'unsupported-version' | 'unknown-key' | 'tampered';
@@ -50,7 +55,9 @@ export class TokenSealError extends Error {
   }
 }
 
-const VERSION = 'v1';
+/** The version written; v1 (not bound to a record) is still read. */
+const VERSION = 'v2';
+const UNBOUND_VERSION = 'v1';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -77,12 +84,14 @@ export function parseTokenKey(text: string, keyId?: string): TokenKey {
 }
 
 /**
- * Seals an admin token under `key`: a fresh random 12-byte IV each time, so sealing one token
- * twice gives two different envelopes.
+ * Seals an admin token under `key` for the record `recordId` (the `databases` entity that will
+ * hold it): a fresh random 12-byte IV each time, so sealing one token twice gives two different
+ * envelopes.
  *
  * @throws TokenSealError (`invalid-token`) for an empty token or one already sealed.
  */
-export function sealAdminToken(token: string, key: TokenKey): string {
+export function sealAdminToken(token: string, key: TokenKey, recordId: string): string {
+  checkRecordId(recordId);
   if (typeof token !== 'string' || token === '') {
     throw new TokenSealError('invalid-token', 'admin token to seal is empty');
   }
@@ -90,7 +99,7 @@ export function sealAdminToken(token: string, key: TokenKey): string {
   if (isSealed(token)) throw new TokenSealError('invalid-token', 'admin token to seal is already sealed');
   const iv = randomBytes(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key.secret, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(additionalData(key.id));
+  cipher.setAAD(additionalData(VERSION, key.id, recordId));
   const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final(), cipher.getAuthTag()]);
   return [VERSION, key.id, iv.toString('base64url'), sealed.toString('base64url')].join(':');
 }
@@ -99,17 +108,21 @@ export function sealAdminToken(token: string, key: TokenKey): string {
  * The admin token in a record's `adminToken` value: opens an envelope with the key it names,
  * and returns a plain (never sealed) token unchanged, so it is safe to call on any record.
  *
+ * @param recordId the id of the `databases` record the value was read from: an envelope opens
+ *   only on the record it was sealed for (a v1 envelope, sealed before that binding, on any).
  * @throws TokenSealError: `unknown-key` when the envelope's key id is not among `keys`,
- *   `tampered` when it fails authentication, `malformed` / `unsupported-version` when it is not
- *   a v1 envelope, `invalid-key` when `keys` itself is unusable.
+ *   `tampered` when it fails authentication (altered, or moved from another record),
+ *   `malformed` / `unsupported-version` when it is not a v1 or v2 envelope, `invalid-key` when
+ *   `keys` itself is unusable.
  */
-export function openAdminToken(sealed: string, keys: TokenKeys): string {
+export function openAdminToken(sealed: string, recordId: string, keys: TokenKeys): string {
   if (typeof sealed !== 'string') throw new TypeError(`admin token must be a string, got ${typeof sealed}`);
+  checkRecordId(recordId);
   if (!isSealed(sealed)) return sealed;
   const envelope = parseEnvelope(sealed);
   const key = findKey(keys, envelope.keyId);
   const decipher = createDecipheriv('aes-256-gcm', key.secret, envelope.iv, { authTagLength: TAG_BYTES });
-  decipher.setAAD(additionalData(envelope.keyId));
+  decipher.setAAD(additionalData(envelope.version, envelope.keyId, recordId));
   decipher.setAuthTag(envelope.tag);
   try {
     return Buffer.concat([decipher.update(envelope.ciphertext), decipher.final()]).toString('utf8');
@@ -117,7 +130,7 @@ export function openAdminToken(sealed: string, keys: TokenKeys): string {
     throw new TokenSealError(
       'tampered',
       `sealed admin token fails authentication under key id "${envelope.keyId}": ` +
-        'it was altered, or sealed with a different key under that id',
+        'it was altered, sealed with a different key under that id, or sealed for another record',
     );
   }
 }
@@ -131,17 +144,24 @@ export function isSealed(value: string): boolean {
 }
 
 /**
- * For a future `rotate-token-key` command: true when `value` should be (re)sealed under
- * `currentKey`, that is a plain token or an envelope under another key id. It reads the key id
- * only, so an envelope under `currentKey`'s id but another key is not noticed (ids derived from
- * the key, the default, make that all but impossible).
+ * For `rotate-token-key`: true when `value` should be (re)sealed under `currentKey`, that is a
+ * plain token, a v1 envelope (not bound to its record), or an envelope under another key id. It
+ * reads the key id only, so an envelope under `currentKey`'s id but another key is not noticed
+ * (ids derived from the key, the default, make that all but impossible).
  *
  * @throws TokenSealError (`malformed`, `unsupported-version`) rather than let a broken envelope be
  *   sealed as if it were a token.
  */
 export function needsReseal(value: string, currentKey: TokenKey): boolean {
   if (!isSealed(value)) return true;
-  return parseEnvelope(value).keyId !== currentKey.id;
+  const envelope = parseEnvelope(value);
+  return envelope.version !== VERSION || envelope.keyId !== currentKey.id;
+}
+
+function checkRecordId(recordId: unknown): void {
+  // A caller of the v1-era openAdminToken(sealed, keys) passes keys here: say so plainly.
+  if (typeof recordId !== 'string' || recordId === '')
+    throw new TypeError('record id must be a non-empty string: openAdminToken(value, recordId, keys)');
 }
 
 function decodeKey(text: string): Buffer {
@@ -171,6 +191,7 @@ function decodeBase64(text: string): Buffer | undefined {
 }
 
 interface Envelope {
+  version: string;
   keyId: string;
   iv: Buffer;
   ciphertext: Buffer;
@@ -178,13 +199,16 @@ interface Envelope {
 }
 
 function parseEnvelope(value: string): Envelope {
-  const version = /^(v\d+):/.exec(value)![1];
-  if (version !== VERSION) {
-    throw new TokenSealError('unsupported-version', `sealed admin token is a ${version} envelope; this code reads v1`);
+  const version = /^(v\d+):/.exec(value)![1]!;
+  if (version !== VERSION && version !== UNBOUND_VERSION) {
+    throw new TokenSealError(
+      'unsupported-version',
+      `sealed admin token is a ${version} envelope; this code reads v1 and v2`,
+    );
   }
   const malformed = (why: string) => new TokenSealError('malformed', `sealed admin token is malformed: ${why}`);
   const parts = value.split(':');
-  if (parts.length !== 4) throw malformed(`it has ${parts.length} parts, not 4 (v1:keyId:iv:ciphertext)`);
+  if (parts.length !== 4) throw malformed(`it has ${parts.length} parts, not 4 (${version}:keyId:iv:ciphertext)`);
   const [, keyId, ivText, sealedText] = parts as [string, string, string, string];
   if (!KEY_ID.test(keyId)) throw malformed('the key id is not 1 to 32 letters, digits, "_" or "-"');
   const iv = decodeBase64url(ivText);
@@ -194,6 +218,7 @@ function parseEnvelope(value: string): Envelope {
     throw malformed(`the ciphertext is not base64url of more than a ${TAG_BYTES}-byte tag`);
   }
   return {
+    version,
     keyId,
     iv,
     ciphertext: sealed.subarray(0, sealed.length - TAG_BYTES),
@@ -207,9 +232,10 @@ function decodeBase64url(text: string): Buffer | undefined {
   return bytes.toString('base64url') === text ? bytes : undefined;
 }
 
-/** Binds the version and key id to the ciphertext. */
-function additionalData(keyId: string): Buffer {
-  return Buffer.from(`${VERSION}:${keyId}`, 'utf8');
+/** Binds the version, the key id and (from v2 on) the record id to the ciphertext. */
+function additionalData(version: string, keyId: string, recordId: string): Buffer {
+  const bound = version === UNBOUND_VERSION ? [version, keyId] : [version, keyId, recordId];
+  return Buffer.from(bound.join(':'), 'utf8');
 }
 
 function findKey(keys: TokenKeys, keyId: string): TokenKey {

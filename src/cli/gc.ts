@@ -5,6 +5,7 @@ import type { GcApp, GcPlan } from '../core/operations/garbage-collector.js';
 import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
+import { exitOnStopSignal } from './process.js';
 
 interface GcOptions extends Flags {
   delete?: boolean;
@@ -22,7 +23,7 @@ export function gcCommand(): Command {
     .option('--json', 'print the plan (and what was deleted) as JSON');
   addSettingFlags(command);
   return command.action(async (options: GcOptions) => {
-    process.exitCode = await gc(options);
+    process.exitCode = await exitOnStopSignal(() => gc(options));
   });
 }
 

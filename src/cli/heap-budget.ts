@@ -28,9 +28,27 @@ interface WorkerTerminal {
   columns: number | undefined;
 }
 
-/** The budget in MB, or null when the command should run here: not `reconcile`, or opted out. */
+/**
+ * What `start` looks at to run the daemon rather than the demo (config.ts `SETTINGS` appId,
+ * adminToken, platformToken, every alias): repeated here so that choosing a budget does not load
+ * the configuration code into the main thread; a test keeps the two in step.
+ */
+export const CREDENTIAL_VARIABLES = [
+  'INSTANT_APP_ID',
+  'NEXT_PUBLIC_INSTANT_APP_ID',
+  'INSTANT_ADMIN_TOKEN',
+  'INSTANT_APP_ADMIN_TOKEN',
+  'INSTANT_PLATFORM_TOKEN',
+  'PLATFORM_TOKEN',
+] as const;
+const CREDENTIAL_FLAGS = ['--app-id', '--admin-token', '--platform-token'];
+
+/**
+ * The budget in MB, or null when the command should run here: it does not run the reconciler, or
+ * the budget is turned off. `env` is what the command will see, `.env` included (see env.ts).
+ */
 export function heapBudgetFor(argv: string[], env: NodeJS.ProcessEnv): number | null {
-  if (!isMainThread || argv[2] !== 'reconcile') return null;
+  if (!isMainThread || !runsReconciler(argv.slice(2), env)) return null;
   const raw = env[HEAP_BUDGET_ENV];
   if (raw === undefined || raw === '') return DEFAULT_OLD_GENERATION_MB;
   const mb = Number(raw);
@@ -39,6 +57,14 @@ export function heapBudgetFor(argv: string[], env: NodeJS.ProcessEnv): number | 
     process.exit(2);
   }
   return mb === 0 ? null : mb;
+}
+
+/** `reconcile`, and `start` with credentials (it then runs `reconcile`). */
+function runsReconciler([command, ...args]: string[], env: NodeJS.ProcessEnv): boolean {
+  if (command === 'reconcile') return true;
+  if (command !== 'start') return false;
+  const inEnv = CREDENTIAL_VARIABLES.some((name) => (env[name] ?? '').trim() !== '');
+  return inEnv || args.some((arg) => CREDENTIAL_FLAGS.some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
 }
 
 /** Runs this same script in a worker with `budgetMb` of old generation; resolves with its exit code. */
@@ -94,7 +120,8 @@ export function adoptWorkerProcess(): void {
     if (!signal) return;
     // Nobody listening yet (still starting): the signal's default action, ending the process.
     if (process.listenerCount(signal) === 0) process.exit(128 + constants.signals[signal]);
-    process.emit(signal);
+    // With its name, as node calls a listener of a real signal.
+    process.emit(signal, signal);
   });
   // The port must not keep a finished command alive.
   parentPort.unref();

@@ -4,9 +4,11 @@
  * (see heap-budget.ts); everything else, and the worker itself, runs the command line here.
  * Only the launcher is loaded before that choice, so the main thread stays small.
  */
+import { readEnv } from './env.js';
 import { adoptWorkerProcess, heapBudgetFor, runInHeapBudget } from './heap-budget.js';
 
-const budgetMb = heapBudgetFor(process.argv, process.env);
+// The environment the command will read: a budget set only in .env counts.
+const budgetMb = heapBudgetFor(process.argv, readEnv());
 let code: number;
 if (budgetMb === null) {
   adoptWorkerProcess();

@@ -10,7 +10,8 @@ import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { templateCommand } from './template.js';
 
-const program = new Command('instant-provisioner')
+/** The command line as commander defines it (tests read its options). */
+export const program = new Command('instant-provisioner')
   .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
   .exitOverride()
   .addCommand(reconcileCommand())

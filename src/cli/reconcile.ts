@@ -6,9 +6,10 @@ import type { Logger } from '../core/logger.js';
 import type { OnceSummary } from '../core/run-once.js';
 import { Operations } from '../ops/operations.js';
 import { EXIT } from './exit-codes.js';
-import { openProvisioner } from './open-provisioner.js';
+import { listenProblem } from './listen-problem.js';
+import { openProvisioner, usage } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
-import { withStopSignal } from './process.js';
+import { stoppedExitCode, withStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
 
 export function reconcileCommand(): Command {
@@ -21,10 +22,10 @@ export function reconcileCommand(): Command {
   command.addHelpText(
     'after',
     `
-Exit codes: 0 done (with --once: nothing failed); 1 with --once: some task failed;
-2 bad configuration or usage, or a rejected credential; 3 with --once: stopped by a global
-condition (platform token rejected, app creation disabled); 130 with --once:
-interrupted by SIGINT/SIGTERM.`,
+Exit codes: 0 done (with --once: nothing failed), or stopped by SIGTERM; 1 with --once: some
+task failed; 2 bad configuration or usage, or a rejected credential; 3 with --once: stopped by a
+global condition (platform token rejected, app creation disabled); 130 stopped by Ctrl-C
+(SIGINT), or --once interrupted by SIGINT/SIGTERM.`,
   );
   return command.action(async (options: Flags & { once?: boolean }) => {
     process.exitCode = await reconcile(options);
@@ -58,11 +59,20 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
     return summary.failed > 0 ? EXIT.someFailed : EXIT.ok;
   }
 
-  if (stopping.aborted) return EXIT.ok;
+  if (stopping.aborted) return stoppedExitCode(stopping.reason);
   // Listen before the 'reconciling' line: whoever waits for it may signal at once, and
   // SIGUSR2's default action would end the process.
   const detachMemoryReport = onMemoryReportSignal(logger);
-  const server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  let server: Awaited<ReturnType<Operations['serve']>> | null = null;
+  try {
+    server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  } catch (error) {
+    const problem = listenProblem(error, '--http-port');
+    if (problem === null) throw error;
+    detachMemoryReport();
+    logger.error({}, problem);
+    return usage(problem);
+  }
   if (server) logger.info({ url: server.url }, 'http server listening');
   provisioner.start();
   await new Promise((resolve) => stopping.addEventListener('abort', resolve, { once: true }));
@@ -71,7 +81,7 @@ async function run(options: Flags & { once?: boolean }, stopping: AbortSignal): 
   logger.info({ graceMs: config.shutdownGraceMs }, 'stopping: finishing work in flight');
   const { drained } = await provisioner.stop();
   logger.info({ drained }, drained ? 'stopped' : 'stopped with work still in flight; it resumes on the next start');
-  return EXIT.ok;
+  return stoppedExitCode(stopping.reason);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Flags } from '../config.js';
 import { EXIT } from './exit-codes.js';
 import { openProvisioner, usage } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
+import { exitOnStopSignal } from './process.js';
 
 interface RetryOptions extends Flags {
   failed?: boolean;
@@ -19,7 +20,7 @@ export function retryCommand(): Command {
   addSettingFlags(command);
   command.addHelpText('after', '\nExit codes: 0 all retried; 1 some task had no failed database; 2 bad usage.');
   return command.action(async (taskIds: string[], options: RetryOptions) => {
-    process.exitCode = await retry(taskIds, options);
+    process.exitCode = await exitOnStopSignal(() => retry(taskIds, options));
   });
 }
 

@@ -4,6 +4,7 @@ import { ConfigError, type Flags } from '../config.js';
 import { EXIT } from './exit-codes.js';
 import { openProvisioner, usage } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
+import { exitOnStopSignal } from './process.js';
 import { progressReporter } from './progress.js';
 
 export function rotateTokenKeyCommand(): Command {
@@ -16,7 +17,7 @@ export function rotateTokenKeyCommand(): Command {
     '\nExit codes: 0 every token is under the current key; 1 some could not be opened; 2 bad configuration.',
   );
   return command.action(async (flags: Flags) => {
-    process.exitCode = await rotate(flags);
+    process.exitCode = await exitOnStopSignal(() => rotate(flags));
   });
 }
 

@@ -8,7 +8,7 @@ import schema from '../../instant.schema.js';
 import { parseLatency, type FaultConfig } from '../sandbox/faults.js';
 import { startSandbox } from '../sandbox/index.js';
 import { EXIT } from './exit-codes.js';
-import { untilStopSignal } from './process.js';
+import { stoppedExitCode, untilStopped, withStopSignal } from './process.js';
 
 interface SandboxFlags {
   port: string;
@@ -98,11 +98,11 @@ export function sandboxCommand(): Command {
     )
     .addOption(new Option('--sse-drop-every <ms>', 'end every open subscribe-query stream this often (0: never)'));
   return command.action(async (flags: SandboxFlags) => {
-    process.exitCode = await runSandbox(flags);
+    process.exitCode = await withStopSignal((stopping) => runSandbox(flags, stopping));
   });
 }
 
-async function runSandbox(flags: SandboxFlags): Promise<number> {
+async function runSandbox(flags: SandboxFlags, stopping: AbortSignal): Promise<number> {
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags(flags);
@@ -132,9 +132,9 @@ async function runSandbox(flags: SandboxFlags): Promise<number> {
     `instant-provisioner: sandbox listening on ${sandbox.url} (seed ${sandbox.seed}); ` +
       `faults ${JSON.stringify(sandbox.faults.get())}; its organisation (INSTANT_ORG_ID) is ${sandbox.orgId}; Ctrl-C stops it\n`,
   );
-  await untilStopSignal();
+  await untilStopped(stopping);
   await sandbox.close();
-  return EXIT.ok;
+  return stoppedExitCode(stopping.reason);
 }
 
 /** Turns flag strings into sandbox options; throws one message naming the bad flag. */

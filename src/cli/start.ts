@@ -4,13 +4,14 @@
  * local sandbox.
  */
 import { Command, Option } from 'commander';
-import { hasCredentials, type Flags } from '../config.js';
-import { startDemo } from '../demo/demo.js';
+import { hasCredentials, type Env, type Flags } from '../config.js';
+import { DemoListenError, startDemo } from '../demo/demo.js';
 import { createConfiguredLogger } from '../logger.js';
 import { readEnv } from './env.js';
 import { EXIT } from './exit-codes.js';
 import { addSettingFlags } from './options.js';
-import { printConfigProblems, untilStopSignal } from './process.js';
+import { listenProblem } from './listen-problem.js';
+import { printConfigProblems, stoppedExitCode, untilStopped, withStopSignal } from './process.js';
 import { reconcile } from './reconcile.js';
 
 export function startCommand(): Command {
@@ -41,23 +42,24 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
   // The demo shows its live page: next to the sandbox, or on any free port when the sandbox takes one.
   if (flags.httpPort === undefined && !env.PROVISIONER_HTTP_PORT)
     flags.httpPort = String(portNumber === 0 ? 0 : portNumber + 1);
+  return withStopSignal((stopping) => runDemo({ port: portNumber, taskEveryMs: every, env, flags }, stopping));
+}
+
+async function runDemo(
+  options: { port: number; taskEveryMs: number; env: Env; flags: Flags },
+  stopping: AbortSignal,
+): Promise<number> {
   let demo;
   try {
-    demo = await startDemo({
-      port: portNumber,
-      taskEveryMs: every,
-      env,
-      flags,
-      logger: createConfiguredLogger,
-    });
+    demo = await startDemo({ ...options, logger: createConfiguredLogger });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
-      return usage(`port ${portNumber} is in use; pass --port 0 for any free port`);
-    return printConfigProblems(error);
+    // The sandbox listens on --port, the live page on --http-port: name the one that failed.
+    const problem = error instanceof DemoListenError ? listenProblem(error.cause, error.setting) : null;
+    return problem === null ? printConfigProblems(error) : usage(problem);
   }
-  await untilStopSignal();
+  await untilStopped(stopping);
   await demo.stop();
-  return EXIT.ok;
+  return stoppedExitCode(stopping.reason);
 }
 
 function usage(problem: string): number {

@@ -5,6 +5,7 @@ import type { DaemonState, ReportedRecord, StatusReport } from '../core/operatio
 import { EXIT } from './exit-codes.js';
 import { openProvisioner } from './open-provisioner.js';
 import { addSettingFlags } from './options.js';
+import { exitOnStopSignal } from './process.js';
 
 interface StatusOptions extends Flags {
   json?: boolean;
@@ -21,7 +22,7 @@ export function statusCommand(): Command {
     );
   addSettingFlags(command);
   return command.action(async (options: StatusOptions) => {
-    process.exitCode = await status(options);
+    process.exitCode = await exitOnStopSignal(() => status(options));
   });
 }
 

@@ -26,11 +26,24 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
+/** One of the demo's servers could not listen: `setting` names which, `cause` is node's error. */
+export class DemoListenError extends Error {
+  override readonly name = 'DemoListenError';
+  constructor(
+    readonly setting: '--port' | '--http-port',
+    override readonly cause: unknown,
+  ) {
+    super(`${setting}: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
 export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   // A create takes a moment, as on a real server, so `provisioning` is visible before `ready`.
   const sandbox = await startSandbox({
     port: options.port,
     faults: { createLatency: { kind: 'uniform', min: 300, max: 900 } },
+  }).catch((error: unknown) => {
+    throw new DemoListenError('--port', error);
   });
   // "Pushing the schema": the main app is created with instant.schema.ts, as `instant-cli push` would.
   const main = sandbox.createApp({ title: 'operator-app (demo)', schema, perms });
@@ -50,7 +63,13 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   const provisioner = new Provisioner(config, connectPorts(config, logger, telemetry), logger, {
     ...(telemetry ? { telemetry } : {}),
   });
-  const server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  let server: Awaited<ReturnType<Operations['serve']>> | null = null;
+  try {
+    server = operations ? await operations.serve(provisioner, config.httpPort ?? 0) : null;
+  } catch (error) {
+    await sandbox.close();
+    throw new DemoListenError('--http-port', error);
+  }
   provisioner.start();
   if (server) process.stdout.write(`\n  live page         ${server.url}/\n`);
 

@@ -1,4 +1,8 @@
-/** The live page: static HTML and its script (no framework, no CDN); data comes from /events. */
+/**
+ * The live page: static HTML and its script (no framework, no CDN); data comes
+ * from /events, read with fetch so it can carry the token when the daemon has
+ * one (it then answers 401 until the page is given it).
+ */
 
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>instant-provisioner</title>
@@ -24,11 +28,16 @@ export const DASHBOARD_SCRIPT = `(() => {
   const $ = (id) => document.getElementById(id);
   const tokenInput = $('token');
   tokenInput.value = sessionStorage.getItem('provisioner-token') || '';
-  tokenInput.addEventListener('input', () => sessionStorage.setItem('provisioner-token', tokenInput.value));
+  let typing = 0;
+  tokenInput.addEventListener('input', () => {
+    sessionStorage.setItem('provisioner-token', tokenInput.value);
+    clearTimeout(typing);
+    typing = setTimeout(connect, 300);
+  });
   const cell = (text) => { const td = document.createElement('td'); td.textContent = text ?? ''; return td; };
   function row(record, actions) {
     const tr = document.createElement('tr');
-    tr.dataset.taskId = record.taskId;
+    if (record.taskId) tr.dataset.taskId = record.taskId;
     tr.dataset.status = record.status;
     const status = cell('');
     if (record.status === 'provisioning') { const s = document.createElement('span'); s.className = 'spinner'; status.append(s, ' provisioning'); }
@@ -79,5 +88,35 @@ export const DASHBOARD_SCRIPT = `(() => {
     $('newest').replaceChildren(...s.newest.map((r) => row(r, s.actions)));
     $('kept').replaceChildren(...s.detached.concat(s.retained).map((r) => row(r, { retry: false })));
   }
-  new EventSource('/events').onmessage = (event) => render(JSON.parse(event.data));
+  let stream = null;
+  async function connect() {
+    if (stream) stream.abort();
+    const controller = (stream = new AbortController());
+    const token = tokenInput.value;
+    try {
+      const answer = await fetch('/events', { signal: controller.signal, headers: token ? { authorization: 'Bearer ' + token } : {} });
+      if (answer.status === 401) {
+        $('token-box').hidden = false;
+        $('gate').textContent = token ? 'wrong token' : 'this daemon shows its data only with its token (--http-token)';
+        return;
+      }
+      if (!answer.ok) throw new Error('HTTP ' + answer.status);
+      const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        for (let end = buffer.indexOf('\\n\\n'); end >= 0; end = buffer.indexOf('\\n\\n')) {
+          const data = buffer.slice(0, end).split('\\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\\n');
+          buffer = buffer.slice(end + 2);
+          if (data) render(JSON.parse(data));
+        }
+      }
+    } catch (error) {
+      if (controller.signal.aborted) return;
+    }
+    if (!controller.signal.aborted) setTimeout(connect, 2000);
+  }
+  connect();
 })();`;

@@ -1,7 +1,12 @@
 /**
  * The daemon's HTTP server (node:http): health, readiness, metrics, the live
- * page and its data, and one action (retry) behind a bearer token. Without a
- * configured token every mutating request is refused with 403.
+ * page and its data, and one action (retry) behind a bearer token.
+ *
+ * Who may see what: health, readiness, metrics and the static page are open
+ * (they name no task). With a configured token, the page's data (`/api/status`,
+ * `/events`) and every action need it; without one, the data leaves task ids
+ * out and every mutating request is refused with 403. A request whose `Host`
+ * names another server (DNS rebinding) is refused with 421 before anything else.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +14,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../core/logger.js';
 import { checkBearer } from './bearer-token.js';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT } from './dashboard-page.js';
+import { hostAllowed } from './host-check.js';
 import { readiness, type LiveState } from './live-state.js';
 import type { PrometheusTelemetry } from './metrics.js';
 import type { SnapshotSource } from './snapshot.js';
@@ -23,15 +29,23 @@ export interface HttpServerDeps {
   clock: Clock;
   logger: Logger;
   token: string | undefined;
+  /** `--http-host`: a name besides localhost that `Host` may carry. */
+  host: string;
 }
 
 const MAX_BODY_BYTES = 4_096;
 const RETRY_STATUS = { retried: 200, 'not-failed': 409, 'not-found': 404 } as const;
 
+/** Sent with every answer, JSON, metrics and the event stream included. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  // The page loads only its own script, talks only to this server, and is never framed.
+  'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+};
+
 export async function startHttpServer(
   deps: HttpServerDeps,
   port: number,
-  host: string,
 ): Promise<{ url: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     handle(deps, request, response).catch((error: unknown) => {
@@ -40,7 +54,7 @@ export async function startHttpServer(
       else response.end();
     });
   });
-  await listen(server, port, host);
+  await listen(server, port, deps.host);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
@@ -55,9 +69,13 @@ export async function startHttpServer(
 }
 
 async function handle(deps: HttpServerDeps, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+  if (!hostAllowed(request.headers.host, deps.host))
+    return json(response, 421, { error: 'this server does not answer for that Host' });
   const path = new URL(request.url ?? '/', 'http://x').pathname;
   const method = request.method ?? 'GET';
   if (method !== 'GET' && method !== 'HEAD') return mutate(deps, request, response, path);
+  if ((path === '/api/status' || path === '/events') && !mayReadData(deps, request, response)) return;
   switch (path) {
     case '/healthz':
       return json(response, 200, { ok: true });
@@ -73,7 +91,9 @@ async function handle(deps: HttpServerDeps, request: IncomingMessage, response: 
     case '/api/status':
       return json(response, 200, await deps.snapshots.current());
     case '/events':
-      return deps.stream.add(response);
+      if (deps.stream.add(response)) return;
+      response.setHeader('retry-after', '30');
+      return json(response, 503, { error: 'too many live streams open' });
     case '/':
       return text(response, 200, 'text/html; charset=utf-8', DASHBOARD_HTML);
     case '/dashboard.js':
@@ -81,6 +101,15 @@ async function handle(deps: HttpServerDeps, request: IncomingMessage, response: 
     default:
       return json(response, 404, { error: 'not found' });
   }
+}
+
+/** With a token configured, the page's data needs it; answers 401 and returns false otherwise. */
+function mayReadData(deps: HttpServerDeps, request: IncomingMessage, response: ServerResponse): boolean {
+  if (deps.token === undefined) return true;
+  if (checkBearer(deps.token, request.headers.authorization) === 'allowed') return true;
+  response.setHeader('www-authenticate', 'Bearer');
+  json(response, 401, { error: 'missing or wrong bearer token' });
+  return false;
 }
 
 async function mutate(deps: HttpServerDeps, request: IncomingMessage, response: ServerResponse, path: string) {
@@ -126,13 +155,7 @@ function json(response: ServerResponse, status: number, value: unknown): void {
 }
 
 function text(response: ServerResponse, status: number, type: string, body: string): void {
-  response.writeHead(status, {
-    'content-type': type,
-    'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    // The page loads only its own script and talks only to this server.
-    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'",
-  });
+  response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   response.end(body);
 }
 

@@ -42,6 +42,8 @@ export class Operations {
       listed: 20,
       maxAgeMs: 750,
       retryEnabled: this.config.httpToken !== undefined,
+      // With a token every reader of the data has proved it holds it.
+      showTaskIds: this.config.httpToken !== undefined,
     });
     const stream = new SnapshotStream(snapshots, clock, this.logger);
     const server = await startHttpServer(
@@ -53,6 +55,7 @@ export class Operations {
         clock,
         logger: this.logger,
         token: this.config.httpToken,
+        host: this.config.httpHost,
         retry: async (taskId) => {
           const [result] = await provisioner.retryTasks([taskId]);
           void census.countNow();
@@ -60,7 +63,6 @@ export class Operations {
         },
       },
       port,
-      this.config.httpHost,
     );
     census.start();
     return {

@@ -3,6 +3,13 @@
  * it changed, checked every `intervalMs` (about a second), and a comment line
  * every `keepAliveMs` so proxies keep the stream open. Nothing is read while no
  * page is watching.
+ *
+ * Bounded: at most `maxClients` streams at once, and a client's socket holds at
+ * most one message beyond its buffer. A write the socket cannot take marks the
+ * client stalled; while stalled it is sent nothing, on `drain` it gets the
+ * latest snapshot if it missed one (each message is a whole snapshot, so the
+ * ones in between are not needed), and a client stalled for `stallTimeoutMs`
+ * is dropped so it cannot hold a place for ever.
  */
 import type { ServerResponse } from 'node:http';
 import type { Clock } from '../clock.js';
@@ -12,10 +19,30 @@ import type { DashboardSnapshot, SnapshotSource } from './snapshot.js';
 export interface StreamSettings {
   intervalMs: number;
   keepAliveMs: number;
+  /** Streams open at most at once; `add` refuses one more. */
+  maxClients: number;
+  /** A client whose socket has taken nothing for this long is disconnected. */
+  stallTimeoutMs: number;
+}
+
+/** What the live page's server uses: 32 watchers is far more than an operations page needs. */
+export const DEFAULT_STREAM_SETTINGS: StreamSettings = {
+  intervalMs: 1_000,
+  keepAliveMs: 15_000,
+  maxClients: 32,
+  stallTimeoutMs: 30_000,
+};
+
+interface Client {
+  response: ServerResponse;
+  /** When a write last found the socket's buffer full; null while it drains freely. */
+  stalledSince: number | null;
+  /** A snapshot was held back while stalled. */
+  missed: boolean;
 }
 
 export class SnapshotStream {
-  private readonly clients = new Set<ServerResponse>();
+  private readonly clients = new Set<Client>();
   private cancelTimer: () => void = () => {};
   private ticking = false;
   private lastKey = '';
@@ -26,21 +53,32 @@ export class SnapshotStream {
     private readonly source: SnapshotSource,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly settings: StreamSettings = { intervalMs: 1_000, keepAliveMs: 15_000 },
+    private readonly settings: StreamSettings = DEFAULT_STREAM_SETTINGS,
   ) {}
 
-  /** Takes over `response` until the client goes away. */
-  add(response: ServerResponse): void {
+  /** Streams open now. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Takes over `response` until the client goes away; false, with `response`
+   * untouched, when `maxClients` streams are already open.
+   */
+  add(response: ServerResponse): boolean {
+    if (this.clients.size >= this.settings.maxClients) return false;
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    response.write('retry: 2000\n\n');
-    if (this.lastMessage) response.write(this.lastMessage);
-    this.clients.add(response);
-    response.on('close', () => this.clients.delete(response));
+    const client: Client = { response, stalledSince: null, missed: false };
+    this.clients.add(client);
+    response.on('close', () => this.clients.delete(client));
+    this.send(client, 'retry: 2000\n\n', false);
+    if (this.lastMessage) this.send(client, this.lastMessage, true);
     if (!this.ticking) this.scheduleTick(0);
+    return true;
   }
 
   /** Checks for a change soon, e.g. after an action. */
@@ -52,7 +90,7 @@ export class SnapshotStream {
   close(): void {
     this.cancelTimer();
     this.ticking = false;
-    for (const client of this.clients) client.end();
+    for (const client of this.clients) client.response.end();
     this.clients.clear();
   }
 
@@ -63,6 +101,7 @@ export class SnapshotStream {
   }
 
   private async tick(): Promise<void> {
+    this.dropStalled();
     if (this.clients.size === 0) {
       this.ticking = false;
       return;
@@ -83,14 +122,39 @@ export class SnapshotStream {
     if (key !== this.lastKey) {
       this.lastKey = key;
       this.lastMessage = `data: ${JSON.stringify(snapshot)}\n\n`;
-      this.broadcast(this.lastMessage, now);
+      this.broadcast(this.lastMessage, true, now);
     } else if (now - this.lastSentAt >= this.settings.keepAliveMs) {
-      this.broadcast(': keep-alive\n\n', now);
+      this.broadcast(': keep-alive\n\n', false, now);
     }
   }
 
-  private broadcast(text: string, now: number): void {
+  private broadcast(text: string, isSnapshot: boolean, now: number): void {
     this.lastSentAt = now;
-    for (const client of this.clients) client.write(text);
+    for (const client of this.clients) this.send(client, text, isSnapshot);
+  }
+
+  private send(client: Client, text: string, isSnapshot: boolean): void {
+    if (client.stalledSince !== null) {
+      client.missed ||= isSnapshot;
+      return;
+    }
+    if (client.response.write(text)) return;
+    client.stalledSince = this.clock.now();
+    client.response.once('drain', () => {
+      client.stalledSince = null;
+      if (!client.missed) return;
+      client.missed = false;
+      this.send(client, this.lastMessage, true);
+    });
+  }
+
+  private dropStalled(): void {
+    const now = this.clock.now();
+    for (const client of this.clients) {
+      if (client.stalledSince === null || now - client.stalledSince < this.settings.stallTimeoutMs) continue;
+      this.clients.delete(client);
+      client.response.destroy();
+      this.logger.warn({ stalledMs: now - client.stalledSince }, 'live page client dropped: it stopped reading');
+    }
   }
 }

@@ -1,11 +1,14 @@
 /**
  * The live page's one document (also GET /api/status): live state plus a few
  * short reads of the catalog. Records go through showRecord, so nothing else a
- * record may carry (an admin token) can reach the page.
+ * record may carry (an admin token) can reach the page. Task ids are shown only
+ * when `showTaskIds` (the server then asks for the token): a deleted task's id
+ * is what re-creating it inside the grace needs.
  */
 import type { Clock } from '../clock.js';
 import type { RecordCatalog } from '../core/ports.js';
 import { showRecord, type ShownRecord } from '../core/operations/shown-record.js';
+import type { DatabaseRecord } from '../core/types.js';
 import { readiness, type GateView, type LiveState, type PlatformFailure } from './live-state.js';
 import type { ThroughputBucket } from './throughput-series.js';
 
@@ -25,14 +28,17 @@ export interface DashboardSnapshot {
     lastPlatformFailure: PlatformFailure | null;
   };
   throughput: { bucketMs: number; buckets: ThroughputBucket[] };
-  newest: ShownRecord[];
-  detached: ShownRecord[];
-  retained: ShownRecord[];
+  newest: ListedRecord[];
+  detached: ListedRecord[];
+  retained: ListedRecord[];
   /** Why the record lists may be stale (the last read failed), or null. */
   catalogError: string | null;
   /** Whether the page may offer actions (a token is configured). */
   actions: { retry: boolean };
 }
+
+/** A record on the page: `taskId` is null unless task ids are shown. */
+export type ListedRecord = Omit<ShownRecord, 'taskId'> & { taskId: string | null };
 
 export interface SnapshotSettings {
   newest: number;
@@ -40,12 +46,14 @@ export interface SnapshotSettings {
   /** A snapshot younger than this is served again instead of reading the catalog. */
   maxAgeMs: number;
   retryEnabled: boolean;
+  /** Whether records carry their task id (only when every reader holds the token). */
+  showTaskIds: boolean;
 }
 
 interface RecordLists {
-  newest: ShownRecord[];
-  detached: ShownRecord[];
-  retained: ShownRecord[];
+  newest: ListedRecord[];
+  detached: ListedRecord[];
+  retained: ListedRecord[];
 }
 
 export class SnapshotSource {
@@ -85,11 +93,12 @@ export class SnapshotSource {
         this.catalog.listRecordsWithStatus(['detached'], listed),
         this.catalog.listRecordsWithStatus(['retained'], listed),
       ]);
-      this.lists = {
-        newest: latest.map(showRecord),
-        detached: detached.map(showRecord),
-        retained: retained.map(showRecord),
-      };
+      const list = (records: DatabaseRecord[]): ListedRecord[] =>
+        records.map((record) => {
+          const shown = showRecord(record);
+          return this.settings.showTaskIds ? shown : { ...shown, taskId: null };
+        });
+      this.lists = { newest: list(latest), detached: list(detached), retained: list(retained) };
       this.catalogError = null;
     } catch (error) {
       this.catalogError = error instanceof Error ? error.message : String(error);

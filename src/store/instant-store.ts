@@ -34,10 +34,10 @@ export interface InstantStoreOptions {
   clock: Clock;
   /** Deadline for each call; the SDK itself has none. */
   timeoutMs: number;
-  /** How an admin token is written (sealed, with a token key); by default as it is. */
-  sealToken?: (token: string) => string;
-  /** How a stored admin token is read back (opened, with the token keys); by default as it is. Throws when it cannot. */
-  openToken?: (stored: string) => string;
+  /** How an admin token is written (sealed with a token key, bound to its record's id); by default as it is. */
+  sealToken?: (token: string, recordId: string) => string;
+  /** How a stored admin token is read back (opened with the token keys); by default as it is. Throws when it cannot. */
+  openToken?: (stored: string, recordId: string) => string;
   /** Told of the main-app writes and the transactions they took. */
   telemetry?: Telemetry;
 }
@@ -105,7 +105,7 @@ export class InstantStore implements Store, RecordCatalog {
           generation: 1,
           createdVia: input.createdVia,
           // A chosen id: the record names its app before the app exists.
-          ...(app ? { instantAppId: app.id, adminToken: this.seal(app.adminToken) } : {}),
+          ...(app ? { instantAppId: app.id, adminToken: this.seal(app.adminToken, input.recordId) } : {}),
         }),
         // Fails the claim if the task was deleted meanwhile (a group it is in is then sent again one by one).
         tx.tasks[input.taskId]!.update({}, { upsert: false }),
@@ -123,7 +123,8 @@ export class InstantStore implements Store, RecordCatalog {
     const { tx } = this.db;
     const generation = version.generation + 1;
     const task = tx.tasks[version.taskId]!;
-    if (typeof changes.adminToken === 'string') changes = { ...changes, adminToken: this.seal(changes.adminToken) };
+    if (typeof changes.adminToken === 'string')
+      changes = { ...changes, adminToken: this.seal(changes.adminToken, version.id) };
     const own = fence(this.db, version.id, generation, owner, this.options.clock.now());
     await this.commits.write({
       entities: [own.id, version.id, version.taskId],
@@ -167,15 +168,15 @@ export class InstantStore implements Store, RecordCatalog {
     const stored = result.databases?.[0]?.adminToken;
     if (typeof stored !== 'string' || stored === '') return null;
     try {
-      return this.options.openToken ? this.options.openToken(stored) : stored;
+      return this.options.openToken ? this.options.openToken(stored, recordId) : stored;
     } catch {
       // The envelope's message may name the key id; the token itself is never in it, but say only what matters.
       throw new StoreError('rejected', `the admin token of database record ${recordId} cannot be opened`);
     }
   }
 
-  private seal(token: string): string {
-    return this.options.sealToken ? this.options.sealToken(token) : token;
+  private seal(token: string, recordId: string): string {
+    return this.options.sealToken ? this.options.sealToken(token, recordId) : token;
   }
 
   async link(taskId: string, recordId: string): Promise<void> {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseCel } from '@marcbachmann/cel-js';
 import { canonicalJson } from '../core/canonical-json.js';
+import { rulesValidationErrors } from '../instant-rules.js';
 import type { AppTemplate } from '../core/types.js';
 import { readTemplateFile, TemplateError } from './read-template-file.js';
 
@@ -68,7 +69,11 @@ function checkSchema(file: string, value: unknown): Record<string, unknown> {
 
 const ALLOW_ACTIONS = new Set(['view', 'create', 'update', 'delete', 'link', 'unlink', '$default']);
 
-/** The checks the server makes before it creates an app (rule.clj validation-errors), as far as we can make them. */
+/**
+ * The shape of the rules, then the server's own checks (src/instant-rules.ts: every rule
+ * compiled with its binds and its action's variables), so a rule the server would refuse, which
+ * would fail every create, stops the daemon at start instead.
+ */
 function checkPerms(file: string, value: unknown): Record<string, unknown> {
   if (!isObject(value)) throw new TemplateError(file, 'must export a rules object ({ namespace: { allow: {...} } })');
   for (const [namespace, block] of Object.entries(value)) {
@@ -98,6 +103,11 @@ function checkPerms(file: string, value: unknown): Record<string, unknown> {
     }
     const bind = block['bind'];
     if (bind !== undefined) checkBind(file, where('bind'), bind);
+  }
+  const [first, ...more] = rulesValidationErrors(value);
+  if (first !== undefined) {
+    const others = more.length === 0 ? '' : ` (and ${more.length} more)`;
+    throw new TemplateError(file, `${first.in.join('.')} does not compile: ${first.message}${others}`);
   }
   return value;
 }

@@ -33,6 +33,9 @@ describe.skipIf(!present && !process.env.CI)('dashboard', () => {
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
       await page.goto(url);
+      // With a token configured the page shows nothing until it is given the token.
+      await page.locator('#token-box').waitFor({ state: 'visible', timeout: 10_000 });
+      await page.fill('#token', TOKEN);
       const [first] = await createTasks(w.db, 1);
       const row = (taskId: string) => page.locator(`tr[data-task-id="${taskId}"]`);
       await row(first!).locator('.spinner').waitFor({ timeout: 10_000 });
@@ -42,7 +45,6 @@ describe.skipIf(!present && !process.env.CI)('dashboard', () => {
       const [second] = await createTasks(w.db, 1);
       await page.locator(`tr[data-task-id="${second}"][data-status="failed"]`).waitFor({ timeout: 15_000 });
       w.sandbox.faults.set({ p500: 0, createLatency: 300 });
-      await page.fill('#token', TOKEN);
       await row(second!).locator('button.retry').click();
       await page.locator(`tr[data-task-id="${second}"][data-status="ready"]`).waitFor({ timeout: 15_000 });
       await page.screenshot({ path: fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url)) });

@@ -1,6 +1,9 @@
 /**
  * The promise, checked from the outside: through the real SDK (what the main app
- * says) and the sandbox's inspection API (every app ever created).
+ * says) and the sandbox's inspection API (every app ever created). Among the
+ * checks: no two tasks share an app, whether by its id (two records name it),
+ * by its token (a record holds another app's admin token) or by a mix-up (a
+ * record names an app made for another record, titled with that record's name).
  */
 import { init } from '@instantdb/admin';
 import schema from '../../instant.schema.js';
@@ -31,6 +34,7 @@ export interface Audit {
 interface RecordRow {
   id: string;
   taskId: string;
+  name: string;
   status: string;
   instantAppId?: string | null;
   adminToken?: string | null;
@@ -48,21 +52,38 @@ export async function auditWorld(db: MainDb, apps: SandboxApp[], mainAppId: stri
   for (const record of databases)
     recordsByTask.set(record.taskId, [...(recordsByTask.get(record.taskId) ?? []), record]);
   const owners = new Map<string, string>();
+  const tokenHolders = new Map<string, string>();
+  const appOfToken = new Map(created.map((app) => [app.adminToken, app.id]));
   for (const record of databases) {
     if (record.status !== 'ready') violations.push(`record ${record.id} (task ${record.taskId}) is ${record.status}`);
     if (!record.instantAppId) continue;
-    if (!live.has(record.instantAppId))
-      violations.push(`record ${record.id} points at app ${record.instantAppId}, which does not exist`);
+    const app = live.get(record.instantAppId);
+    if (!app) violations.push(`record ${record.id} points at app ${record.instantAppId}, which does not exist`);
+    else if (app.title !== record.name)
+      violations.push(`record ${record.id} (${record.name}) points at app ${app.id}, made for ${app.title}`);
     const other = owners.get(record.instantAppId);
     if (other) violations.push(`app ${record.instantAppId} is recorded by ${other} and ${record.id}`);
     owners.set(record.instantAppId, record.id);
+    if (!record.adminToken) {
+      violations.push(`record ${record.id} is ready without an admin token`);
+      continue;
+    }
+    const tokenOf = appOfToken.get(record.adminToken);
+    if (tokenOf !== record.instantAppId)
+      violations.push(
+        `record ${record.id} holds the admin token of ${tokenOf ? `app ${tokenOf}` : 'no app'}, not of its app ${record.instantAppId}`,
+      );
+    const sharer = tokenHolders.get(record.adminToken);
+    if (sharer) violations.push(`records ${sharer} and ${record.id} hold one admin token`);
+    tokenHolders.set(record.adminToken, record.id);
   }
   for (const task of tasks) {
     const linked = task.mainDatabase as { id: string } | null | undefined;
     const claimed = recordsByTask.get(task.id) ?? [];
     if (!linked) violations.push(`task ${task.id} is not linked to a database`);
-    else if (claimed.length !== 1 || claimed[0]!.id !== linked.id)
-      violations.push(`task ${task.id} has ${claimed.length} records`);
+    else if (claimed.length !== 1) violations.push(`task ${task.id} has ${claimed.length} records`);
+    else if (claimed[0]!.id !== linked.id)
+      violations.push(`task ${task.id} is linked to ${linked.id}, not to its own record ${claimed[0]!.id}`);
   }
   if (databases.length !== tasks.length) violations.push(`${databases.length} records for ${tasks.length} tasks`);
   if (live.size !== tasks.length) violations.push(`${live.size} live apps for ${tasks.length} tasks`);

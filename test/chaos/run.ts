@@ -5,6 +5,7 @@
  */
 import { PROFILES, runChaos } from './chaos.js';
 import { formatReport } from './report.js';
+import { chaosSeed } from './seed.js';
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -13,10 +14,17 @@ const option = (name: string) => {
 };
 const profileName = option('--profile') ?? 'long';
 const profile = PROFILES[profileName as keyof typeof PROFILES];
-const seed = Number(option('--seed') ?? Math.floor(Math.random() * 2 ** 31));
+const seed = (() => {
+  try {
+    return chaosSeed(option('--seed'), '--seed');
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return null;
+  }
+})();
 const pathOption = option('--path') ?? 'both';
 const paths: string[] = pathOption === 'both' ? ['chosen-id', 'server-id'] : [pathOption];
-if (!profile || !Number.isInteger(seed) || !paths.every((path) => path === 'chosen-id' || path === 'server-id')) {
+if (!profile || seed === null || !paths.every((path) => path === 'chosen-id' || path === 'server-id')) {
   process.stderr.write('usage: npm run chaos -- [--profile ci|long] [--seed N] [--path chosen-id|server-id|both]\n');
   process.exit(2);
 }

@@ -1,9 +1,18 @@
 /** The built CLI as users and deploy platforms run it. */
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Command } from 'commander';
+import { program } from '../../src/cli/program.js';
+import { SETTINGS } from '../../src/config.js';
 import { audit, createTasks, runCli, world, type World } from './helpers.js';
+
+const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
+/** `template push` for the push command under template. */
+const commandPath = (command: Command): string =>
+  command.parent && command.parent !== program ? `${commandPath(command.parent)} ${command.name()}` : command.name();
 
 let current: World | undefined;
 afterEach(async () => {
@@ -75,7 +84,8 @@ describe('instant-provisioner reconcile --once', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0].msg).toContain('point INSTANT_API_URI at your own Instant server');
     const { databases } = await w.db.query({ databases: {} });
-    expect(databases.every((record) => record.status === 'provisioning')).toBe(true);
+    // Claimed, never created, never failed: both wait for a server that creates apps again.
+    expect(databases.map((record) => record.status)).toEqual(['provisioning', 'provisioning']);
   });
 });
 
@@ -138,31 +148,55 @@ describe('bad input', () => {
     expect(bad.stderr.trim()).toBe(
       `instant-provisioner: template ${rules}: notes.allow.view must be a string (a CEL expression such as "true"), got 1`,
     );
+    // A rule that parses but does not compile (a typo in a variable): the server would refuse every create.
+    const typo = join(dir, 'typo.json');
+    await writeFile(typo, JSON.stringify({ notes: { allow: { view: 'auht.id != null' } } }));
+    const refused = await runCli(['reconcile', '--once'], { ...env, PROVISIONER_TEMPLATE_PERMS: typo });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe(
+      `instant-provisioner: template ${typo}: notes.allow.view does not compile: Unknown variable: auht`,
+    );
   });
 
-  it('--help documents every flag', async () => {
-    const result = await runCli(['reconcile', '--help'], {});
-    expect(result.code).toBe(0);
-    for (const flag of [
-      '--once',
-      '--app-id',
-      '--api-uri',
-      '--concurrency',
-      '--request-timeout',
-      '--lease',
-      '--settle-margin',
-      '--max-attempts',
-      '--resync-interval',
-      '--window',
-      '--shutdown-grace',
-      '--log-level',
-      '--log-format',
-      '--on-task-delete',
-      '--delete-grace',
-      '--template-schema',
-      '--template-perms',
-    ]) {
-      expect(result.stdout).toContain(flag);
+  it('a port in use is one line naming the flag and the port, exit 2, for reconcile and start', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const w = (current = await world());
+      const reconcile = await runCli(['reconcile', '--http-port', String(port)], w.env);
+      expect(reconcile.code).toBe(2);
+      const line = `instant-provisioner: --http-port ${port} is in use on 127.0.0.1; choose another port, or 0 for any free one`;
+      expect(reconcile.stderr.trim()).toBe(line);
+      // Without credentials, start runs the demo: the sandbox on --port, the live page on --http-port.
+      const livePage = await runCli(['start', '--port', '0', '--http-port', String(port)], {});
+      expect([livePage.code, livePage.stderr.trim()]).toEqual([2, line]);
+      const sandbox = await runCli(['start', '--port', String(port)], {});
+      expect([sandbox.code, sandbox.stderr.trim()]).toEqual([
+        2,
+        `instant-provisioner: --port ${port} is in use on 127.0.0.1; choose another port, or 0 for any free one`,
+      ]);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+
+  it('--help documents every flag of every command, as commander defines them', async () => {
+    const commands = allCommands(program).filter((command) => command.options.length > 0);
+    expect(commands.map(commandPath)).toEqual(
+      expect.arrayContaining(['reconcile', 'start', 'sandbox', 'status', 'template push', 'rotate-token-key']),
+    );
+    const reconcileFlags = commands.find((command) => command.name() === 'reconcile')!.options;
+    // Every setting, and --once.
+    expect(reconcileFlags.length).toBe(Object.keys(SETTINGS).length + 1);
+    for (const command of commands) {
+      const result = await runCli([...commandPath(command).split(' '), '--help'], {});
+      expect(result.code).toBe(0);
+      for (const option of command.options) {
+        // Followed by a space, a comma or the end: --token-key must not pass on --token-key-id.
+        const shown = new RegExp(`(^|[\\s,])${option.long!}(?=[\\s,=]|$)`, 'm');
+        expect(result.stdout, `${commandPath(command)} --help shows ${option.long}`).toMatch(shown);
+      }
     }
   });
 });

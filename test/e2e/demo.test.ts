@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { CLI } from './helpers.js';
 
-it('starts the sandbox, the daemon and demo tasks; tasks get databases; Ctrl-C exits 0', async () => {
+it('starts the sandbox, the daemon and demo tasks; tasks get databases; Ctrl-C exits 130', async () => {
   // The flag wins over the environment, in demo mode as in `reconcile`.
   const child = spawn(process.execPath, [CLI, 'start', '--port', '0', '--task-every', '300', '--log-format', 'json'], {
     env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'pretty' },
@@ -21,5 +21,5 @@ it('starts the sandbox, the daemon and demo tasks; tasks get databases; Ctrl-C e
   expect(readyLines()[0]).toMatch(/"Demo task \d+\\" got its database [a-z]+-[a-z]+-[a-z]+, and it answers queries/);
   expect(stdout).toContain('sandbox API');
   expect(stdout).toContain('/__sandbox/apps');
-  expect(code).toBe(0);
+  expect(code).toBe(130);
 });

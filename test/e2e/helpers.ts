@@ -219,9 +219,15 @@ export interface RunningDaemon {
   stderr(): string;
 }
 
-export function spawnDaemon(args: string[], env: Record<string, string>, nodeArgs: string[] = []): RunningDaemon {
+export function spawnDaemon(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+  options: { cwd?: string } = {},
+): RunningDaemon {
   const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env, LOG_FORMAT: 'json' },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
   const entries: Array<Record<string, unknown>> = [];
   let stderr = '';

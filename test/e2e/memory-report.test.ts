@@ -1,12 +1,25 @@
 /** The daemon's SIGUSR2 memory report and its heap budget, through the built CLI. */
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { spawnDaemon, world, type World } from './helpers.js';
+import { spawnDaemon as spawn, world, type RunningDaemon, type World } from './helpers.js';
 
 let current: World | undefined;
+let daemons: RunningDaemon[] = [];
 afterEach(async () => {
+  // A failed assertion must not leave its daemon running.
+  await Promise.all(daemons.map((daemon) => daemon.stop()));
+  daemons = [];
   await current?.close();
   current = undefined;
 });
+
+const spawnDaemon = (...args: Parameters<typeof spawn>) => {
+  const daemon = spawn(...args);
+  daemons.push(daemon);
+  return daemon;
+};
 
 const MB = 2 ** 20;
 
@@ -37,6 +50,28 @@ it.each([
   const { heapSizeLimit } = await daemon.waitFor('memory usage');
   expect(heapSizeLimit as number).toBeGreaterThanOrEqual(atLeast);
   expect(heapSizeLimit as number).toBeLessThan(below);
+  expect(await daemon.stop()).toBe(0);
+});
+
+it('start with credentials runs reconcile under the budget too', async () => {
+  const w = (current = await world());
+  const daemon = spawnDaemon(['start'], w.env);
+  await daemon.waitFor('reconciling');
+  daemon.signal('SIGUSR2');
+  const { heapSizeLimit } = await daemon.waitFor('memory usage');
+  expect(heapSizeLimit as number).toBeLessThan(140 * MB);
+  expect(await daemon.stop()).toBe(0);
+});
+
+it('a budget set only in .env is the one used', async () => {
+  const w = (current = await world());
+  const cwd = await mkdtemp(join(tmpdir(), 'heap-env-'));
+  await writeFile(join(cwd, '.env'), 'PROVISIONER_MAX_HEAP_MB=0\n');
+  const daemon = spawnDaemon(['reconcile'], w.env, [], { cwd });
+  await daemon.waitFor('reconciling');
+  daemon.signal('SIGUSR2');
+  const { heapSizeLimit } = await daemon.waitFor('memory usage');
+  expect(heapSizeLimit as number).toBeGreaterThanOrEqual(500 * MB);
   expect(await daemon.stop()).toBe(0);
 });
 

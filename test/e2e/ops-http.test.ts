@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTasks, eventually, spawnDaemon, world, type RunningDaemon, type World } from './helpers.js';
 
 const TOKEN = 'ops-test-token-0123456789';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 let w: World | undefined;
 let daemon: RunningDaemon | undefined;
 
@@ -48,7 +49,7 @@ describe('ops HTTP server', () => {
     expect(
       metricValue(await (await fetch(`${url}/metrics`)).text(), 'instant_provisioner_create_path{path="chosen-id"}'),
     ).toBe(1);
-    await createTasks(w!.db, 3);
+    const taskIds = await createTasks(w!.db, 3);
     await eventually(async () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       return (
@@ -65,14 +66,19 @@ describe('ops HTTP server', () => {
     );
     expect(transactions).toBeGreaterThanOrEqual(2);
     expect(transactions).toBeLessThanOrEqual(6);
-    const status = await (await fetch(`${url}/api/status`)).text();
-    const snapshot = JSON.parse(status) as { newest: Array<{ status: string; appId: string }>; actions: unknown };
+    expect((await fetch(`${url}/api/status`)).status).toBe(401);
+    const status = await (await fetch(`${url}/api/status`, { headers: AUTH })).text();
+    const snapshot = JSON.parse(status) as {
+      newest: Array<{ status: string; appId: string; taskId: string | null }>;
+      actions: unknown;
+    };
     expect(snapshot.newest.filter((r) => r.status === 'ready')).toHaveLength(3);
+    expect(snapshot.newest.map((r) => r.taskId).sort()).toEqual([...taskIds].sort());
     expect(snapshot.actions).toEqual({ retry: true });
     const { databases } = await w!.db.query({ databases: {} });
     const adminTokens = databases.map((d) => (d as { adminToken?: string }).adminToken).filter(Boolean) as string[];
     expect(adminTokens).toHaveLength(3);
-    const events = await readFirstEvent(`${url}/events`);
+    const events = await readFirstEvent(`${url}/events`, AUTH);
     for (const token of [...adminTokens, w!.env.INSTANT_ADMIN_TOKEN!, w!.env.INSTANT_PLATFORM_TOKEN!, TOKEN]) {
       expect(status).not.toContain(token);
       expect(events).not.toContain(token);
@@ -86,7 +92,9 @@ describe('ops HTTP server', () => {
     w!.sandbox.faults.set({ p500: 1 });
     const [taskId] = await createTasks(w!.db, 1);
     await eventually(async () => {
-      const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { newest: Array<{ status: string }> };
+      const snapshot = (await (await fetch(`${url}/api/status`, { headers: AUTH })).json()) as {
+        newest: Array<{ status: string }>;
+      };
       return snapshot.newest[0]?.status === 'failed';
     });
     w!.sandbox.faults.set({ p500: 0 });
@@ -102,7 +110,9 @@ describe('ops HTTP server', () => {
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ taskId, outcome: 'retried' });
     await eventually(async () => {
-      const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { newest: Array<{ status: string }> };
+      const snapshot = (await (await fetch(`${url}/api/status`, { headers: AUTH })).json()) as {
+        newest: Array<{ status: string }>;
+      };
       return snapshot.newest[0]?.status === 'ready';
     });
 
@@ -115,19 +125,29 @@ describe('ops HTTP server', () => {
     expect(metricValue(metrics, 'instant_provisioner_blocked{reason="app-creation-disabled"}')).toBe(1);
   });
 
-  it('refuses every action with 403 when no token is configured', async () => {
+  it('refuses every action with 403 and names no task when no token is configured', async () => {
     const url = await startDaemon();
     const answer = await fetch(`${url}/api/retry`, { method: 'POST', body: JSON.stringify({ taskId: 'x' }) });
     expect(answer.status).toBe(403);
-    const snapshot = (await (await fetch(`${url}/api/status`)).json()) as { actions: unknown };
+    const [taskId] = await createTasks(w!.db, 1);
+    let status = '';
+    await eventually(async () => {
+      status = await (await fetch(`${url}/api/status`)).text();
+      return (JSON.parse(status) as { newest: unknown[] }).newest.length === 1;
+    });
+    const snapshot = JSON.parse(status) as { actions: unknown; newest: Array<{ taskId: unknown; name: string }> };
     expect(snapshot.actions).toEqual({ retry: false });
+    expect(snapshot.newest[0]!.taskId).toBeNull();
+    expect(snapshot.newest[0]!.name).toMatch(/^[a-z]+-[a-z]+-[a-z]+$/);
+    expect(status).not.toContain(taskId!);
+    expect(await readFirstEvent(`${url}/events`)).not.toContain(taskId!);
   });
 });
 
 /** Reads /events until its first snapshot arrives. */
-async function readFirstEvent(url: string): Promise<string> {
+async function readFirstEvent(url: string, headers: Record<string, string> = {}): Promise<string> {
   const controller = new AbortController();
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers });
   const reader = response.body!.getReader();
   let text = '';
   while (!text.includes('data: ')) text += new TextDecoder().decode((await reader.read()).value);

@@ -1,5 +1,5 @@
 /** Admin tokens sealed at rest (PROVISIONER_TOKEN_KEY) and re-sealed by rotate-token-key, through the built CLI. */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { init } from '@instantdb/admin';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openAdminToken, parseTokenKey } from '../../src/index.js';
@@ -13,9 +13,18 @@ afterEach(async () => {
 
 const newKey = () => randomBytes(32).toString('base64');
 
-async function storedTokens(w: World): Promise<Array<{ appId: string; stored: string }>> {
+async function storedTokens(w: World): Promise<Array<{ id: string; appId: string; stored: string }>> {
   const { databases } = await w.db.query({ databases: {} });
-  return databases.map((record) => ({ appId: record.instantAppId!, stored: record.adminToken! }));
+  return databases.map((record) => ({ id: record.id, appId: record.instantAppId!, stored: record.adminToken! }));
+}
+
+/** An envelope as the first version wrote it, bound to no record (additional data `v1:<keyId>`). */
+function sealV1(token: string, keyText: string, keyId: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', Buffer.from(keyText, 'base64'), iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`v1:${keyId}`, 'utf8'));
+  const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return ['v1', keyId, iv.toString('base64url'), sealed.toString('base64url')].join(':');
 }
 
 /** The token really opens its app: the admin SDK's query is refused with a wrong one. */
@@ -47,16 +56,24 @@ describe('admin tokens sealed at rest', () => {
     ).toBe(0);
     const sealed = await storedTokens(w);
     expect(sealed).toHaveLength(2);
-    for (const { appId, stored } of sealed) {
-      expect(stored).toMatch(/^v1:k1:/);
+    for (const { id, appId, stored } of sealed) {
+      expect(stored).toMatch(/^v2:k1:/);
       expect(await opensItsApp(w, appId, stored)).toBe(false);
-      expect(await opensItsApp(w, appId, openAdminToken(stored, parseTokenKey(first, 'k1')))).toBe(true);
+      expect(await opensItsApp(w, appId, openAdminToken(stored, id, parseTokenKey(first, 'k1')))).toBe(true);
     }
+    // Bound to its record: the other record's envelope does not open under this record's id.
+    expect(() => openAdminToken(sealed[0]!.stored, sealed[1]!.id, parseTokenKey(first, 'k1'))).toThrow(
+      /sealed for another record/,
+    );
+    // One record as the first version of sealing left it: a v1 envelope, bound to no record.
+    const old = sealed[0]!;
+    const oldToken = openAdminToken(old.stored, old.id, parseTokenKey(first, 'k1'));
+    await w.db.transact(w.db.tx.databases[old.id]!.update({ adminToken: sealV1(oldToken, first, 'k1') }));
 
     // A record written before sealing was turned on.
     await createTasks(w.db, 1);
     expect((await run(['reconcile', '--once'], {})).code).toBe(0);
-    expect((await storedTokens(w)).filter(({ stored }) => !stored.startsWith('v1:'))).toHaveLength(1);
+    expect((await storedTokens(w)).filter(({ stored }) => !/^v[12]:/.test(stored))).toHaveLength(1);
 
     const rotateEnv = {
       PROVISIONER_TOKEN_KEY: second,
@@ -66,9 +83,13 @@ describe('admin tokens sealed at rest', () => {
     const rotated = await run(['rotate-token-key'], rotateEnv);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(rotated.stdout).toContain('3 resealed, 0 already under the current key, 0 failed');
-    for (const { appId, stored } of await storedTokens(w)) {
-      expect(stored).toMatch(/^v1:k2:/);
-      expect(await opensItsApp(w, appId, openAdminToken(stored, { k2: second }))).toBe(true);
+    const rotatedTokens = await storedTokens(w);
+    expect(rotatedTokens).toHaveLength(3);
+    for (const { id, appId, stored } of rotatedTokens) {
+      expect(stored).toMatch(/^v2:k2:/);
+      expect(await opensItsApp(w, appId, openAdminToken(stored, id, { k2: second }))).toBe(true);
+      const elsewhere = rotatedTokens.find((other) => other.id !== id)!.id;
+      expect(() => openAdminToken(stored, elsewhere, { k2: second })).toThrow(/sealed for another record/);
     }
     const again = await run(['rotate-token-key'], rotateEnv);
     expect(again.stdout).toContain('0 resealed, 3 already under the current key, 0 failed');
@@ -85,7 +106,7 @@ describe('admin tokens sealed at rest', () => {
     const all = output.join('\n');
     expect(all).not.toContain(first);
     expect(all).not.toContain(second);
-    for (const { stored } of before) expect(all).not.toContain(openAdminToken(stored, { k2: second }));
+    for (const { id, stored } of before) expect(all).not.toContain(openAdminToken(stored, id, { k2: second }));
   });
 
   it('a bad key is a configuration error that names the variable, not the key', async () => {

@@ -107,7 +107,7 @@ describe('flags', () => {
   });
 });
 
-test('runs a sandbox with a main app, prints the env, and stops on SIGINT', async () => {
+test('runs a sandbox with a main app, prints the env, and stops on SIGINT with 130', async () => {
   const listeners = process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
   const stdout = capture(process.stdout);
   const stderr = capture(process.stderr);
@@ -137,11 +137,13 @@ test('runs a sandbox with a main app, prints the env, and stops on SIGINT', asyn
   expect((await api.getApps()).apps.map((a) => a.title)).toEqual(['instant-provisioner-main']);
   expect(stderr.text()).toContain('"p429":0.5');
 
-  process.emit('SIGINT');
+  // With its name, as node calls a listener of a real signal.
+  process.emit('SIGINT', 'SIGINT');
   await run;
   stdout.restore();
   stderr.restore();
-  expect(process.exitCode).toBe(0);
+  expect(process.exitCode).toBe(130);
+  process.exitCode = undefined;
   expect(process.listenerCount('SIGINT') + process.listenerCount('SIGTERM')).toBe(listeners);
   await expect(fetch(`${env['INSTANT_API_URI']}/superadmin/apps`)).rejects.toThrow();
 });

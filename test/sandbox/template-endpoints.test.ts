@@ -49,6 +49,23 @@ describe('templated create', () => {
     expect(platformApps()).toEqual([]);
   });
 
+  test('a rule that parses but does not compile is refused as the server refuses it', async () => {
+    const perms = { tasks: { bind: ['mine', 'auht.id == data.owner'], allow: { view: 'mine', update: 'newData.ok' } } };
+    const res = await post('/superadmin/apps', { title: 'x', perms });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { type: string; hint: { errors: Array<{ in: string[]; message: string }> } };
+    expect(body.type).toBe('validation-failed');
+    expect(body.hint.errors).toEqual([{ in: ['tasks', 'allow', 'view'], message: 'Unknown variable: auht' }]);
+    expect(platformApps()).toEqual([]);
+    const { id } = sandbox.createApp({ title: 'main' });
+    const push = await post(`/superadmin/apps/${id}/perms`, { code: { tasks: { allow: { view: 'newData.ok' } } } });
+    expect(push.status).toBe(400);
+    expect(await push.json()).toMatchObject({
+      type: 'validation-failed',
+      hint: { 'data-type': 'rule', errors: [{ in: ['tasks', 'allow', 'view'] }] },
+    });
+  });
+
   test('an unreadable schema is refused after the app row is written: the app stays', async () => {
     const res = await post('/superadmin/apps', { title: 'left-behind', schema: { entities: 3 } });
     expect(res.status).toBe(400);

@@ -54,11 +54,18 @@ describe('reconcile --once', () => {
       createdAt: h.clock.now(),
     });
     // The crashed daemon's create had landed.
-    await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
+    const crashed = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
+    const leaseEnds = h.clock.now() + 20_000;
     const summary = await runOnceToEnd(h);
 
     expect(summary).toMatchObject({ ready: 1, failed: 0 });
     expect(h.exactlyOneAppPerTask()).toEqual([]);
+    // The wait: nothing touched the record or its apps before the crashed daemon's lease ended;
+    // then its app was found, deleted (its token is lost) and a new one made.
+    expect(h.platform.createTimes).toHaveLength(2);
+    expect(h.platform.createTimes[1]!).toBeGreaterThanOrEqual(leaseEnds);
+    expect(h.platform.apps.get(crashed.id)!.deletedAt).toBeGreaterThanOrEqual(leaseEnds);
+    expect(h.store.recordOf(taskId)!.instantAppId).not.toBe(crashed.id);
   });
 
   it('gives up on a record that keeps failing once, counts it once, and finishes', async () => {

@@ -60,6 +60,20 @@ describe('loading a template', () => {
     [{ notes: { fields: { secret: false } } }, 'notes.fields.secret must be a string'],
     [{ notes: { bind: ['isOwner'] } }, 'notes.bind should have an even number of elements'],
     [{ notes: 'true' }, 'notes must be an object'],
+    // Rules that parse but that the server would not compile: every create would fail.
+    [{ notes: { allow: { view: 'auht.id != null' } } }, 'notes.allow.view does not compile: Unknown variable: auht'],
+    [
+      { notes: { allow: { view: 'newData.ok == true' } } },
+      'notes.allow.view does not compile: Unknown variable: newData',
+    ],
+    [
+      { notes: { bind: ['isOwner', 'auth.id == data.owner'], allow: { view: 'isOwnr', update: 'isOwner' } } },
+      'notes.allow.view does not compile: Unknown variable: isOwnr',
+    ],
+    [
+      { notes: { allow: { view: 'foo(1)', update: 'bar(1)' } } },
+      "notes.allow.view does not compile: found no matching overload for 'foo(int)' (and 1 more)",
+    ],
   ])('refuses rules %j', async (rules, problem) => {
     const perms = await file(`rules-${Math.random()}.json`, JSON.stringify(rules));
     await expect(loadTemplate({ perms })).rejects.toThrow(problem);

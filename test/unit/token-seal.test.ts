@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,18 @@ import {
 const KEY_TEXT = createHash('sha256').update('key one').digest('base64');
 const OTHER_KEY_TEXT = createHash('sha256').update('key two').digest('base64');
 const TOKEN = '5f0c8a7e-3b1d-4c2a-9e6f-0a1b2c3d4e5f';
+/** The `databases` record the token is sealed for. */
+const RECORD = '0c6d2f4e-8a1b-4c3d-9e5f-112233445566';
+const OTHER_RECORD = '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d';
+
+/** An envelope as the v1 code wrote it: additional data `v1:<keyId>`, not bound to a record. */
+function sealV1(token: string, key: TokenKey): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key.secret, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`v1:${key.id}`, 'utf8'));
+  const sealed = Buffer.concat([cipher.update(token, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+  return ['v1', key.id, iv.toString('base64url'), sealed.toString('base64url')].join(':');
+}
 
 /** The error `fn` throws, which must be a TokenSealError. */
 function failure(fn: () => unknown): TokenSealError {
@@ -106,64 +118,64 @@ describe('sealAdminToken and openAdminToken', () => {
   const key = parseTokenKey(KEY_TEXT, 'k1');
   const other = parseTokenKey(OTHER_KEY_TEXT, 'k2');
 
-  it('round-trip a token, and the envelope is v1:<keyId>:<iv>:<ciphertext+tag>', () => {
+  it('round-trip a token, and the envelope is v2:<keyId>:<iv>:<ciphertext+tag>', () => {
     for (const token of [TOKEN, 'x', 'ünïcødé ✓ token', 'a:b:c', 'y'.repeat(5_000)]) {
-      const sealed = sealAdminToken(token, key);
-      expect(sealed).toMatch(/^v1:k1:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]+$/);
+      const sealed = sealAdminToken(token, key, RECORD);
+      expect(sealed).toMatch(/^v2:k1:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]+$/);
       if (token.length >= 8) expect(sealed).not.toContain(token); // a short one may turn up by chance
       expect(Buffer.from(sealed.split(':')[3]!, 'base64url')).toHaveLength(Buffer.byteLength(token) + 16);
-      expect(openAdminToken(sealed, key)).toBe(token);
+      expect(openAdminToken(sealed, RECORD, key)).toBe(token);
     }
   });
 
   it('uses a fresh IV each time: two seals of one token differ', () => {
-    const seals = Array.from({ length: 50 }, () => sealAdminToken(TOKEN, key));
+    const seals = Array.from({ length: 50 }, () => sealAdminToken(TOKEN, key, RECORD));
     expect(new Set(seals).size).toBe(50);
     expect(new Set(seals.map((sealed) => sealed.split(':')[2])).size).toBe(50);
-    expect(seals.map((sealed) => openAdminToken(sealed, key))).toEqual(Array(50).fill(TOKEN));
+    expect(seals.map((sealed) => openAdminToken(sealed, RECORD, key))).toEqual(Array(50).fill(TOKEN));
   });
 
   it('passes a plain (never sealed) token through unchanged', () => {
     for (const plain of [TOKEN, '', 'abc:def', 'v:1', 'V1:k1:x:y', ' v1:k1:x:y', 'version1']) {
-      expect(openAdminToken(plain, key)).toBe(plain);
+      expect(openAdminToken(plain, RECORD, key)).toBe(plain);
       expect(isSealed(plain)).toBe(false);
     }
   });
 
   it('picks the key by id from a list or a record (keys or their base64 text)', () => {
-    const one = sealAdminToken(TOKEN, key);
-    const two = sealAdminToken('second', other);
+    const one = sealAdminToken(TOKEN, key, RECORD);
+    const two = sealAdminToken('second', other, RECORD);
     for (const keys of [[key, other], [other, key], { k1: key, k2: other }, { k1: KEY_TEXT, k2: OTHER_KEY_TEXT }]) {
-      expect(openAdminToken(one, keys)).toBe(TOKEN);
-      expect(openAdminToken(two, keys)).toBe('second');
+      expect(openAdminToken(one, RECORD, keys)).toBe(TOKEN);
+      expect(openAdminToken(two, RECORD, keys)).toBe('second');
     }
   });
 
   it('refuses an unknown key id, naming it and the ids it has', () => {
-    const sealed = sealAdminToken(TOKEN, other);
+    const sealed = sealAdminToken(TOKEN, other, RECORD);
     for (const keys of [key, [key], { k1: key }, { k1: KEY_TEXT }]) {
-      const error = failure(() => openAdminToken(sealed, keys));
+      const error = failure(() => openAdminToken(sealed, RECORD, keys));
       expect(error.kind).toBe('unknown-key');
       expect(error.message).toBe('sealed admin token names key id "k2", which is not among the keys given (k1)');
     }
-    expect(failure(() => openAdminToken(sealed, [])).message).toContain('(none)');
+    expect(failure(() => openAdminToken(sealed, RECORD, [])).message).toContain('(none)');
     // Not the record's prototype either.
-    expect(kindOf(() => openAdminToken(sealAdminToken(TOKEN, parseTokenKey(KEY_TEXT, 'toString')), {}))).toBe(
-      'unknown-key',
-    );
+    expect(
+      kindOf(() => openAdminToken(sealAdminToken(TOKEN, parseTokenKey(KEY_TEXT, 'toString'), RECORD), RECORD, {})),
+    ).toBe('unknown-key');
   });
 
   it('refuses a token sealed by another key under the same id', () => {
     const impostor = parseTokenKey(OTHER_KEY_TEXT, 'k1');
-    const error = failure(() => openAdminToken(sealAdminToken(TOKEN, impostor), key));
+    const error = failure(() => openAdminToken(sealAdminToken(TOKEN, impostor, RECORD), RECORD, key));
     expect(error.kind).toBe('tampered');
     expect(error.message).toBe(
-      'sealed admin token fails authentication under key id "k1": it was altered, or sealed with a different key under that id',
+      'sealed admin token fails authentication under key id "k1": it was altered, sealed with a different key under that id, or sealed for another record',
     );
   });
 
   it('detects a changed ciphertext, tag or iv', () => {
-    const sealed = sealAdminToken(TOKEN, key);
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
     const changed = [
       alter(sealed, 3, (bytes) => void (bytes[0]! ^= 0x01)), // first ciphertext byte
       alter(sealed, 3, (bytes) => void (bytes[bytes.length - 1]! ^= 0x80)), // last tag byte
@@ -172,32 +184,65 @@ describe('sealAdminToken and openAdminToken', () => {
     ];
     for (const value of changed) {
       expect(value).not.toBe(sealed);
-      expect(kindOf(() => openAdminToken(value, key))).toBe('tampered');
+      expect(kindOf(() => openAdminToken(value, RECORD, key))).toBe('tampered');
     }
     // A shortened ciphertext (the tag moves): still well formed, and still caught.
     const parts = sealed.split(':');
     const shorter = Buffer.from(parts[3]!, 'base64url').subarray(1).toString('base64url');
-    expect(kindOf(() => openAdminToken([...parts.slice(0, 3), shorter].join(':'), key))).toBe('tampered');
+    expect(kindOf(() => openAdminToken([...parts.slice(0, 3), shorter].join(':'), RECORD, key))).toBe('tampered');
   });
 
   it('detects a relabelled key id, even to an id holding the very same key', () => {
     const sameKeyOtherId = parseTokenKey(KEY_TEXT, 'k9');
-    const relabelled = sealAdminToken(TOKEN, key).replace(/^v1:k1:/, 'v1:k9:');
-    expect(kindOf(() => openAdminToken(relabelled, [key, sameKeyOtherId]))).toBe('tampered');
-    const toOther = sealAdminToken(TOKEN, key).replace(/^v1:k1:/, 'v1:k2:');
-    expect(kindOf(() => openAdminToken(toOther, [key, other]))).toBe('tampered');
+    const relabelled = sealAdminToken(TOKEN, key, RECORD).replace(/^v2:k1:/, 'v2:k9:');
+    expect(kindOf(() => openAdminToken(relabelled, RECORD, [key, sameKeyOtherId]))).toBe('tampered');
+    const toOther = sealAdminToken(TOKEN, key, RECORD).replace(/^v2:k1:/, 'v2:k2:');
+    expect(kindOf(() => openAdminToken(toOther, RECORD, [key, other]))).toBe('tampered');
   });
 
   it('refuses an envelope of another version rather than pass it through as a token', () => {
-    const sealed = sealAdminToken(TOKEN, key);
-    const error = failure(() => openAdminToken(sealed.replace(/^v1:/, 'v2:'), key));
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
+    const error = failure(() => openAdminToken(sealed.replace(/^v2:/, 'v3:'), RECORD, key));
     expect(error.kind).toBe('unsupported-version');
-    expect(error.message).toBe('sealed admin token is a v2 envelope; this code reads v1');
-    expect(isSealed(sealed.replace(/^v1:/, 'v10:'))).toBe(true);
+    expect(error.message).toBe('sealed admin token is a v3 envelope; this code reads v1 and v2');
+    expect(isSealed(sealed.replace(/^v2:/, 'v10:'))).toBe(true);
+  });
+
+  it('binds an envelope to its record: moved to another record it fails to open', () => {
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
+    expect(openAdminToken(sealed, RECORD, key)).toBe(TOKEN);
+    expect(kindOf(() => openAdminToken(sealed, OTHER_RECORD, key))).toBe('tampered');
+    // Nor can it pass for an unbound v1 envelope, which would open anywhere.
+    expect(kindOf(() => openAdminToken(sealed.replace(/^v2:/, 'v1:'), OTHER_RECORD, key))).toBe('tampered');
+  });
+
+  it('still opens a v1 envelope (sealed before the binding), on any record', () => {
+    const old = sealV1(TOKEN, key);
+    expect(openAdminToken(old, RECORD, key)).toBe(TOKEN);
+    expect(openAdminToken(old, OTHER_RECORD, { k1: KEY_TEXT })).toBe(TOKEN);
+    expect(
+      kindOf(() =>
+        openAdminToken(
+          alter(old, 3, (bytes) => void (bytes[0]! ^= 1)),
+          RECORD,
+          key,
+        ),
+      ),
+    ).toBe('tampered');
+  });
+
+  it('needs a record id to seal or open, and says so to a caller of the old two-argument form', () => {
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
+    const oldCall = () => (openAdminToken as unknown as (value: string, keys: TokenKey) => string)(sealed, key);
+    expect(oldCall).toThrow(
+      new TypeError('record id must be a non-empty string: openAdminToken(value, recordId, keys)'),
+    );
+    expect(() => sealAdminToken(TOKEN, key, '')).toThrow(TypeError);
   });
 
   it('refuses a malformed v1 envelope, saying what is wrong', () => {
-    const [, , iv, body] = sealAdminToken(TOKEN, key).split(':') as [string, string, string, string];
+    const [, , iv, body] = sealAdminToken(TOKEN, key, RECORD).split(':') as [string, string, string, string];
+    // v1 here: the envelopes this code still reads but no longer writes are checked just as closely.
     const cases: Array<[string, string]> = [
       ['v1:', 'it has 2 parts, not 4 (v1:keyId:iv:ciphertext)'],
       ['v1:k1:abc', 'it has 3 parts, not 4 (v1:keyId:iv:ciphertext)'],
@@ -216,34 +261,34 @@ describe('sealAdminToken and openAdminToken', () => {
       ],
     ];
     for (const [value, why] of cases) {
-      const error = failure(() => openAdminToken(value, key));
+      const error = failure(() => openAdminToken(value, RECORD, key));
       expect(error.kind).toBe('malformed');
       expect(error.message).toBe(`sealed admin token is malformed: ${why}`);
     }
   });
 
   it('refuses to seal an empty or already sealed token', () => {
-    expect(failure(() => sealAdminToken('', key)).message).toBe('admin token to seal is empty');
-    const sealed = sealAdminToken(TOKEN, key);
-    expect(failure(() => sealAdminToken(sealed, other)).message).toBe('admin token to seal is already sealed');
+    expect(failure(() => sealAdminToken('', key, RECORD)).message).toBe('admin token to seal is empty');
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
+    expect(failure(() => sealAdminToken(sealed, other, RECORD)).message).toBe('admin token to seal is already sealed');
   });
 
   it('refuses a key set it cannot use', () => {
-    const sealed = sealAdminToken(TOKEN, key);
-    const twice = failure(() => openAdminToken(sealed, [key, parseTokenKey(OTHER_KEY_TEXT, 'k1')]));
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
+    const twice = failure(() => openAdminToken(sealed, RECORD, [key, parseTokenKey(OTHER_KEY_TEXT, 'k1')]));
     expect([twice.kind, twice.message]).toEqual(['invalid-key', 'two token keys are given with id "k1"']);
-    const misfiled = failure(() => openAdminToken(sealed, { k1: other }));
+    const misfiled = failure(() => openAdminToken(sealed, RECORD, { k1: other }));
     expect([misfiled.kind, misfiled.message]).toEqual([
       'invalid-key',
       'the token key given under id "k1" is not a key with that id',
     ]);
-    const badText = failure(() => openAdminToken(sealed, { k1: 'short' }));
+    const badText = failure(() => openAdminToken(sealed, RECORD, { k1: 'short' }));
     expect(badText.kind).toBe('invalid-key');
     expect(badText.message).toMatch(/^key id "k1": token key is /);
   });
 
   it('refuses a value that is not a string instead of returning it', () => {
-    expect(() => openAdminToken(undefined as unknown as string, key)).toThrow(
+    expect(() => openAdminToken(undefined as unknown as string, RECORD, key)).toThrow(
       new TypeError('admin token must be a string, got undefined'),
     );
   });
@@ -253,22 +298,23 @@ describe('needsReseal', () => {
   const current = parseTokenKey(KEY_TEXT, 'new');
   const previous = parseTokenKey(OTHER_KEY_TEXT, 'old');
 
-  it('is true for plain tokens and envelopes under another key id, false under the current one', () => {
+  it('is true for plain tokens, unbound (v1) envelopes and envelopes under another key id, false under the current one', () => {
     expect(needsReseal(TOKEN, current)).toBe(true);
-    expect(needsReseal(sealAdminToken(TOKEN, previous), current)).toBe(true);
-    expect(needsReseal(sealAdminToken(TOKEN, current), current)).toBe(false);
+    expect(needsReseal(sealV1(TOKEN, current), current)).toBe(true);
+    expect(needsReseal(sealAdminToken(TOKEN, previous, RECORD), current)).toBe(true);
+    expect(needsReseal(sealAdminToken(TOKEN, current, RECORD), current)).toBe(false);
   });
 
   it('refuses a broken envelope rather than have it sealed as a token', () => {
     expect(kindOf(() => needsReseal('v1:new:zz', current))).toBe('malformed');
-    expect(kindOf(() => needsReseal('v2:new:a:b', current))).toBe('unsupported-version');
+    expect(kindOf(() => needsReseal('v3:new:a:b', current))).toBe('unsupported-version');
   });
 });
 
 describe('errors', () => {
   it('are single lines that hold no key, token or envelope', () => {
     const key: TokenKey = parseTokenKey(KEY_TEXT, 'k1');
-    const sealed = sealAdminToken(TOKEN, key);
+    const sealed = sealAdminToken(TOKEN, key, RECORD);
     const [, , iv, body] = sealed.split(':') as [string, string, string, string];
     const wrongLength = randomBytes(24).toString('base64');
     const attempts: Array<() => unknown> = [
@@ -276,17 +322,19 @@ describe('errors', () => {
       () => parseTokenKey(KEY_TEXT.slice(0, 30) + '!' + KEY_TEXT.slice(31)),
       () => parseTokenKey(randomBytes(32).toString('hex')),
       () => parseTokenKey(KEY_TEXT, KEY_TEXT), // a key passed as the id by mistake
-      () => openAdminToken(sealed, parseTokenKey(OTHER_KEY_TEXT, 'k1')),
-      () => openAdminToken(sealed, parseTokenKey(OTHER_KEY_TEXT, 'k2')),
-      () => openAdminToken(sealed, { k1: wrongLength }),
+      () => openAdminToken(sealed, RECORD, parseTokenKey(OTHER_KEY_TEXT, 'k1')),
+      () => openAdminToken(sealed, RECORD, parseTokenKey(OTHER_KEY_TEXT, 'k2')),
+      () => openAdminToken(sealed, RECORD, { k1: wrongLength }),
       () =>
         openAdminToken(
           alter(sealed, 3, (bytes) => void (bytes[0]! ^= 1)),
+          RECORD,
           key,
         ),
-      () => openAdminToken(`${sealed}:${TOKEN}`, key),
-      () => openAdminToken(`v1:k1:${TOKEN}:${body}`, key),
-      () => sealAdminToken(sealed, key),
+      () => openAdminToken(sealed, OTHER_RECORD, key),
+      () => openAdminToken(`${sealed}:${TOKEN}`, RECORD, key),
+      () => openAdminToken(`v1:k1:${TOKEN}:${body}`, RECORD, key),
+      () => sealAdminToken(sealed, key, RECORD),
     ];
     const secrets = [KEY_TEXT, KEY_TEXT.replace(/=*$/, ''), wrongLength, TOKEN, iv, body];
     for (const attempt of attempts) {

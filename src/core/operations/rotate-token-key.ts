@@ -4,8 +4,9 @@
  * opens as itself) and written back through a store that seals with the current
  * key; the write is fenced like every other, so a daemon working on the same
  * record meanwhile makes this one read it again rather than overwrite it.
- * Records already under the current key are skipped, so an interrupted run is
- * resumed by running it again.
+ * Envelopes not bound to their record (v1) are re-sealed bound (v2). Records
+ * already sealed, bound, under the current key are skipped, so an interrupted
+ * run is resumed by running it again.
  */
 import { needsReseal, openAdminToken, type TokenKey } from '../../token-seal.js';
 import type { Logger } from '../logger.js';
@@ -42,7 +43,7 @@ export async function rotateTokenKey(
     for (const { record, adminToken } of page) {
       try {
         if (!needsReseal(adminToken, keys.current)) summary.current++;
-        else if (await reseal(deps, record, openAdminToken(adminToken, openWith))) summary.resealed++;
+        else if (await reseal(deps, record, openAdminToken(adminToken, record.id, openWith))) summary.resealed++;
       } catch (error) {
         summary.failed.push({ taskId: record.taskId, databaseId: record.id, reason: errorMessage(error) });
       }

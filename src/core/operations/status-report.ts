@@ -12,9 +12,15 @@ import { isoOrNull, showRecord, type ShownRecord } from './shown-record.js';
 export const LISTED = 100;
 
 export interface ReportedRecord extends ShownRecord {
-  /** Detached records: when the daemon deletes the app (ISO-8601). */
+  /**
+   * Detached records: when the daemon deletes the app (ISO-8601): `detachedAt` + the grace + the
+   * settle margin, as retirement.ts `detachedWaitMs` waits.
+   */
   deletesAt: string | null;
 }
+
+/** The retirement policy, and the settle margin the daemon adds to its grace (clock skew). */
+export type ReportedRetirement = RetirementPolicy & { settleMarginMs: number };
 
 /** What a running daemon said about itself, when it could be asked. */
 export interface DaemonState {
@@ -42,7 +48,7 @@ export interface StatusReport {
 export async function buildStatusReport(
   catalog: RecordCatalog,
   now: number,
-  retirement: RetirementPolicy,
+  retirement: ReportedRetirement,
   daemon: DaemonState | null,
 ): Promise<StatusReport> {
   const [{ byStatus }, provisioning, failed, detached, retained] = await Promise.all([
@@ -69,10 +75,10 @@ export async function buildStatusReport(
   };
 }
 
-function reportRecord(record: DatabaseRecord, retirement: RetirementPolicy): ReportedRecord {
+function reportRecord(record: DatabaseRecord, retirement: ReportedRetirement): ReportedRecord {
   const deletes =
     record.status === 'detached' && retirement.onTaskDelete === 'delete' && record.detachedAt !== null
-      ? record.detachedAt + retirement.graceMs
+      ? record.detachedAt + retirement.graceMs + retirement.settleMarginMs
       : null;
   return { ...showRecord(record), deletesAt: isoOrNull(deletes) };
 }

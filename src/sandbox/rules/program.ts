@@ -4,12 +4,13 @@
  * `bind`s are wrapped around it as nested `cel.bind(...)` calls (only the ones it uses,
  * dependencies outermost), and the result is a CEL program run by @marcbachmann/cel-js.
  *
- * Not reproduced: push-time validation of the rules (a rule that does not compile fails when it
- * is first needed, as a 400 validation-failed), per-action compilers (every rule may name every
- * variable; a missing one is an empty map), `request.origin`/`request.ip`, `rateLimit`, and the
- * `where-clauses` optimisation (the sandbox checks every entity one by one).
+ * Rules are validated when stored (src/instant-rules.ts, as the server does at push); here every
+ * rule may name every variable (a missing one is an empty map). Not reproduced:
+ * `request.origin`/`request.ip`, `rateLimit`, and the `where-clauses` optimisation (the sandbox
+ * checks every entity one by one).
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
+import { RuleBindError, withBinds } from '../../instant-rules.js';
 import { permissionEvaluationFailed, validationFailed, type Json } from '../errors.js';
 
 /** The actions a rule can be written for. */
@@ -138,9 +139,10 @@ export class RuleSet {
   private compile(etype: string, action: RuleAction, path: string[], expr: string): RuleProgram {
     let parsed: ParseResult;
     try {
-      parsed = environment.parse(this.withBinds(etype, expr));
+      parsed = environment.parse(withBinds(this.code, etype, expr));
     } catch (error) {
-      throw validationFailed('permission', path, [{ message: (error as Error).message }]);
+      const where = error instanceof RuleBindError ? [etype, 'bind'] : path;
+      throw validationFailed('permission', where, [{ message: (error as Error).message }]);
     }
     return {
       etype,
@@ -162,24 +164,6 @@ export class RuleSet {
         return result !== false && result !== null && result !== undefined;
       },
     };
-  }
-
-  /** rule.clj › with-binds: the binds the rule uses (transitively), dependencies outermost. */
-  private withBinds(etype: string, expr: string): string {
-    const binds = new Map<string, string>([...bindPairs(this.code['$default']), ...bindPairs(this.code[etype])]);
-    if (!binds.size) return expr;
-    const ordered: string[] = [];
-    const visiting = new Set<string>();
-    const visit = (name: string) => {
-      if (ordered.includes(name)) return;
-      if (visiting.has(name))
-        throw validationFailed('permission', [etype, 'bind'], [{ message: `cyclic bind ${name}` }]);
-      visiting.add(name);
-      for (const used of identifiers(binds.get(name)!)) if (binds.has(used)) visit(used);
-      ordered.push(name);
-    };
-    for (const used of identifiers(expr)) if (binds.has(used)) visit(used);
-    return ordered.reduceRight((body, name) => `cel.bind(${name}, ${binds.get(name)}, ${body})`, expr);
   }
 }
 
@@ -212,37 +196,6 @@ export function toRuleValue(value: unknown): RuleValue {
     return map;
   }
   return value === undefined ? null : value;
-}
-
-function bindPairs(block: unknown): [string, string][] {
-  const bind = typeof block === 'object' && block !== null ? (block as Record<string, unknown>)['bind'] : undefined;
-  if (Array.isArray(bind)) {
-    const pairs: [string, string][] = [];
-    for (let i = 0; i + 1 < bind.length; i += 2) pairs.push([String(bind[i]), String(bind[i + 1])]);
-    return pairs;
-  }
-  if (typeof bind === 'object' && bind !== null) return Object.entries(bind).map(([k, v]) => [k, String(v)]);
-  return [];
-}
-
-/** Identifiers an expression names, read from cel-js's own AST. */
-function identifiers(expr: string): Set<string> {
-  const found = new Set<string>();
-  let ast: unknown;
-  try {
-    ast = new Environment({ unlistedVariablesAreDyn: true }).parse(expr).ast;
-  } catch {
-    return found;
-  }
-  const walk = (node: unknown) => {
-    if (Array.isArray(node)) return node.forEach(walk);
-    if (typeof node !== 'object' || node === null) return;
-    const { op, args } = node as { op?: unknown; args?: unknown };
-    if (op === 'id' && typeof args === 'string') found.add(args);
-    else walk(args);
-  };
-  walk(ast);
-  return found;
 }
 
 function getIn(code: Record<string, unknown>, path: string[]): unknown {

@@ -1,15 +1,16 @@
 /**
  * How much daemon-shaped traffic one sandbox process serves. Seeds `tasks` tasks (most of the
  * older ones linked to a database), opens the daemon's two live subscriptions, then for
- * `seconds` runs `concurrency` workers through the daemon's cycle with the real admin SDK over
- * HTTP: claim (create database + link), read back (task by id, database by taskId), fenced
- * update, and now and then a name lookup and a delete (which unlinks an old task again).
+ * `seconds` (or for a fixed number of `cycles`) runs `concurrency` workers through the daemon's
+ * cycle with the real admin SDK over HTTP: claim (create database + link), read back (task by id,
+ * database by taskId), fenced update, and now and then a name lookup and a delete (which unlinks
+ * an old task again).
  *
  * Compiled (dist), the sandbox runs on a worker thread of the same process, so the client's
  * own CPU (undici, web streams, JSON) does not count against the sandbox; from TypeScript
  * sources (vitest) it runs on the calling thread and the figures are a lower bound.
  *
- * Run directly: `node dist/src/sandbox/bench-capacity.js [--tasks N] [--seconds S] [--concurrency C]`.
+ * Run directly: `node dist/bench/sandbox-capacity.js [--tasks N] [--seconds S] [--concurrency C]`.
  */
 import { id, init } from '@instantdb/admin';
 import { once } from 'node:events';
@@ -17,15 +18,20 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import schema from '../../instant.schema.js';
-import { startSandbox, type SandboxStats } from './index.js';
+import schema from '../instant.schema.js';
+import { startSandbox, type SandboxStats } from '../src/sandbox/index.js';
 
 /** What to measure. */
 export interface CapacityOptions {
   /** Tasks in the main app before the measurement starts. */
   tasks: number;
-  /** Length of the measured phase. */
-  seconds: number;
+  /** Length of the measured phase, in seconds; or give `cycles`. */
+  seconds?: number;
+  /**
+   * Instead of a length: the measured phase ends after this many daemon cycles, a fixed amount of
+   * work whatever the machine's speed (what a test asks for; the rates are still per second).
+   */
+  cycles?: number;
   /** Workers issuing requests in parallel; default 16. */
   concurrency?: number;
   /** Share of the seeded tasks left without a database (the newest ones); default 0.01. */
@@ -68,6 +74,8 @@ const SEED_BATCH = 500;
 
 /** Starts a sandbox, seeds it, measures, closes it. */
 export async function measureSandboxCapacity(opts: CapacityOptions): Promise<CapacityResult> {
+  if ((opts.seconds === undefined) === (opts.cycles === undefined))
+    throw new Error('measureSandboxCapacity: give either seconds or cycles');
   const concurrency = opts.concurrency ?? 16;
   const isolate = opts.isolate ?? import.meta.url.endsWith('.js');
   const sandbox = isolate ? await inWorker() : await inProcess();
@@ -111,10 +119,11 @@ export async function measureSandboxCapacity(opts: CapacityOptions): Promise<Cap
     };
     let taskBatches = 0;
     let cycles = 0;
-    const deadline = performance.now() + opts.seconds * 1000;
+    const deadline = performance.now() + (opts.seconds ?? 0) * 1000;
+    const more = () => (opts.cycles === undefined ? performance.now() < deadline : cycles < opts.cycles);
 
     const worker = async (name: string) => {
-      while (performance.now() < deadline) {
+      while (more()) {
         const task = unlinked.shift();
         if (!task) {
           taskBatches++;
@@ -223,7 +232,7 @@ async function inProcess(): Promise<BenchSandbox> {
 }
 
 async function inWorker(): Promise<BenchSandbox> {
-  const worker = new Worker(new URL('./bench-worker.js', import.meta.url));
+  const worker = new Worker(new URL('./sandbox-capacity-worker.js', import.meta.url));
   const [info] = (await once(worker, 'message')) as [{ url: string; platformToken: string; app: BenchSandbox['app'] }];
   return {
     url: info.url,

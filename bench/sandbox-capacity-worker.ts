@@ -6,8 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
-import schema from '../../instant.schema.js';
-import { startSandbox } from './index.js';
+import schema from '../instant.schema.js';
+import { startSandbox } from '../src/sandbox/index.js';
 
 const port = parentPort!;
 const sandbox = await startSandbox({ seed: 1 });
