@@ -358,7 +358,7 @@ function checkRequired(app: TransactTarget): void {
 }
 
 /** Postgres `jsonb_deep_merge`: objects merge key by key, a null in the patch removes the key. */
-function deepMerge(base: unknown, patch: unknown): unknown {
+export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) {
