@@ -90,6 +90,18 @@ export class CompiledQuery {
     return { result, pageInfo, firstKeys };
   }
 
+  /** Every namespace the query reads: its nodes' and those its where paths pass through. */
+  namespaces(): Set<string> {
+    const out = new Set<string>();
+    const visit = (node: QueryNode) => {
+      out.add(node.ns);
+      for (const path of pathsOf(node.where)) for (const hop of path.hops) out.add(hop.ns);
+      node.children.forEach(visit);
+    };
+    this.nodes.forEach(visit);
+    return out;
+  }
+
   /** Where paths of a top-level node, for change-driven re-checks. */
   wherePaths(key: string): PathCond[] {
     return pathsOf(this.nodes.find((n) => n.key === key)?.where);
@@ -246,7 +258,7 @@ function compileOrder(
 }
 
 /** The matching entities of a top-level node, one page of them, and whether more follow. */
-function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined, seen?: Visibility) {
+export function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined, seen?: Visibility) {
   const empty = { page: [] as EntityRecord[], hasNext: false, firstKey: undefined as OrderKey | null | undefined };
   const table = store.table(node.ns);
   if (!node.resolvable || !table) return empty;
@@ -286,7 +298,13 @@ function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefi
   return { page, hasNext: all.length > want, firstKey };
 }
 
-function selectChildren(store: EntityStore, node: QueryNode, parentId: string, seen?: Visibility): EntityRecord[] {
+/** The entities linked to `parentId` through a child node, as the reader may see them. */
+export function selectChildren(
+  store: EntityStore,
+  node: QueryNode,
+  parentId: string,
+  seen?: Visibility,
+): EntityRecord[] {
   const { ref, forward } = node.via!;
   const ids = forward ? store.targets(ref, parentId) : store.sources(ref, parentId);
   const out: EntityRecord[] = [];
@@ -361,7 +379,8 @@ function compareValues(a: unknown, b: unknown, date: boolean): number {
   return sx < sy ? -1 : sx > sy ? 1 : 0;
 }
 
-function pageInfoOf(catalog: AttrCatalog, node: QueryNode, page: EntityRecord[], hasNext: boolean): PageInfo {
+/** Page info of a top-level node's page (start and end cursors as the server makes them). */
+export function pageInfoOf(catalog: AttrCatalog, node: QueryNode, page: EntityRecord[], hasNext: boolean): PageInfo {
   const attrId = node.order.attr?.id ?? catalog.blob(node.ns, 'id')?.id ?? null;
   const cursor = (e: EntityRecord | undefined): Json =>
     e ? [e.id, attrId, node.order.attr ? ((e.attrs[node.order.attr.label] ?? null) as Json) : e.id, e.createdAt] : null;

@@ -11,6 +11,7 @@
  */
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { permissionEvaluationFailed, validationFailed, type Json } from '../errors.js';
+import { ruleReads, type RuleReads } from './rule-reads.js';
 
 /** The actions a rule can be written for. */
 export type RuleAction = 'view' | 'create' | 'update' | 'delete' | 'link' | 'unlink';
@@ -38,6 +39,8 @@ export interface RuleProgram {
   readonly action: RuleAction;
   /** The rule as written (before binds), for messages. */
   readonly code: string;
+  /** What it reads besides its entity (binds included); null when that cannot be told. */
+  readonly reads: RuleReads | null;
   /** Runs the rule; true when it passes. Throws permission-evaluation-failed when it cannot run. */
   passes(bindings: RuleBindings, refs: RefResolver): boolean;
 }
@@ -112,6 +115,11 @@ export class RuleSet {
     return this.find(etype, 'view', [[etype, 'fields', field]], false);
   }
 
+  /** `$users.allow.create` alone: the sign-up check (app_user.clj › assert-create-permission!). */
+  signupProgram(): RuleProgram | null {
+    return this.find('$users', 'create', [['$users', 'allow', 'create']], false);
+  }
+
   /** `attrs.allow.create` alone (the server looks it up with the standard paths; see transact-check). */
   attrsProgram(): RuleProgram | null {
     return this.find('attrs', 'create', [['attrs', 'allow', 'create']], false);
@@ -146,6 +154,7 @@ export class RuleSet {
       etype,
       action,
       code: expr,
+      reads: ruleReads((parsed as unknown as { ast?: unknown }).ast),
       passes(bindings, refs) {
         const context: Record<string, unknown> = {};
         for (const name of VARIABLES) context[name] = bindings[name] ?? toRuleValue({});
