@@ -123,7 +123,9 @@ async function runSandbox(flags: SandboxFlags): Promise<number> {
   );
   process.stderr.write(
     `instant-provisioner: sandbox listening on ${sandbox.url} (seed ${sandbox.seed}); ` +
-      `faults ${JSON.stringify(sandbox.faults.get())}; Ctrl-C stops it\n`,
+      `faults ${JSON.stringify(sandbox.faults.get())}; Ctrl-C stops it\n` +
+      `instant-provisioner: browsers: init({ appId: '${app.id}', apiURI: '${sandbox.url}', ` +
+      `websocketURI: '${sandbox.websocketURI}' }) with @instantdb/react or @instantdb/core\n`,
   );
   await untilStopSignal();
   await sandbox.close();

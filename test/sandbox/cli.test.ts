@@ -134,6 +134,7 @@ test('runs a sandbox with a main app, prints the env, and stops on SIGINT', asyn
   const api = new PlatformApi({ auth: { token: env['INSTANT_PLATFORM_TOKEN']! }, apiURI: env['INSTANT_API_URI']! });
   expect((await api.getApps()).apps.map((a) => a.title)).toEqual(['instant-provisioner-main']);
   expect(stderr.text()).toContain('"p429":0.5');
+  expect(stderr.text()).toContain(`websocketURI: '${env['INSTANT_API_URI']!.replace('http', 'ws')}/runtime/session'`);
 
   process.emit('SIGINT');
   await run;
