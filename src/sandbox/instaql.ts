@@ -266,7 +266,10 @@ export function selectTop(store: EntityStore, node: QueryNode, start: OrderKey |
   const match = node.where && prepareMatcher(store, node.ns, node.where, seen);
   // Unseen entities are dropped before the limit, as the server's rule-wheres do for simple rules.
   const test = (e: EntityRecord) => (!seen || seen.entity(node.ns, e.id)) && (!match || match(e.id));
-  const candidates = node.where && candidateIds(store, node.where);
+  const pre = seen?.prefilter?.(node.ns);
+  if (pre === null) return empty;
+  const narrowing = pre && node.where ? ({ t: 'and', items: [node.where, pre] } as Cond) : (pre ?? node.where);
+  const candidates = narrowing && candidateIds(store, narrowing);
   let all: EntityRecord[];
   let firstKey: OrderKey | null | undefined;
   if (!candidates && node.order.attr === null) {
@@ -339,12 +342,20 @@ function candidateIds(store: EntityStore, where: Cond): Iterable<string> | null 
     ) {
       const attr = c.last.attr;
       found = union(values.map((v) => store.lookup(attr, v) ?? new Set<string>()));
-    } else if ((c.hops.length === 0 && c.last.kind === 'link') || (c.hops.length === 1 && c.last.kind === 'id')) {
-      // `link = X` or `link.id = X`: walk the link backwards from X.
-      const { ref, forward } = c.last.kind === 'link' ? c.last : c.hops[0]!;
-      const back = (v: unknown) =>
-        typeof v !== 'string' ? new Set<string>() : forward ? store.sources(ref, v) : store.targets(ref, v);
-      found = union(values.map(back));
+    } else if (
+      (c.last.kind === 'link' || c.last.kind === 'id') &&
+      c.hops.length + (c.last.kind === 'link' ? 1 : 0) > 0
+    ) {
+      // `a.b.link = X` or `a.b.id = X`: walk the links backwards from X.
+      const steps = c.last.kind === 'link' ? [...c.hops, c.last] : c.hops;
+      let ids = new Set(values.filter((v): v is string => typeof v === 'string'));
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const { ref, forward } = steps[i]!;
+        const next = new Set<string>();
+        for (const v of ids) for (const id of forward ? store.sources(ref, v) : store.targets(ref, v)) next.add(id);
+        ids = next;
+      }
+      found = ids;
     }
     if (found && (!best || size(found) < size(best))) best = found;
   }

@@ -7,6 +7,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expect, test } from 'vitest';
 import perms from '../../instant.perms.js';
 import { AppRegistry } from '../../src/sandbox/apps.js';
+import { CompiledQuery } from '../../src/sandbox/instaql.js';
 import { LiveQueries } from '../../src/sandbox/live.js';
 import { rulesFor } from '../../src/sandbox/rules/program.js';
 import { RuleVisibility } from '../../src/sandbox/rules/query-filter.js';
@@ -73,4 +74,37 @@ test('a rule whose reads cannot be told recomputes on every change of the app', 
   await write([['update', 'databaseFences', newId(), { key: 'k/1', owner: 'd', createdAt: 1 }]]);
   expect(live.recomputes).toBe(1);
   live.close();
+});
+
+test("rule-wheres: an ownership rule narrows a user's scan to their own entities, with the same result", () => {
+  const rules = rulesFor(perms as never);
+  expect(rules.program('tasks', 'view')!.ownerPaths).toEqual(['owner.id']);
+  expect(rules.program('databases', 'view')!.ownerPaths).toEqual(['task.owner.id']);
+  const either = rulesFor({ tasks: { allow: { view: "auth.id in data.ref('owner.id') || data.title == 'x'" } } });
+  expect(either.program('tasks', 'view')!.ownerPaths).toEqual([]);
+
+  const { app, user, newId } = setup(perms);
+  const other = app.users.signIn({ email: 'b@example.com' }).user;
+  const own = newId();
+  const steps: unknown[] = [
+    ['update', 'tasks', own, { createdAt: 1 }],
+    ['link', 'tasks', own, { owner: user.id }],
+  ];
+  for (let i = 0; i < 30; i++) {
+    const task = newId();
+    steps.push(['update', 'tasks', task, { createdAt: 2 + i }], ['link', 'tasks', task, { owner: other.id }]);
+  }
+  applyTransaction(app, steps, true, newId);
+  const asked: string[] = [];
+  const counting = (reader: RuleVisibility) => ({
+    entity: (ns: string, id: string) => (asked.push(id), reader.entity(ns, id)),
+    field: (ns: string, id: string, label: string) => reader.field(ns, id, label),
+    prefilter: (ns: string) => reader.prefilter(ns),
+  });
+  const compiled = CompiledQuery.compile(app.catalog, { tasks: {} }, false);
+  const mine = compiled.run(app.store, undefined, counting(new RuleVisibility(app, { user })));
+  expect((mine.result['tasks'] as { id: string }[]).map((t) => t.id)).toEqual([own]);
+  expect(asked).toEqual([own]);
+  const guest = compiled.run(app.store, undefined, new RuleVisibility(app, { user: null }));
+  expect(guest.result['tasks']).toEqual([]);
 });
