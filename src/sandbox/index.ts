@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { addAdminRoutes } from './admin-routes.js';
 import { AppRegistry, type SandboxAppInfo } from './apps.js';
 import { ClientSessions, SESSION_PATH } from './client/session-server.js';
+import { addSessionSseRoutes } from './client/sse-routes.js';
 import type { SandboxContext } from './context.js';
 import { addControlRoutes } from './control-routes.js';
 import { FaultInjector, type FaultConfig } from './faults.js';
@@ -142,6 +143,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   addControlRoutes(router, ctx, stats);
   const server = createServer({ noDelay: true }, router.listener);
   sessions = new ClientSessions(server, ctx, onUnexpected);
+  addSessionSseRoutes(router, sessions);
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -164,6 +164,21 @@ describe('the client protocol through @instantdb/core', () => {
     expect(refused.body).toMatchObject({ type: 'record-not-found', hint: { 'record-type': 'app-user' } });
   });
 
+  it('over the SSE transport (where @instantdb/react falls back), a user reads and writes live too', async () => {
+    const db = openBrowser(sandbox, appId, schema, { sse: true });
+    browsers.push(db);
+    const { user } = await db.auth.signInWithToken(await admin.auth.createToken('a@example.com'));
+    await connected(db);
+    // The stream of the guest session before signing in closes when its socket does.
+    await expect.poll(() => sandbox.stats().clientSessions).toBe(1);
+    const task = id();
+    const titled = resultOf(db, { tasks: {} }, (d) => d.tasks[0]?.title === 'from the daemon' && d.tasks[0]);
+    await db.transact(db.tx.tasks[task]!.update({ title: 'over sse', createdAt: 1 }).link({ owner: user.id }));
+    await admin.transact(admin.tx.tasks[task]!.update({ title: 'from the daemon' }));
+    expect((await titled).id).toBe(task);
+    expect(receivedFrames).toEqual([]); // nothing came over a WebSocket
+  });
+
   it('the runtime auth routes answer CORS, preflight included', async () => {
     const preflight = await fetch(`${sandbox.url}/runtime/auth/sign_in_guest`, {
       method: 'OPTIONS',

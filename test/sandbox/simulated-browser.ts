@@ -8,6 +8,7 @@
  * like tabs of one browser.
  */
 import { init, StoreInterface, type InstantCoreDatabase, type InstantSchemaDef } from '@instantdb/core';
+import { EventSource } from '@instantdb/eventsource';
 import { WebSocket } from 'ws';
 
 /** Storage that lives as long as its client: one simulated browser's IndexedDB. */
@@ -132,17 +133,25 @@ export function openBrowser<Schema extends InstantSchemaDef<any, any, any>>(
   sandbox: { readonly url: string; readonly websocketURI: string },
   appId: string,
   schema?: Schema,
-  extra: { adminToken?: string } = {},
+  extra: { adminToken?: string; sse?: boolean } = {},
 ): InstantCoreDatabase<Schema, false> {
   installBrowserGlobals();
   const config = {
     appId,
     apiURI: sandbox.url,
-    websocketURI: sandbox.websocketURI,
+    // With `sse`, the WebSocket is refused (404) before any message, so the client falls back
+    // to the SSE transport as @instantdb/react does (it passes an EventSource; core alone does not).
+    websocketURI: extra.sse ? sandbox.websocketURI.replace('/runtime/session', '/no-websocket') : sandbox.websocketURI,
     devtool: false,
     ...(schema ? { schema } : {}),
     ...(extra.adminToken ? { __adminToken: extra.adminToken } : {}),
     __extraDedupeKey: `simulated-browser-${++browsers}`,
   };
-  return init(config as Parameters<typeof init>[0], MemoryStore as never, OnlineListener as never) as never;
+  return init(
+    config as Parameters<typeof init>[0],
+    MemoryStore as never,
+    OnlineListener as never,
+    undefined,
+    extra.sse ? (EventSource as never) : undefined,
+  ) as never;
 }

@@ -1,10 +1,14 @@
 /**
- * The client protocol's endpoint: WebSocket upgrades of `/runtime/session` on the sandbox's HTTP
- * server (the `ws` package in `noServer` mode), one ClientSession per socket, and the sessions
- * of each app, which hear when that app's transactions have been recomputed. Any other upgrade
- * path is refused with 404. The server pings nobody: idle sessions cost no timer.
+ * The client protocol's endpoints: WebSocket upgrades of `/runtime/session` on the sandbox's HTTP
+ * server (the `ws` package in `noServer` mode), and the SSE transport `@instantdb/react` falls
+ * back to when a WebSocket closes before its first message (`GET /runtime/sse` streams the
+ * server's messages after an `sse-init`; `POST /runtime/sse` carries the client's, named by
+ * session id and token; runtime/routes.clj › sse-get, sse-post). One ClientSession per socket or
+ * stream; the sessions of each app hear when that app's transactions have been recomputed. Any
+ * other upgrade path is refused with 404. The server pings nobody: idle sessions cost no timer.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { SandboxApp } from '../apps.js';
@@ -30,6 +34,7 @@ const HANDLERS: Readonly<Record<string, OpHandler>> = {
 export class ClientSessions {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_FRAME_BYTES });
   private readonly byApp = new Map<SandboxApp, { sessions: Set<ClientSession>; stop: () => void }>();
+  private readonly streams = new Map<string, { session: ClientSession; token: string; res: ServerResponse }>();
   private readonly services: SessionServices;
 
   constructor(server: Server, ctx: SandboxContext, onUnexpected: (error: unknown) => void) {
@@ -37,15 +42,38 @@ export class ClientSessions {
     server.on('upgrade', this.onUpgrade);
   }
 
-  /** Sessions connected now. */
+  /** Sessions connected now (WebSocket and SSE). */
   get count(): number {
-    return this.wss.clients.size;
+    return this.wss.clients.size + this.streams.size;
   }
 
   /** Drops every session (their clients reconnect) and stops accepting new ones. */
   close(): void {
     for (const socket of this.wss.clients) socket.terminate();
     this.wss.close();
+    for (const { res } of [...this.streams.values()]) res.end();
+  }
+
+  /** Turns a `GET /runtime/sse` into a session: the stream carries what the session sends. */
+  openStream(res: ServerResponse, headers: Record<string, string>): void {
+    res.writeHead(200, { ...headers, 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const session = new ClientSession({ send: (text) => res.write(`data: ${text}\n\n`) }, this.services, HANDLERS);
+    const token = randomUUID();
+    this.streams.set(session.id, { session, token, res });
+    res.on('close', () => {
+      this.streams.delete(session.id);
+      session.close();
+    });
+    const init = { op: 'sse-init', 'machine-id': randomUUID(), 'session-id': session.id, 'sse-token': token };
+    res.write(`data: ${JSON.stringify(init)}\n\n`);
+  }
+
+  /** A `POST /runtime/sse`: the messages of the stream `sessionId`; false when no such stream (or token). */
+  postToStream(sessionId: string, token: string, messages: readonly unknown[]): boolean {
+    const stream = this.streams.get(sessionId);
+    if (!stream || stream.token !== token) return false;
+    stream.session.receiveMessages(messages);
+    return true;
   }
 
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {

@@ -83,7 +83,12 @@ export class ClientSession {
       this.sendError(new SandboxHttpError(400, { type: 'param-malformed', message: 'Malformed JSON message.' }), {});
       return;
     }
-    for (const message of Array.isArray(parsed) ? parsed : [parsed]) {
+    this.receiveMessages(Array.isArray(parsed) ? parsed : [parsed]);
+  }
+
+  /** Handles parsed messages (the SSE transport's POST carries a list). */
+  receiveMessages(messages: readonly unknown[]): void {
+    for (const message of messages) {
       if (typeof message !== 'object' || message === null || Array.isArray(message)) {
         this.sendError(new SandboxHttpError(400, { type: 'param-malformed', message: 'A message is an object.' }), {});
         continue;
