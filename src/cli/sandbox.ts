@@ -130,7 +130,9 @@ async function runSandbox(flags: SandboxFlags, stopping: AbortSignal): Promise<n
   );
   process.stderr.write(
     `instant-provisioner: sandbox listening on ${sandbox.url} (seed ${sandbox.seed}); ` +
-      `faults ${JSON.stringify(sandbox.faults.get())}; its organisation (INSTANT_ORG_ID) is ${sandbox.orgId}; Ctrl-C stops it\n`,
+      `faults ${JSON.stringify(sandbox.faults.get())}; its organisation (INSTANT_ORG_ID) is ${sandbox.orgId}; Ctrl-C stops it\n` +
+      `instant-provisioner: browsers: init({ appId: '${app.id}', apiURI: '${sandbox.url}', ` +
+      `websocketURI: '${sandbox.websocketURI}' }) with @instantdb/react or @instantdb/core\n`,
   );
   await untilStopped(stopping);
   await sandbox.close();

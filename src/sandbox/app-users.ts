@@ -1,10 +1,11 @@
 /**
  * An app's signed-up users (`$users`) and their refresh tokens: what `db.auth.createToken`
- * (`POST /admin/refresh_tokens`) makes and `db.asUser({email}|{token})` names. Users are real
- * `$users` entities in the app's store, so rules can link to them and `auth.ref` can walk them.
+ * (`POST /admin/refresh_tokens`) and `db.auth.signInAsGuest()` make, what `db.asUser({email}|{token})`
+ * and a client session's `init` name, and what sign-out revokes. Users are real `$users`
+ * entities in the app's store, so rules can link to them and `auth.ref` can walk them.
  *
- * Not reproduced: magic codes, guest sign-in, `extra-fields`, `linkedPrimaryUser`, sign-out
- * (tokens never expire), and the `$users.create` rule on sign-up (the server skips it here too).
+ * Not reproduced: magic codes, `extra-fields`, `linkedPrimaryUser`, token expiry, and the
+ * `$users.create` rule on sign-up (the server skips it for `createToken`; it runs it for guests).
  */
 import type { AttrCatalog } from './schema.js';
 import type { Change, EntityStore } from './store.js';
@@ -13,6 +14,8 @@ import type { Change, EntityStore } from './store.js';
 export interface AppUser {
   readonly id: string;
   readonly email: string | null;
+  /** `guest` for users made by `signInAsGuest`, absent otherwise. */
+  readonly type?: string;
 }
 
 /** The users and refresh tokens of one app. */
@@ -32,7 +35,13 @@ export class AppUsers {
 
   byId(id: string): AppUser | undefined {
     const e = this.app.store.entity('$users', id);
-    return e ? { id, email: typeof e.attrs['email'] === 'string' ? e.attrs['email'] : null } : undefined;
+    if (!e) return undefined;
+    const type = e.attrs['type'];
+    return {
+      id,
+      email: typeof e.attrs['email'] === 'string' ? e.attrs['email'] : null,
+      ...(typeof type === 'string' ? { type } : {}),
+    };
   }
 
   byRefreshToken(token: string): AppUser | undefined {
@@ -63,27 +72,49 @@ export class AppUsers {
       }
       user = { id, email: spec.email ?? null };
     }
-    const token = this.newId();
-    this.tokens.set(token, user.id);
-    return { user, created: !existing, token, changes };
+    return { user, created: !existing, token: this.issueToken(user.id), changes };
   }
 
-  /** `$users.id` and `$users.email`, which every real app has as system attributes. */
-  private ensureUserAttrs(): (() => void)[] {
+  /** A new `$users` row with `type: guest` and its refresh token (runtime/routes.clj › sign-in-guest-post). */
+  signInGuest(id: string = this.newId()): { user: AppUser; token: string; changes: Change[] } {
+    const { store, catalog } = this.app;
+    store.begin();
+    let changes: Change[];
+    try {
+      for (const undo of this.ensureUserAttrs(true)) store.onRollback(undo);
+      const entity = store.ensureEntity('$users', id);
+      store.setAttr(entity, catalog.blob('$users', 'type')!, 'guest');
+      changes = store.commit();
+    } catch (error) {
+      store.rollback();
+      throw error;
+    }
+    return { user: { id, email: null, type: 'guest' }, token: this.issueToken(id), changes };
+  }
+
+  /** Forgets a refresh token (sign-out); later sessions that present it are refused. */
+  revoke(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  private issueToken(userId: string): string {
+    const token = this.newId();
+    this.tokens.set(token, userId);
+    return token;
+  }
+
+  /** `$users.id`, `$users.email` (and `$users.type` for guests), which every real app has as system attributes. */
+  private ensureUserAttrs(withType = false): (() => void)[] {
     const { catalog } = this.app;
     const undo = [catalog.ensureNamespace('$users')];
-    if (!catalog.blob('$users', 'email')) {
+    const add = (label: string, unique: boolean) => {
+      if (catalog.blob('$users', label)) return;
       undo.push(
-        catalog.addBlob({
-          ns: '$users',
-          label: 'email',
-          unique: true,
-          indexed: true,
-          required: false,
-          checkedType: 'string',
-        }),
+        catalog.addBlob({ ns: '$users', label, unique, indexed: unique, required: false, checkedType: 'string' }),
       );
-    }
+    };
+    add('email', true);
+    if (withType) add('type', false);
     return undo;
   }
 }

@@ -1,19 +1,24 @@
 /**
  * The local InstantDB sandbox: an in-memory stand-in for InstantDB's admin and platform
- * endpoints that the real, unmodified `@instantdb/admin` and `@instantdb/platform` SDKs talk to
- * (pass `sandbox.url` as `apiURI`). See "The sandbox" in the README for what it does and does not do.
+ * endpoints and its client protocol, which the real, unmodified `@instantdb/admin`,
+ * `@instantdb/platform`, `@instantdb/core` and `@instantdb/react` (1.0.x, tested with 1.0.67)
+ * talk to: pass `sandbox.url` as `apiURI` and `sandbox.websocketURI` as `websocketURI`.
+ * See "The sandbox" in the README for what it does and does not do.
  */
 import { randomInt } from 'node:crypto';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { addAdminRoutes } from './admin-routes.js';
 import { AppRegistry, type SandboxAppInfo } from './apps.js';
+import { ClientSessions, SESSION_PATH } from './client/session-server.js';
+import { addSessionSseRoutes } from './client/sse-routes.js';
 import type { SandboxContext } from './context.js';
 import { addControlRoutes } from './control-routes.js';
 import { FaultInjector, type FaultConfig } from './faults.js';
 import { Router } from './http.js';
 import { LiveQueries } from './live.js';
 import { addPlatformRoutes } from './platform-routes.js';
+import { addRuntimeRoutes } from './runtime-routes.js';
 import { addSchemaRoutes } from './schema-routes.js';
 import { IndexingJobs } from './schema-push.js';
 import { platformTokenForSeed, randomUuid, streamFor } from './rng.js';
@@ -47,8 +52,10 @@ export interface SandboxOptions {
 
 /** A running sandbox. */
 export interface Sandbox {
-  /** Base URL, e.g. `http://127.0.0.1:8787`; pass it as `apiURI` to both SDKs. */
+  /** Base URL, e.g. `http://127.0.0.1:8787`; pass it as `apiURI` to every SDK. */
   readonly url: string;
+  /** The client protocol's WebSocket, e.g. `ws://127.0.0.1:8787/runtime/session`; `websocketURI` of `@instantdb/core`/`react`. */
+  readonly websocketURI: string;
   /** Accepted by `/superadmin/*` and `/__sandbox/*` (and by `/admin/*` for every app). */
   readonly platformToken: string;
   /** The seed in use (the given one, or the random one chosen). */
@@ -123,23 +130,28 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       return release;
     },
   };
+  let sessions: ClientSessions | undefined;
   const stats = (): SandboxStats => ({
     ...counters,
     faults: faults.counts(),
     openSubscriptions: live.openCount,
+    clientSessions: sessions?.count ?? 0,
     held,
     recomputes: live.recomputes,
     refreshes: live.refreshes,
   });
 
-  const router = new Router((error) =>
-    process.stderr.write(`sandbox: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`),
-  );
+  const onUnexpected = (error: unknown) =>
+    process.stderr.write(`sandbox: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  const router = new Router(onUnexpected);
   addAdminRoutes(router, ctx);
+  addRuntimeRoutes(router, ctx);
   addPlatformRoutes(router, ctx);
   addSchemaRoutes(router, ctx);
   addControlRoutes(router, ctx, stats);
   const server = createServer({ noDelay: true }, router.listener);
+  sessions = new ClientSessions(server, ctx, onUnexpected);
+  addSessionSseRoutes(router, sessions);
   const host = opts.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -163,8 +175,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   faults.onChange(armStreamDrops);
   armStreamDrops();
 
+  const hostPort = `${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    url: `http://${hostPort}`,
+    websocketURI: `ws://${hostPort}${SESSION_PATH}`,
     platformToken,
     seed,
     orgId: apps.org.id,
@@ -189,6 +203,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       clearInterval(dropTimer);
       for (const cancel of timers) cancel();
       live.close();
+      sessions?.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;

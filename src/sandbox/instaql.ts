@@ -90,6 +90,18 @@ export class CompiledQuery {
     return { result, pageInfo, firstKeys };
   }
 
+  /** Every namespace the query reads: its nodes' and those its where paths pass through. */
+  namespaces(): Set<string> {
+    const out = new Set<string>();
+    const visit = (node: QueryNode) => {
+      out.add(node.ns);
+      for (const path of pathsOf(node.where)) for (const hop of path.hops) out.add(hop.ns);
+      node.children.forEach(visit);
+    };
+    this.nodes.forEach(visit);
+    return out;
+  }
+
   /** Where paths of a top-level node, for change-driven re-checks. */
   wherePaths(key: string): PathCond[] {
     return pathsOf(this.nodes.find((n) => n.key === key)?.where);
@@ -246,7 +258,7 @@ function compileOrder(
 }
 
 /** The matching entities of a top-level node, one page of them, and whether more follow. */
-function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined, seen?: Visibility) {
+export function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefined, seen?: Visibility) {
   const empty = { page: [] as EntityRecord[], hasNext: false, firstKey: undefined as OrderKey | null | undefined };
   const table = store.table(node.ns);
   if (!node.resolvable || !table) return empty;
@@ -254,7 +266,10 @@ function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefi
   const match = node.where && prepareMatcher(store, node.ns, node.where, seen);
   // Unseen entities are dropped before the limit, as the server's rule-wheres do for simple rules.
   const test = (e: EntityRecord) => (!seen || seen.entity(node.ns, e.id)) && (!match || match(e.id));
-  const candidates = node.where && candidateIds(store, node.where);
+  const pre = seen?.prefilter?.(node.ns);
+  if (pre === null) return empty;
+  const narrowing = pre && node.where ? ({ t: 'and', items: [node.where, pre] } as Cond) : (pre ?? node.where);
+  const candidates = narrowing && candidateIds(store, narrowing);
   let all: EntityRecord[];
   let firstKey: OrderKey | null | undefined;
   if (!candidates && node.order.attr === null) {
@@ -286,7 +301,13 @@ function selectTop(store: EntityStore, node: QueryNode, start: OrderKey | undefi
   return { page, hasNext: all.length > want, firstKey };
 }
 
-function selectChildren(store: EntityStore, node: QueryNode, parentId: string, seen?: Visibility): EntityRecord[] {
+/** The entities linked to `parentId` through a child node, as the reader may see them. */
+export function selectChildren(
+  store: EntityStore,
+  node: QueryNode,
+  parentId: string,
+  seen?: Visibility,
+): EntityRecord[] {
   const { ref, forward } = node.via!;
   const ids = forward ? store.targets(ref, parentId) : store.sources(ref, parentId);
   const out: EntityRecord[] = [];
@@ -321,12 +342,20 @@ function candidateIds(store: EntityStore, where: Cond): Iterable<string> | null 
     ) {
       const attr = c.last.attr;
       found = union(values.map((v) => store.lookup(attr, v) ?? new Set<string>()));
-    } else if ((c.hops.length === 0 && c.last.kind === 'link') || (c.hops.length === 1 && c.last.kind === 'id')) {
-      // `link = X` or `link.id = X`: walk the link backwards from X.
-      const { ref, forward } = c.last.kind === 'link' ? c.last : c.hops[0]!;
-      const back = (v: unknown) =>
-        typeof v !== 'string' ? new Set<string>() : forward ? store.sources(ref, v) : store.targets(ref, v);
-      found = union(values.map(back));
+    } else if (
+      (c.last.kind === 'link' || c.last.kind === 'id') &&
+      c.hops.length + (c.last.kind === 'link' ? 1 : 0) > 0
+    ) {
+      // `a.b.link = X` or `a.b.id = X`: walk the links backwards from X.
+      const steps = c.last.kind === 'link' ? [...c.hops, c.last] : c.hops;
+      let ids = new Set(values.filter((v): v is string => typeof v === 'string'));
+      for (let i = steps.length - 1; i >= 0; i--) {
+        const { ref, forward } = steps[i]!;
+        const next = new Set<string>();
+        for (const v of ids) for (const id of forward ? store.sources(ref, v) : store.targets(ref, v)) next.add(id);
+        ids = next;
+      }
+      found = ids;
     }
     if (found && (!best || size(found) < size(best))) best = found;
   }
@@ -361,7 +390,8 @@ function compareValues(a: unknown, b: unknown, date: boolean): number {
   return sx < sy ? -1 : sx > sy ? 1 : 0;
 }
 
-function pageInfoOf(catalog: AttrCatalog, node: QueryNode, page: EntityRecord[], hasNext: boolean): PageInfo {
+/** Page info of a top-level node's page (start and end cursors as the server makes them). */
+export function pageInfoOf(catalog: AttrCatalog, node: QueryNode, page: EntityRecord[], hasNext: boolean): PageInfo {
   const attrId = node.order.attr?.id ?? catalog.blob(node.ns, 'id')?.id ?? null;
   const cursor = (e: EntityRecord | undefined): Json =>
     e ? [e.id, attrId, node.order.attr ? ((e.attrs[node.order.attr.label] ?? null) as Json) : e.id, e.createdAt] : null;

@@ -1,13 +1,20 @@
 /**
- * `subscribe-query` streams (protocol doc §6). After a transaction the changes are queued and,
- * on the next turn of the event loop, each subscription whose dependencies they touch is
- * recomputed once (however many transactions arrived) and gets `refresh-ok` only when its
- * serialized result changed.
+ * Live queries: the admin SDK's `subscribe-query` streams (protocol doc §6) and the client
+ * protocol's `add-query` subscriptions (client/session.ts) share this machinery. After a
+ * transaction the changes are queued and, on the next turn of the event loop, each subscription
+ * whose dependencies they touch is recomputed once (however many transactions arrived) and hears
+ * about it only when its serialized result changed. Subscriptions with the same share key (same
+ * query, same reader, same wire format) are evaluated once per turn.
  *
- * Recomputing a creation-ordered, limited scan is kept cheap: a subscription remembers where its
- * previous result started; no entity before that point matched then, and only entities the
- * changes reach (directly or through the where clause's links) can have started matching since,
- * so the new scan starts at the earliest of those that matches now, or at the old start.
+ * A subscription's dependencies are the (namespace, label) pairs its query reads, plus, for a
+ * rule-filtered reader, what the rules of those namespaces read (rules/rule-deps.ts); a rule
+ * whose reads cannot be told makes every change of the app recompute it.
+ *
+ * Recomputing a creation-ordered, limited scan is kept cheap: a subscription without rules
+ * remembers where its previous result started; no entity before that point matched then, and only
+ * entities the changes reach (directly or through the where clause's links) can have started
+ * matching since, so the new scan starts at the earliest of those that matches now, or at the old
+ * start.
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
@@ -15,21 +22,62 @@ import type { SandboxApp } from './apps.js';
 import { SandboxHttpError, type Json } from './errors.js';
 import { traceId } from './http.js';
 import { CompiledQuery } from './instaql.js';
-import { compareOrderKeys, type Change, type OrderKey } from './store.js';
+import { rulesFor } from './rules/program.js';
+import { ruleDependencies } from './rules/rule-deps.js';
+import { compareOrderKeys, type Change, type EntityStore, type OrderKey } from './store.js';
 import { prepareMatcher, rootsReaching, type Visibility } from './where.js';
 
-interface Subscription {
+/** One evaluation of a live query, serialized for its subscriber. */
+export interface LiveResult {
+  /** The result as sent; equal text means nothing changed. */
+  readonly json: string;
+  /** Per top-level key scanned in creation order: the first matching entity (null: none). */
+  readonly firstKeys: Map<string, OrderKey | null>;
+  /** Protocol extras that travel beside the result (the SSE stream's `result-meta`). */
+  readonly meta?: string;
+}
+
+/** Evaluates a compiled query in one wire format. */
+export type LiveEvaluator = (
+  compiled: CompiledQuery,
+  store: EntityStore,
+  starts: ReadonlyMap<string, OrderKey> | undefined,
+  seen: Visibility | undefined,
+) => LiveResult;
+
+/** A live query to register. */
+export interface LiveQuerySpec {
   readonly app: SandboxApp;
-  readonly res: ServerResponse;
   readonly query: Record<string, unknown>;
-  readonly queryJson: string;
   readonly inference: boolean;
-  /** Null once the query failed: like the server, a failed query is never registered or recomputed. */
+  readonly evaluate: LiveEvaluator;
+  /** For rule-filtered readers: a fresh rule visibility per run. */
+  readonly seen?: () => Visibility;
+  /** Subscriptions with equal keys share one evaluation per turn (undefined: never shared). */
+  readonly shareKey?: string;
+  /** Hears about a changed result; `txId` is the last transaction it includes. */
+  changed(result: LiveResult, txId: number): void;
+  /** Hears that a recompute failed; the subscription is not recomputed again. */
+  failed(error: unknown): void;
+}
+
+/** A registered live query. */
+export interface LiveSubscription {
+  /** The first result. */
+  readonly initial: LiveResult;
+  /** Stops recomputing it. */
+  close(): void;
+}
+
+interface Subscription {
+  readonly spec: LiveQuerySpec;
+  /** Null once a recompute failed: like the server, a failed query is never recomputed. */
   compiled: CompiledQuery | null;
-  lastResultJson: string;
+  /** What the rules read (rule-filtered readers); null: anything; recomputed with the query or the rules. */
+  ruleDeps: Set<string> | null;
+  rulesOf: Json;
+  lastJson: string;
   firstKeys: Map<string, OrderKey | null>;
-  /** For impersonated readers: a fresh rule visibility per run (rules may read anything, so every change recomputes). */
-  readonly seen: (() => Visibility) | undefined;
 }
 
 /** Past every entity: "nothing matched before". */
@@ -37,28 +85,68 @@ const END: OrderKey = { createdAt: Number.POSITIVE_INFINITY, id: '' };
 /** Above this many changed roots a full scan is as cheap as checking them. */
 const MAX_DIRTY_ROOTS = 20_000;
 
-/** All open subscribe-query streams of a sandbox, and the recomputation after writes. */
+/** All live queries of a sandbox, and the recomputation after writes. */
 export class LiveQueries {
   private readonly subs = new Map<SandboxApp, Set<Subscription>>();
+  private readonly watchers = new Map<SandboxApp, Set<(txId: number) => void>>();
+  private readonly streams = new Set<ServerResponse>();
   private readonly pending = new Map<SandboxApp, Change[]>();
   private pendingTxId = 0;
   private scheduled: NodeJS.Immediate | null = null;
   private readonly keepAlive: NodeJS.Timeout;
-  /** refresh-ok messages sent. */
+  /** refresh-ok messages sent (results that changed). */
   refreshes = 0;
   /** Subscriptions recomputed after transactions (changed or not). */
   recomputes = 0;
 
   constructor(keepAliveMs: number) {
     // A comment line keeps idle streams alive (undici drops bodies silent for ~300 s).
-    this.keepAlive = setInterval(() => this.writeAll(':\n'), keepAliveMs).unref();
+    this.keepAlive = setInterval(() => {
+      for (const res of this.streams) res.write(':\n');
+    }, keepAliveMs).unref();
   }
 
-  /** Number of open streams. */
+  /** Number of open subscribe-query streams. */
   get openCount(): number {
-    let n = 0;
-    for (const set of this.subs.values()) n += set.size;
-    return n;
+    return this.streams.size;
+  }
+
+  /**
+   * Compiles and evaluates a query and keeps it live. Throws (and registers nothing) when the
+   * query fails, so the caller answers with the error.
+   */
+  subscribe(spec: LiveQuerySpec): LiveSubscription {
+    const compiled = CompiledQuery.compile(spec.app.catalog, spec.query, spec.inference);
+    const initial = spec.evaluate(compiled, spec.app.store, undefined, spec.seen?.());
+    const sub: Subscription = {
+      spec,
+      compiled,
+      ruleDeps: null,
+      rulesOf: null,
+      lastJson: initial.json,
+      firstKeys: initial.firstKeys,
+    };
+    if (spec.seen) this.updateRuleDeps(sub, compiled);
+    let set = this.subs.get(spec.app);
+    if (!set) {
+      set = new Set();
+      this.subs.set(spec.app, set);
+    }
+    set.add(sub);
+    const subs = set;
+    return { initial, close: () => subs.delete(sub) };
+  }
+
+  /** Calls `listener` after every batch of `app`'s transactions has been recomputed; returns the stop. */
+  watch(app: SandboxApp, listener: (txId: number) => void): () => void {
+    let set = this.watchers.get(app);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(app, set);
+    }
+    set.add(listener);
+    const listeners = set;
+    return () => listeners.delete(listener);
   }
 
   /** Turns an authenticated request into a stream: retry, sse-init, then add-query-ok or an error op. */
@@ -73,42 +161,55 @@ export class LiveQueries {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'nocache', connection: 'keep-alive' });
     res.write('retry:500\n\n');
     send(res, { op: 'sse-init', 'machine-id': randomUUID(), 'session-id': randomUUID(), 'sse-token': randomUUID() });
-    const sub: Subscription = {
-      app,
-      res,
-      query,
-      queryJson: JSON.stringify(query),
-      inference,
-      compiled: null,
-      lastResultJson: '',
-      firstKeys: new Map(),
-      seen,
+    this.streams.add(res);
+    const queryJson = JSON.stringify(query);
+    const fail = (error: unknown) => {
+      const body: Record<string, Json> =
+        error instanceof SandboxHttpError && error.jsonBody
+          ? { ...error.jsonBody }
+          : { message: 'Yikes, something broke on our end! Sorry about that.' };
+      const status = error instanceof SandboxHttpError ? error.status : 500;
+      send(res, {
+        op: 'error',
+        status,
+        ...body,
+        'client-event-id': randomUUID(),
+        'original-event': { op: 'add-query', q: query as Json, 'return-type': 'tree' },
+      });
     };
-    let set = this.subs.get(app);
-    if (!set) {
-      set = new Set();
-      this.subs.set(app, set);
-    }
-    set.add(sub);
-    res.on('close', () => set.delete(sub));
+    let subscription: LiveSubscription;
     try {
-      sub.compiled = CompiledQuery.compile(app.catalog, query, inference);
-      const run = sub.compiled.run(app.store, undefined, seen?.());
-      sub.firstKeys = run.firstKeys;
-      sub.lastResultJson = JSON.stringify(run.result);
-      res.write(
-        `data:{"op":"add-query-ok","q":${sub.queryJson},"result":${sub.lastResultJson},` +
-          `"result-meta":${JSON.stringify({ 'page-info': run.pageInfo, aggregate: {} })},"processed-tx-id":${txId},` +
-          `"client-event-id":"${randomUUID()}","trace-id":"${traceId()}"}\n\n`,
-      );
+      subscription = this.subscribe({
+        app,
+        query,
+        inference,
+        ...(seen ? { seen } : {}),
+        evaluate: evaluateTree,
+        changed: (result, changedTxId) =>
+          res.write(
+            `data:{"op":"refresh-ok","processed-tx-id":${changedTxId},"computations":[{"instaql-query":${queryJson},` +
+              `"instaql-result":${result.json},"result-meta":${result.meta},"result-changed?":true}],"trace-id":"${traceId()}"}\n\n`,
+          ),
+        failed: fail,
+      });
     } catch (error) {
-      this.sendError(sub, error);
+      res.on('close', () => this.streams.delete(res));
+      return fail(error);
     }
+    res.on('close', () => {
+      this.streams.delete(res);
+      subscription.close();
+    });
+    const { initial } = subscription;
+    res.write(
+      `data:{"op":"add-query-ok","q":${queryJson},"result":${initial.json},"result-meta":${initial.meta},` +
+        `"processed-tx-id":${txId},"client-event-id":"${randomUUID()}","trace-id":"${traceId()}"}\n\n`,
+    );
   }
 
   /** Queues a committed transaction's changes; subscribers hear about them after the response. */
   notify(app: SandboxApp, changes: Change[], txId: number): void {
-    if (!this.subs.get(app)?.size) return;
+    if (!this.subs.get(app)?.size && !this.watchers.get(app)?.size) return;
     const queue = this.pending.get(app);
     if (queue) for (const c of changes) queue.push(c);
     else this.pending.set(app, [...changes]);
@@ -116,15 +217,12 @@ export class LiveQueries {
     this.scheduled ??= setImmediate(() => this.flush());
   }
 
-  /** Ends every open stream (the SDK reconnects after `retry:500`); returns how many. */
+  /** Ends every open subscribe-query stream (the SDK reconnects after `retry:500`); returns how many. */
   dropAll(): number {
-    let n = 0;
-    for (const set of this.subs.values()) {
-      for (const sub of [...set]) {
-        sub.res.end();
-        set.delete(sub);
-        n++;
-      }
+    const n = this.streams.size;
+    for (const res of [...this.streams]) {
+      this.streams.delete(res);
+      res.end();
     }
     return n;
   }
@@ -139,6 +237,7 @@ export class LiveQueries {
     this.scheduled = null;
     const batches = [...this.pending];
     this.pending.clear();
+    const txId = this.pendingTxId;
     for (const [app, changes] of batches) {
       const touched = new Set<string>();
       const blobNs = new Set<string>();
@@ -146,84 +245,95 @@ export class LiveQueries {
         touched.add(`${c.ns}\u0000${c.label}`);
         if (!c.link) blobNs.add(c.ns);
       }
-      for (const sub of this.subs.get(app) ?? []) {
+      const shared = new Map<string, LiveResult>();
+      for (const sub of [...(this.subs.get(app) ?? [])]) {
         try {
-          this.refresh(sub, changes, touched, blobNs);
+          this.refresh(sub, changes, touched, blobNs, shared, txId);
         } catch (error) {
-          this.sendError(sub, error);
+          sub.compiled = null;
+          sub.spec.failed(error);
         }
       }
+      for (const listener of [...(this.watchers.get(app) ?? [])]) listener(txId);
     }
   }
 
-  private refresh(sub: Subscription, changes: Change[], touched: Set<string>, blobNs: Set<string>): void {
-    const { app } = sub;
+  private refresh(
+    sub: Subscription,
+    changes: Change[],
+    touched: Set<string>,
+    blobNs: Set<string>,
+    shared: Map<string, LiveResult>,
+    txId: number,
+  ): void {
+    const { app, seen, shareKey } = sub.spec;
     if (!sub.compiled) return;
     let starts: Map<string, OrderKey> | undefined;
     if (sub.compiled.catalogVersion !== app.catalog.version) {
       // New attributes can make a where path resolvable: recompile and rescan.
-      sub.compiled = CompiledQuery.compile(app.catalog, sub.query, sub.inference);
-    } else if (!sub.seen) {
+      sub.compiled = CompiledQuery.compile(app.catalog, sub.spec.query, sub.spec.inference);
+      if (seen) this.updateRuleDeps(sub, sub.compiled);
+    } else if (seen) {
+      if (sub.rulesOf !== app.perms) this.updateRuleDeps(sub, sub.compiled);
+      const ruleDeps = sub.ruleDeps;
+      if (ruleDeps && !dependsOn(sub.compiled.deps, touched, blobNs) && !dependsOn(ruleDeps, touched, blobNs)) return;
+    } else {
       if (!dependsOn(sub.compiled.deps, touched, blobNs)) return;
       starts = this.resumePoints(sub, sub.compiled, changes);
     }
-    this.recomputes++;
-    const run = sub.compiled.run(app.store, starts, sub.seen?.());
-    sub.firstKeys = run.firstKeys;
-    const resultJson = JSON.stringify(run.result);
-    if (resultJson === sub.lastResultJson) return;
-    sub.lastResultJson = resultJson;
+    let result = shareKey === undefined ? undefined : shared.get(shareKey);
+    if (!result) {
+      this.recomputes++;
+      result = sub.spec.evaluate(sub.compiled, app.store, starts, seen?.());
+      if (shareKey !== undefined) shared.set(shareKey, result);
+    }
+    sub.firstKeys = result.firstKeys;
+    if (result.json === sub.lastJson) return;
+    sub.lastJson = result.json;
     this.refreshes++;
-    const meta = JSON.stringify({ 'page-info': run.pageInfo, aggregate: {} });
-    sub.res.write(
-      `data:{"op":"refresh-ok","processed-tx-id":${this.pendingTxId},"computations":[{"instaql-query":${sub.queryJson},` +
-        `"instaql-result":${resultJson},"result-meta":${meta},"result-changed?":true}],"trace-id":"${traceId()}"}\n\n`,
-    );
+    sub.spec.changed(result, txId);
+  }
+
+  private updateRuleDeps(sub: Subscription, compiled: CompiledQuery): void {
+    const { app } = sub.spec;
+    sub.rulesOf = app.perms;
+    sub.ruleDeps = ruleDependencies(rulesFor(app.perms), app.catalog, compiled.namespaces());
   }
 
   /** Where each creation-ordered scan may resume (see the header); absent keys scan from the start. */
   private resumePoints(sub: Subscription, compiled: CompiledQuery, changes: Change[]): Map<string, OrderKey> {
+    const { store } = sub.spec.app;
     const starts = new Map<string, OrderKey>();
     for (const [key, previous] of sub.firstKeys) {
       const node = compiled.nodes.find((n) => n.key === key)!;
       const paths = compiled.wherePaths(key);
       const roots = new Set<string>();
       for (const c of changes) {
-        rootsReaching(sub.app.store, node.ns, paths, c.ns, c.id, roots);
+        rootsReaching(store, node.ns, paths, c.ns, c.id, roots);
         if (roots.size > MAX_DIRTY_ROOTS) break;
       }
       if (roots.size > MAX_DIRTY_ROOTS) continue;
       let start = previous ?? END;
-      const match = node.where && prepareMatcher(sub.app.store, node.ns, node.where);
+      const match = node.where && prepareMatcher(store, node.ns, node.where);
       for (const id of roots) {
-        const e = sub.app.store.entity(node.ns, id);
+        const e = store.entity(node.ns, id);
         if (e && compareOrderKeys(e, start) < 0 && (!match || match(id))) start = e;
       }
       starts.set(key, start);
     }
     return starts;
   }
-
-  private sendError(sub: Subscription, error: unknown): void {
-    sub.compiled = null;
-    const body: Record<string, Json> =
-      error instanceof SandboxHttpError && error.jsonBody
-        ? { ...error.jsonBody }
-        : { message: 'Yikes, something broke on our end! Sorry about that.' };
-    const status = error instanceof SandboxHttpError ? error.status : 500;
-    send(sub.res, {
-      op: 'error',
-      status,
-      ...body,
-      'client-event-id': randomUUID(),
-      'original-event': { op: 'add-query', q: sub.query as Json, 'return-type': 'tree' },
-    });
-  }
-
-  private writeAll(text: string): void {
-    for (const set of this.subs.values()) for (const sub of set) sub.res.write(text);
-  }
 }
+
+/** The admin SDK's result: the tree `/admin/query` answers, with page-info in `result-meta`. */
+const evaluateTree: LiveEvaluator = (compiled, store, starts, seen) => {
+  const run = compiled.run(store, starts, seen);
+  return {
+    json: JSON.stringify(run.result),
+    firstKeys: run.firstKeys,
+    meta: JSON.stringify({ 'page-info': run.pageInfo, aggregate: {} }),
+  };
+};
 
 function send(res: ServerResponse, message: Record<string, Json>): void {
   res.write(`data:${JSON.stringify({ ...message, 'trace-id': traceId() })}\n\n`);

@@ -49,6 +49,7 @@ export class AttrCatalog {
   private readonly blobs = new Map<string, Map<string, BlobAttr>>();
   private readonly fwdRefs = new Map<string, Map<string, RefAttr>>();
   private readonly revRefs = new Map<string, Map<string, RefAttr>>();
+  private readonly ids = new Map<string, BlobAttr | RefAttr>();
   /** Bumped on every change, so compiled queries know when to recompile. */
   version = 0;
 
@@ -71,6 +72,17 @@ export class AttrCatalog {
     return this.revRefs.get(ns)?.get(label);
   }
 
+  /** The attribute with this id (what the client protocol's tx-steps name). */
+  byId(id: string): BlobAttr | RefAttr | undefined {
+    return this.ids.get(id);
+  }
+
+  /** Every attribute, plain ones first. */
+  *all(): Iterable<BlobAttr | RefAttr> {
+    for (const byLabel of this.blobs.values()) yield* byLabel.values();
+    for (const byLabel of this.fwdRefs.values()) yield* byLabel.values();
+  }
+
   blobsOf(ns: string): Iterable<BlobAttr> {
     return this.blobs.get(ns)?.values() ?? [];
   }
@@ -83,14 +95,21 @@ export class AttrCatalog {
     return this.revRefs.get(ns)?.values() ?? [];
   }
 
-  /** Adds a plain attribute; returns the undo. */
-  addBlob(spec: Omit<BlobAttr, 'kind' | 'id' | 'identId'>): () => void {
-    const attr: BlobAttr = { kind: 'blob', id: this.newId(), identId: this.newId(), ...spec };
+  /** Adds a plain attribute (with the given ids, as a client's `add-attr` names them, or fresh ones); returns the undo. */
+  addBlob(spec: Omit<BlobAttr, 'kind' | 'id' | 'identId'> & Partial<Pick<BlobAttr, 'id' | 'identId'>>): () => void {
+    const attr: BlobAttr = {
+      kind: 'blob',
+      ...spec,
+      id: spec.id ?? this.newId(),
+      identId: spec.identId ?? this.newId(),
+    };
     const byLabel = getOrCreate(this.blobs, spec.ns);
     byLabel.set(spec.label, attr);
+    this.ids.set(attr.id, attr);
     this.version++;
     return () => {
       byLabel.delete(spec.label);
+      this.ids.delete(attr.id);
       this.version++;
     };
   }
@@ -98,20 +117,32 @@ export class AttrCatalog {
   /** Replaces a plain attribute's flags (a finished schema job); same id, so stored values still belong to it. */
   replaceBlob(attr: BlobAttr): void {
     getOrCreate(this.blobs, attr.ns).set(attr.label, attr);
+    this.ids.set(attr.id, attr);
     this.version++;
   }
 
-  /** Adds a link attribute; returns the undo. */
-  addRef(spec: Omit<RefAttr, 'kind' | 'id' | 'identId' | 'revIdentId'>): () => void {
-    const attr: RefAttr = { kind: 'ref', id: this.newId(), identId: this.newId(), revIdentId: this.newId(), ...spec };
+  /** Adds a link attribute (with the given ids, or fresh ones); returns the undo. */
+  addRef(
+    spec: Omit<RefAttr, 'kind' | 'id' | 'identId' | 'revIdentId'> &
+      Partial<Pick<RefAttr, 'id' | 'identId' | 'revIdentId'>>,
+  ): () => void {
+    const attr: RefAttr = {
+      kind: 'ref',
+      ...spec,
+      id: spec.id ?? this.newId(),
+      identId: spec.identId ?? this.newId(),
+      revIdentId: spec.revIdentId ?? this.newId(),
+    };
     const fwd = getOrCreate(this.fwdRefs, spec.ns);
     const rev = getOrCreate(this.revRefs, spec.revNs);
     fwd.set(spec.label, attr);
     rev.set(spec.revLabel, attr);
+    this.ids.set(attr.id, attr);
     this.version++;
     return () => {
       fwd.delete(spec.label);
       rev.delete(spec.revLabel);
+      this.ids.delete(attr.id);
       this.version++;
     };
   }
@@ -127,44 +158,52 @@ export class AttrCatalog {
     const blobs: Record<string, Json> = {};
     for (const [ns, byLabel] of this.blobs) {
       const out: Record<string, Json> = {};
-      for (const a of byLabel.values()) {
-        out[a.label] = {
-          id: a.id,
-          'forward-identity': [a.identId, a.ns, a.label],
-          'value-type': 'blob',
-          cardinality: 'one',
-          'unique?': a.unique,
-          'index?': a.indexed,
-          'required?': a.required,
-          'checked-data-type': a.checkedType,
-          catalog: 'user',
-          'inferred-types': null,
-        };
-      }
+      for (const a of byLabel.values()) out[a.label] = blobAttrJson(a);
       blobs[ns] = out;
     }
     const refs: Record<string, Json> = {};
     for (const byLabel of this.fwdRefs.values()) {
       for (const r of byLabel.values()) {
         const key = `[${[r.ns, r.label, r.revNs, r.revLabel].map((s) => JSON.stringify(s)).join(' ')}]`;
-        const ref: Record<string, Json> = {
-          id: r.id,
-          'forward-identity': [r.identId, r.ns, r.label],
-          'reverse-identity': [r.revIdentId, r.revNs, r.revLabel],
-          'value-type': 'ref',
-          cardinality: r.cardinality,
-          'unique?': r.unique,
-          'index?': false,
-          'required?': r.required,
-          catalog: 'user',
-        };
-        if (r.cascadeFromTarget) ref['on-delete'] = 'cascade';
-        if (r.cascadeFromSource) ref['on-delete-reverse'] = 'cascade';
-        refs[key] = ref;
+        refs[key] = refAttrJson(r);
       }
     }
     return { refs, blobs };
   }
+}
+
+/** A plain attribute as the server prints it (attr.clj: Platform API schemas and the client's `attrs`). */
+export function blobAttrJson(a: BlobAttr): Record<string, Json> {
+  return {
+    id: a.id,
+    'forward-identity': [a.identId, a.ns, a.label],
+    'value-type': 'blob',
+    cardinality: 'one',
+    'unique?': a.unique,
+    'index?': a.indexed,
+    'required?': a.required,
+    'checked-data-type': a.checkedType,
+    catalog: 'user',
+    'inferred-types': null,
+  };
+}
+
+/** A link attribute as the server prints it. */
+export function refAttrJson(r: RefAttr): Record<string, Json> {
+  const ref: Record<string, Json> = {
+    id: r.id,
+    'forward-identity': [r.identId, r.ns, r.label],
+    'reverse-identity': [r.revIdentId, r.revNs, r.revLabel],
+    'value-type': 'ref',
+    cardinality: r.cardinality,
+    'unique?': r.unique,
+    'index?': false,
+    'required?': r.required,
+    catalog: 'user',
+  };
+  if (r.cascadeFromTarget) ref['on-delete'] = 'cascade';
+  if (r.cascadeFromSource) ref['on-delete-reverse'] = 'cascade';
+  return ref;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface SandboxStats {
   subscribes: number;
   /** Streams open now. */
   openSubscriptions: number;
+  /** Client protocol sessions (`/runtime/session` WebSockets) open now. */
+  clientSessions: number;
   /**
    * Requests held on purpose now: hung creates, and creates and transacts waiting out an injected
    * latency (until answered or their connection closes). A test on a fake clock moves time once
@@ -40,7 +42,10 @@ export interface SandboxStats {
 }
 
 /** The mutable counters behind SandboxStats (faults and open streams are counted elsewhere). */
-export type Counters = Omit<SandboxStats, 'faults' | 'openSubscriptions' | 'held' | 'recomputes' | 'refreshes'>;
+export type Counters = Omit<
+  SandboxStats,
+  'faults' | 'openSubscriptions' | 'clientSessions' | 'held' | 'recomputes' | 'refreshes'
+>;
 
 /** All counters at zero. */
 export function newCounters(): Counters {

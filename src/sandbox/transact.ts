@@ -43,7 +43,8 @@ export interface TransactGuard {
 /**
  * Runs `rawSteps` against `app` in one transaction and returns the Changes it made.
  * Throws a SandboxHttpError (and leaves the app untouched) on any failure. Without a guard
- * (admin requests) no permission rule runs.
+ * (admin requests) no permission rule runs. `addAttrs` runs first inside the transaction (a
+ * client's `add-attr` steps) and returns the `ns.label` names of the attributes it added.
  */
 export function applyTransaction(
   app: TransactTarget,
@@ -51,12 +52,14 @@ export function applyTransaction(
   throwOnMissingAttrs: boolean,
   newId: () => string,
   guard?: TransactGuard,
+  addAttrs?: () => string[],
 ): Change[] {
   const steps = parseSteps(rawSteps);
   const { store } = app;
   store.begin();
   try {
-    const addedAttrs = addMissingAttrs(app, steps, rawSteps, throwOnMissingAttrs);
+    const declared = addAttrs?.() ?? [];
+    const addedAttrs = [...declared, ...addMissingAttrs(app, steps, rawSteps, throwOnMissingAttrs)];
     guard?.before(steps);
     const lookupCreated = new Set<string>();
     for (const step of steps) applyStep(app, step, lookupCreated, newId);
@@ -358,7 +361,7 @@ function checkRequired(app: TransactTarget): void {
 }
 
 /** Postgres `jsonb_deep_merge`: objects merge key by key, a null in the patch removes the key. */
-function deepMerge(base: unknown, patch: unknown): unknown {
+export function deepMerge(base: unknown, patch: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(patch)) return patch;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(patch)) {

@@ -130,6 +130,12 @@ export type Matcher = (id: string) => boolean;
 export interface Visibility {
   entity(ns: string, id: string): boolean;
   field(ns: string, id: string, label: string): boolean;
+  /**
+   * A condition every entity of `ns` the reader may see satisfies (the rule-wheres of
+   * rules/rule-wheres.ts), to narrow candidates before `entity` is asked; null when the reader
+   * can see none; undefined when there is none.
+   */
+  prefilter?(ns: string): Cond | null | undefined;
 }
 
 /**

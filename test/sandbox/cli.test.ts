@@ -136,6 +136,7 @@ test('runs a sandbox with a main app, prints the env, and stops on SIGINT with 1
   const api = new PlatformApi({ auth: { token: env['INSTANT_PLATFORM_TOKEN']! }, apiURI: env['INSTANT_API_URI']! });
   expect((await api.getApps()).apps.map((a) => a.title)).toEqual(['instant-provisioner-main']);
   expect(stderr.text()).toContain('"p429":0.5');
+  expect(stderr.text()).toContain(`websocketURI: '${env['INSTANT_API_URI']!.replace('http', 'ws')}/runtime/session'`);
 
   // With its name, as node calls a listener of a real signal.
   process.emit('SIGINT', 'SIGINT');

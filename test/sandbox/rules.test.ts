@@ -76,6 +76,28 @@ describe('rule evaluation', () => {
     expect((await admin.query({ tasks: {} })).tasks).toHaveLength(1);
   });
 
+  it('newData in update and link rules is the entity after the write, as the server computes it', async () => {
+    const admin = await appWith({
+      tasks: {
+        allow: {
+          update: "newData.title == 'renamed' && data.title == 'mine' && request.modifiedFields == ['title']",
+          link: { owner: 'newData.owner == auth.id && data.owner == null' },
+        },
+      },
+    });
+    const task = id();
+    await admin.transact(admin.tx.tasks[task]!.update({ title: 'mine', createdAt: 9 }));
+    const user = admin.asUser({ token: await admin.auth.createToken('n@x.io') });
+    const userId = (await admin.query({ $users: { $: { where: { email: 'n@x.io' } } } })).$users[0]!.id;
+    const denied = await rejection(user.transact(user.tx.tasks[task]!.update({ title: 'other' })));
+    expect(denied.body.type).toBe('permission-denied');
+    // Both pass only when newData holds the values being written (data is still the stored state).
+    await user.transact(user.tx.tasks[task]!.update({ title: 'renamed' }));
+    await user.transact(user.tx.tasks[task]!.link({ owner: userId }));
+    const [stored] = (await admin.query({ tasks: { $: { where: { id: task } }, owner: {} } })).tasks;
+    expect(stored).toMatchObject({ title: 'renamed', owner: { id: userId } });
+  });
+
   it('a rule that cannot run is permission-evaluation-failed', async () => {
     const admin = await appWith({ tasks: { allow: { view: 'data.title > 3' } } });
     const error = await rejection(admin.asUser({ guest: true }).query({ tasks: {} }));

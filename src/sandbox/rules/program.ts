@@ -12,6 +12,8 @@
 import { Environment, type ParseResult } from '@marcbachmann/cel-js';
 import { RuleBindError, withBinds } from '../../instant-rules.js';
 import { permissionEvaluationFailed, validationFailed, type Json } from '../errors.js';
+import { ruleReads, type RuleReads } from './rule-reads.js';
+import { ownerPaths } from './rule-wheres.js';
 
 /** The actions a rule can be written for. */
 export type RuleAction = 'view' | 'create' | 'update' | 'delete' | 'link' | 'unlink';
@@ -39,6 +41,10 @@ export interface RuleProgram {
   readonly action: RuleAction;
   /** The rule as written (before binds), for messages. */
   readonly code: string;
+  /** What it reads besides its entity (binds included); null when that cannot be told. */
+  readonly reads: RuleReads | null;
+  /** `data.ref` paths the rule requires to contain `auth.id` (see rule-wheres.ts). */
+  readonly ownerPaths: readonly string[];
   /** Runs the rule; true when it passes. Throws permission-evaluation-failed when it cannot run. */
   passes(bindings: RuleBindings, refs: RefResolver): boolean;
 }
@@ -82,45 +88,47 @@ export class RuleSet {
 
   /** `view`/`create`/`update`/`delete`: etype's rule, etype's `$default`, then the global `$default`s. */
   program(etype: string, action: Exclude<RuleAction, 'link' | 'unlink'>): RuleProgram | null {
-    return this.find(
-      etype,
-      action,
-      [
-        [etype, 'allow', action],
-        [etype, 'allow', '$default'],
-        ['$default', 'allow', action],
-        ['$default', 'allow', '$default'],
-      ],
-      true,
-    );
+    return this.find(`p\u0000${etype}\u0000${action}`, etype, action, true, () => [
+      [etype, 'allow', action],
+      [etype, 'allow', '$default'],
+      ['$default', 'allow', action],
+      ['$default', 'allow', '$default'],
+    ]);
   }
 
   /** `allow.link.<label>` / `allow.unlink.<label>`, then that map's `$default`; no other fallback. */
   linkProgram(etype: string, action: 'link' | 'unlink', label: string): RuleProgram | null {
-    return this.find(
-      etype,
-      action,
-      [
-        [etype, 'allow', action, label],
-        [etype, 'allow', action, '$default'],
-      ],
-      false,
-    );
+    return this.find(`l\u0000${etype}\u0000${action}\u0000${label}`, etype, action, false, () => [
+      [etype, 'allow', action, label],
+      [etype, 'allow', action, '$default'],
+    ]);
   }
 
   /** `fields.<field>`: a view rule for one attribute. */
   fieldProgram(etype: string, field: string): RuleProgram | null {
-    return this.find(etype, 'view', [[etype, 'fields', field]], false);
+    return this.find(`f\u0000${etype}\u0000${field}`, etype, 'view', false, () => [[etype, 'fields', field]]);
+  }
+
+  /** `$users.allow.create` alone: the sign-up check (app_user.clj › assert-create-permission!). */
+  signupProgram(): RuleProgram | null {
+    return this.find('signup', '$users', 'create', false, () => [['$users', 'allow', 'create']]);
   }
 
   /** `attrs.allow.create` alone (the server looks it up with the standard paths; see transact-check). */
   attrsProgram(): RuleProgram | null {
-    return this.find('attrs', 'create', [['attrs', 'allow', 'create']], false);
+    return this.find('attrs', 'attrs', 'create', false, () => [['attrs', 'allow', 'create']]);
   }
 
-  private find(etype: string, action: RuleAction, paths: string[][], fallback: boolean): RuleProgram | null {
-    const key = JSON.stringify([etype, action, paths]);
+  /** The program cached under `key` (cheap to build: rules are asked once per entity and field). */
+  private find(
+    key: string,
+    etype: string,
+    action: RuleAction,
+    fallback: boolean,
+    pathsOf: () => string[][],
+  ): RuleProgram | null {
     if (this.programs.has(key)) return this.programs.get(key)!;
+    const paths = pathsOf();
     let program: RuleProgram | null = null;
     for (const path of paths) {
       const expr = getIn(this.code, path);
@@ -148,6 +156,8 @@ export class RuleSet {
       etype,
       action,
       code: expr,
+      reads: ruleReads((parsed as unknown as { ast?: unknown }).ast),
+      ownerPaths: ownerPaths((parsed as unknown as { ast?: unknown }).ast),
       passes(bindings, refs) {
         const context: Record<string, unknown> = {};
         for (const name of VARIABLES) context[name] = bindings[name] ?? toRuleValue({});

@@ -5,13 +5,18 @@
  * target when neither side has a link rule), `delete` (only that); after the writes, `create`
  * for entities that did not exist, and the `attrs` `create` rule for attributes made on the fly.
  *
- * Not reproduced: `request.time`/`origin`/`ip`, `newData` of merges (it is the stored state
- * after the writes rather than the server's pre-computed map), system-column checks other
- * than creating or deleting `$users`.
+ * `data` is the entity as stored before the transaction; `newData` is the server's
+ * `updated-entities-map`: that entity with every step of the transaction folded in (values set,
+ * objects deep-merged, link labels set to their target, unlinked labels removed), computed
+ * before anything is written. A created entity's `data` is that map too. `request.modifiedFields`
+ * lists the labels the transaction writes on the entity, across all its steps.
+ *
+ * Not reproduced: `request.time`/`origin`/`ip`, the `actions` binding, system-column checks
+ * other than creating or deleting `$users`.
  */
 import { permissionDenied, validationFailed, type Json } from '../errors.js';
 import type { RefAttr } from '../schema.js';
-import { parseLookupString, type Slot, type Step, type TransactGuard } from '../transact.js';
+import { deepMerge, parseLookupString, type Slot, type Step, type TransactGuard } from '../transact.js';
 import { normalizeUuid } from '../uuid.js';
 import { rulesFor, toRuleValue, type RuleProgram } from './program.js';
 import type { Reader, RuledApp } from './query-filter.js';
@@ -38,8 +43,15 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
   const auth = data.auth(reader.user);
   const existed = new Set<string>();
   const exists = (ns: string, id: string | undefined) => id !== undefined && app.store.hasTriples(ns, id);
-  const state = (ns: string, id: string | undefined) =>
+  const before = (ns: string, id: string | undefined) =>
     id === undefined ? data.map(ns, null) : data.map(ns, data.entity(ns, id) ?? { id });
+  /** The server's updated-entities-map, filled by `before()`; keyed by `ns\0id` (or `ns\0lookup` while unresolved). */
+  let updated = new Map<string, Record<string, unknown>>();
+  const modified = new Map<string, Set<string>>();
+  const after = (ns: string, id: string | undefined, slot?: Slot) => {
+    const fields = (id !== undefined && updated.get(`${ns}\u0000${id}`)) || (slot && updated.get(slotKey(ns, slot)));
+    return fields ? data.map(ns, { ...fields, ...(id !== undefined ? { id } : {}) }) : before(ns, id);
+  };
 
   const resolve = (ns: string, slot: Slot): string | undefined => {
     if (slot.kind === 'id') return slot.id;
@@ -68,6 +80,47 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
     }
     return ops;
   };
+  /** permissioned_transaction.clj › update-entities-map, over the sandbox's steps. */
+  const foldSteps = (steps: readonly Step[]) => {
+    updated = new Map();
+    modified.clear();
+    const entry = (ns: string, id: string | undefined, slot: Slot) => {
+      const key = id !== undefined ? `${ns}\u0000${id}` : slotKey(ns, slot);
+      let fields = updated.get(key);
+      if (!fields) {
+        fields = { ...(id !== undefined ? (data.entity(ns, id) ?? { id }) : {}) };
+        if (slot.kind === 'lookup') fields[slot.label] = slot.value;
+        updated.set(key, fields);
+      }
+      return { key, fields };
+    };
+    const touch = (key: string, label: string) => {
+      if (label === 'id') return;
+      const labels = modified.get(key);
+      if (labels) labels.add(label);
+      else modified.set(key, new Set([label]));
+    };
+    for (const step of steps) {
+      if (step.action === 'ruleParams' || step.action === 'delete') continue;
+      const id = resolve(step.ns, step.slot);
+      if (step.action === 'link' || step.action === 'unlink') {
+        for (const op of refOps(step, id)) {
+          if (op.source === undefined) continue;
+          const { key, fields } = entry(op.ref.ns, op.source, { kind: 'id', id: op.source });
+          if (op.add) {
+            fields[op.ref.label] = op.target ?? null;
+            touch(key, op.ref.label);
+          } else delete fields[op.ref.label];
+        }
+        continue;
+      }
+      const { key, fields } = entry(step.ns, id, step.slot);
+      for (const [label, value] of Object.entries(step.args)) {
+        fields[label] = step.action === 'merge' ? deepMerge(fields[label], value) : value;
+        touch(key, label);
+      }
+    }
+  };
   const ruleParams = (steps: readonly Step[]) => {
     const params: Record<string, unknown> = { ...(reader.ruleParams as Record<string, unknown> | undefined) };
     for (const step of steps) if (step.action === 'ruleParams') Object.assign(params, step.args);
@@ -83,38 +136,60 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
         throw permissionDenied(check.ns, scope);
     }
   };
-  /** Checks for one link or unlink, on whichever sides `alive` accepts. */
-  const linkChecks = (op: RefOp, alive: (ns: string, id: string | undefined) => boolean, params: unknown): Check[] => {
+  /**
+   * Checks for one link or unlink, on whichever sides `alive` accepts. Before the writes
+   * (`created` false) `data` is each side as stored; after them (a side the transaction created)
+   * it is that side's new state.
+   */
+  const linkChecks = (
+    op: RefOp,
+    alive: (ns: string, id: string | undefined) => boolean,
+    params: unknown,
+    created: boolean,
+  ): Check[] => {
     const action = op.add ? 'link' : 'unlink';
     const fwd = rules.linkProgram(op.ref.ns, action, op.ref.label);
     const rev = rules.linkProgram(op.ref.revNs, action, op.ref.revLabel);
     const out: Check[] = [];
-    const sourceData = state(op.ref.ns, op.source);
-    const targetData = state(op.ref.revNs, op.target);
-    const bindings = (self: unknown, linked: unknown) => ({
-      data: self,
-      newData: self,
+    const source = { old: before(op.ref.ns, op.source), new: after(op.ref.ns, op.source) };
+    const target = { old: before(op.ref.revNs, op.target), new: after(op.ref.revNs, op.target) };
+    const side = (self: typeof source, linked: unknown) => ({
+      data: created ? self.new : self.old,
+      newData: self.new,
       linkedData: linked,
       ruleParams: params,
     });
     if (fwd || rev) {
       if (fwd && alive(op.ref.ns, op.source))
-        out.push({ program: fwd, ns: op.ref.ns, id: op.source!, bindings: bindings(sourceData, targetData) });
+        out.push({
+          program: fwd,
+          ns: op.ref.ns,
+          id: op.source!,
+          bindings: side(source, created ? target.new : target.old),
+        });
       if (rev && alive(op.ref.revNs, op.target))
-        out.push({ program: rev, ns: op.ref.revNs, id: op.target!, bindings: bindings(targetData, sourceData) });
+        out.push({ program: rev, ns: op.ref.revNs, id: op.target!, bindings: side(target, source.new) });
       return out;
     }
     const update = rules.program(op.ref.ns, 'update');
     const view = rules.program(op.ref.revNs, 'view');
     if (update && alive(op.ref.ns, op.source))
-      out.push({ program: update, ns: op.ref.ns, id: op.source!, bindings: bindings(sourceData, null) });
+      out.push({
+        program: update,
+        ns: op.ref.ns,
+        id: op.source!,
+        bindings: { ...side(source, null), request: modifiedFields(op.ref.ns, op.source) },
+      });
     if (view && alive(op.ref.revNs, op.target))
-      out.push({ program: view, ns: op.ref.revNs, id: op.target!, bindings: bindings(targetData, null) });
+      out.push({ program: view, ns: op.ref.revNs, id: op.target!, bindings: side(target, null) });
     return out;
   };
+  const modifiedFields = (ns: string, id: string | undefined) =>
+    toRuleValue({ modifiedFields: [...(modified.get(`${ns}\u0000${id}`) ?? [])] });
 
   return {
     before(steps) {
+      foldSteps(steps);
       const params = ruleParams(steps);
       const checks: Check[] = [];
       for (const step of steps) {
@@ -135,7 +210,7 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
               program,
               ns: step.ns,
               id: id ?? '',
-              bindings: { data: state(step.ns, id), ruleParams: params },
+              bindings: { data: before(step.ns, id), ruleParams: params },
             });
           continue;
         }
@@ -146,20 +221,19 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
           ] as const) {
             if (exists(ns, other)) existed.add(`${ns}\u0000${other}`);
           }
-          checks.push(...linkChecks(op, exists, params));
+          checks.push(...linkChecks(op, exists, params, false));
         }
         const update = rules.program(step.ns, 'update');
         if (step.action !== 'link' && step.action !== 'unlink' && update && exists(step.ns, id)) {
-          const modifiedFields = Object.keys(step.args);
           checks.push({
             program: update,
             ns: step.ns,
             id: id!,
             bindings: {
-              data: state(step.ns, id),
-              newData: state(step.ns, id),
+              data: before(step.ns, id),
+              newData: after(step.ns, id),
               ruleParams: params,
-              request: toRuleValue({ modifiedFields }),
+              request: modifiedFields(step.ns, id),
             },
           });
         }
@@ -187,35 +261,46 @@ export function ruleGuard(app: RuledApp, reader: Reader): TransactGuard {
       for (const step of steps) {
         if (step.action === 'ruleParams' || step.action === 'delete' || step.action === 'unlink') continue;
         const id = resolve(step.ns, step.slot);
-        // Rules re-read the store afterwards, so `data` already carries this step's later writes.
+        // `data.ref(...)` reads the store after the writes, so links made in this transaction count.
         if (step.action !== 'link' && created(step.ns, id)) {
           const program = rules.program(step.ns, 'create');
-          if (program)
+          if (program) {
+            const state = after(step.ns, id, step.slot);
             checks.push({
               program,
               ns: step.ns,
               id: id!,
-              bindings: { data: state(step.ns, id), newData: state(step.ns, id), ruleParams: params },
+              bindings: { data: state, newData: state, ruleParams: params, request: modifiedFields(step.ns, id) },
             });
+          }
         }
         for (const op of refOps(step, id)) {
           const linkRules =
             rules.linkProgram(op.ref.ns, 'link', op.ref.label) ??
             rules.linkProgram(op.ref.revNs, 'link', op.ref.revLabel);
-          if (linkRules) checks.push(...linkChecks(op, created, params));
+          if (linkRules) checks.push(...linkChecks(op, created, params, true));
           else if (created(op.ref.ns, op.source)) {
             const program = rules.program(op.ref.ns, 'create');
-            if (program)
+            if (program) {
+              const state = after(op.ref.ns, op.source);
               checks.push({
                 program,
                 ns: op.ref.ns,
                 id: op.source!,
-                bindings: { data: state(op.ref.ns, op.source), ruleParams: params },
+                bindings: { data: state, newData: state, ruleParams: params },
               });
+            }
           }
         }
       }
       run(checks);
     },
   };
+}
+
+/** The updated-entities-map key of an entity named by a lookup that found nothing before the writes. */
+function slotKey(ns: string, slot: Slot): string {
+  return slot.kind === 'id'
+    ? `${ns}\u0000${slot.id}`
+    : `${ns}\u0000lookup\u0000${slot.label}\u0000${JSON.stringify(slot.value)}`;
 }
