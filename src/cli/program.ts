@@ -1,6 +1,7 @@
 /** The `instant-provisioner` command line: every command, parsed by commander. */
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { backupCommand } from './backup.js';
 import { gcCommand } from './gc.js';
 import { reconcileCommand } from './reconcile.js';
 import { retryCommand } from './retry.js';
@@ -9,6 +10,7 @@ import { sandboxCommand } from './sandbox.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { templateCommand } from './template.js';
+import { verifyArchiveCommand } from './verify-archive.js';
 
 const program = new Command('instant-provisioner')
   .description('Gives every task in an InstantDB app its own dedicated InstantDB database.')
@@ -20,7 +22,9 @@ const program = new Command('instant-provisioner')
   .addCommand(retryCommand())
   .addCommand(gcCommand())
   .addCommand(templateCommand())
-  .addCommand(rotateTokenKeyCommand());
+  .addCommand(rotateTokenKeyCommand())
+  .addCommand(backupCommand())
+  .addCommand(verifyArchiveCommand());
 const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -40,6 +40,7 @@ export class ArchiveSink implements CopySink {
   private readonly open = new Map<string, OpenFile>();
   private readonly written = new Map<string, WrittenFile>();
   private startedAt = '';
+  private committed: ArchiveManifest | null = null;
 
   constructor(
     readonly dir: string,
@@ -81,7 +82,7 @@ export class ArchiveSink implements CopySink {
   }
 
   async commit(result: CopyResult): Promise<void> {
-    const manifest = this.manifest(result);
+    const manifest = this.manifestFor(result);
     const path = join(this.dir, MANIFEST_FILE);
     const temporary = `${path}.partial`;
     const handle = await open(temporary, 'w');
@@ -92,6 +93,12 @@ export class ArchiveSink implements CopySink {
       await handle.close();
     }
     await rename(temporary, path);
+    this.committed = manifest;
+  }
+
+  /** The manifest written by `commit`; null before. */
+  get manifest(): ArchiveManifest | null {
+    return this.committed;
   }
 
   async close(): Promise<void> {
@@ -100,7 +107,7 @@ export class ArchiveSink implements CopySink {
   }
 
   /** The manifest of this archive for a verified copy (sizes and file hashes as written). */
-  private manifest(result: CopyResult): ArchiveManifest {
+  private manifestFor(result: CopyResult): ArchiveManifest {
     const config = this.configFile!;
     const namespaces: ArchiveManifest['namespaces'] = {};
     let sizeBytes = config.bytes;

@@ -41,6 +41,16 @@ const databaseEntity = z.object({
     .nullish()
     .catch(null)
     .transform((value) => value ?? null),
+  // A value that is not a time means no backup (not one in 1970).
+  lastBackupAt: z
+    .union([z.number(), z.string()])
+    .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
+    .pipe(z.number().finite())
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? null),
+  entityCount: optionalNumber,
+  sizeBytes: optionalNumber,
 });
 
 /** A `databases` entity as the main app returns it, or null if it lacks what every record has. */
@@ -68,11 +78,17 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const detachedAt = e.detachedAt ?? null;
   const templateHash = e.templateHash ?? null;
   const readyAt = e.readyAt ?? null;
+  const lastBackupAt = e.lastBackupAt ?? null;
+  const entityCount = e.entityCount ?? null;
+  const sizeBytes = e.sizeBytes ?? null;
   if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
   if (!isStringOrNull(templateHash) || !isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
   if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
+  if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
+  if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
+  if (sizeBytes !== null && !isFiniteNumber(sizeBytes)) return null;
   return {
     id,
     taskId,
@@ -88,6 +104,9 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     detachedAt,
     templateHash,
     readyAt,
+    lastBackupAt,
+    entityCount,
+    sizeBytes,
   };
 }
 
@@ -181,6 +200,9 @@ const RECORD_FIELDS = [
   'generation',
   'detachedAt',
   'templateHash',
+  'lastBackupAt',
+  'entityCount',
+  'sizeBytes',
 ];
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */
