@@ -28,9 +28,12 @@ interface WorkerTerminal {
   columns: number | undefined;
 }
 
-/** The budget in MB, or null when the command should run here: not `reconcile`, or opted out. */
+/** The commands that run within the budget: the daemon, and `backup` (a copy of any size in flat memory). */
+const BUDGETED_COMMANDS: ReadonlySet<string> = new Set(['reconcile', 'backup']);
+
+/** The budget in MB, or null when the command should run here: not a budgeted command, or opted out. */
 export function heapBudgetFor(argv: string[], env: NodeJS.ProcessEnv): number | null {
-  if (!isMainThread || argv[2] !== 'reconcile') return null;
+  if (!isMainThread || !BUDGETED_COMMANDS.has(argv[2] ?? '')) return null;
   const raw = env[HEAP_BUDGET_ENV];
   if (raw === undefined || raw === '') return DEFAULT_OLD_GENERATION_MB;
   const mb = Number(raw);
@@ -62,7 +65,7 @@ export function runInHeapBudget(script: URL, budgetMb: number): Promise<number> 
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? `ran out of its ${budgetMb} MB heap budget (raise ${HEAP_BUDGET_ENV})`
           : `failed: ${error.stack ?? error.message}`;
-      writeSync(2, `instant-provisioner: the reconciler ${reason}\n`);
+      writeSync(2, `instant-provisioner: the command ${reason}\n`);
     });
     worker.once('exit', (code) => resolve(failure && code === 0 ? 1 : code));
   });
