@@ -274,10 +274,11 @@ describe('copy engine against the sandbox', () => {
     expect(await read(target)).toEqual(await read(app));
   });
 
-  it('rides out failed transactions (retried), and names a rejected token without repeating it', async () => {
+  it('rides out failed transactions and 429s (retried), and names a rejected token without repeating it', async () => {
     const { app, db } = await sourceApp();
     const target = sandbox!.createApp({ title: 'flaky' });
-    sandbox!.faults.set({ pTransactFail: 0.3 });
+    // Failed transactions are retried with backoff; a 429 on the schema or rules push waits out Retry-After.
+    sandbox!.faults.set({ pTransactFail: 0.3, pPush429: 0.9, retryAfter: 0 });
     const result = await copy(
       new AppSource(clientFor(app)),
       new AppSink(
@@ -290,6 +291,7 @@ describe('copy engine against the sandbox', () => {
     sandbox!.faults.reset();
     expect(result.verified).toBe(true);
     expect(sandbox!.stats().faults['transactFail']).toBeGreaterThan(0);
+    expect(sandbox!.stats().faults['push429']).toBeGreaterThan(0);
     expect(await contents(dbFor(target))).toEqual(await contents(db));
 
     const wrong = id();
