@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { measureSandboxCapacity } from './sandbox-capacity.js';
 import { measureAccountSize } from './account-size.js';
 import { measureBacklog } from './backlog.js';
+import { measureCopy, type CopyBenchResult } from './copy.js';
 import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './processes.js';
-import { formatMarkdown } from './report.js';
-import { checkTargets, type BenchResults, type Machine, type TimeToLinkSummary } from './results.js';
+import { copySection, formatMarkdown } from './report.js';
+import { checkTargets, copyTargets, type BenchResults, type Machine, type TimeToLinkSummary } from './results.js';
 import { minus, round2 } from './stats.js';
 import { cdfOf, chartRange, renderTimeToLinkSvg } from './svg.js';
 import { measureThroughput } from './throughput.js';
@@ -122,6 +123,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     progress(`  ${sandboxCapacity.transactsPerSecond} transacts/s at ${sandboxCapacity.sandboxUtilization} busy`);
   }
 
+  const copy = options.copy ? await runCopyPhase(options.copy, workDir) : null;
+
   const [from, to] = chartRange(daemonTtl.samples, inlineTtl.samples);
   const summary = (result: TimeToLinkResult): TimeToLinkSummary => ({
     timeToLink: result.timeToLink,
@@ -164,8 +167,36 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     accountSize,
     backlog,
     sandboxCapacity,
+    copy,
   };
   return { ...partial, targets: checkTargets(partial) };
+}
+
+/** Issue 19's copy phase (bench/copy.ts). */
+async function runCopyPhase(settings: NonNullable<BenchOptions['copy']>, workDir: string): Promise<CopyBenchResult> {
+  const big = settings.bigEntities ? `, then ${settings.bigEntities.toLocaleString('en-US')} app → archive` : '';
+  progress(`copy: ${settings.entities.toLocaleString('en-US')} entities app → app${big}`);
+  const copy = await measureCopy({ ...settings, workDir }, progress);
+  progress(`  ${copy.throughput.entitiesPerSecond} entities/s verified, peak RSS ${copy.throughput.peakRssMb} MB`);
+  if (copy.memory)
+    progress(`  ${copy.memory.entitiesPerSecond} entities/s verified, peak RSS ${copy.memory.peakRssMb} MB (big app)`);
+  return copy;
+}
+
+/** `--only-copy`: the copy phase alone; its results go to copy-results.json. */
+async function runOnlyCopy(options: BenchOptions): Promise<void> {
+  if (!options.copy) throw new Error('--only-copy and --skip-copy contradict each other');
+  const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
+  const copy = await runCopyPhase(options.copy, workDir);
+  const targets = copyTargets(copy);
+  mkdirSync(options.outDir, { recursive: true });
+  const path = join(options.outDir, 'copy-results.json');
+  writeFileSync(path, JSON.stringify({ machine: describeMachine(), copy, targets }, null, 2) + '\n');
+  const lines = [...copySection(copy), '', '| target | goal | measured | |', '|---|---|---|---|'];
+  for (const target of targets)
+    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
+  process.stdout.write(lines.join('\n') + '\n');
+  progress(`wrote ${path}`);
 }
 
 async function main(): Promise<number> {
@@ -175,6 +206,10 @@ async function main(): Promise<number> {
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n${USAGE}\n`);
     return 2;
+  }
+  if (options.onlyCopy) {
+    await runOnlyCopy(options);
+    return 0;
   }
   const results = await runBench(options);
   mkdirSync(options.outDir, { recursive: true });

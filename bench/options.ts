@@ -15,6 +15,10 @@ export interface BenchOptions {
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
   /** Apps already provisioned per account-size run (the first, 0, is the reference); null: skip. */
   accountSizes: number[] | null;
+  /** The copy phase: entities copied app → app, and of the big app copied app → archive; null: skip. */
+  copy: { entities: number; bigEntities: number | null } | null;
+  /** Run the copy phase alone (its results in copy-results.json). */
+  onlyCopy: boolean;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
   /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
@@ -34,6 +38,10 @@ export const USAGE = `usage: npm run bench -- [flags]
   --skip-backlog        no backlog phase
   --skip-capacity       no sandbox capacity measurement
   --skip-account-size   no account-size phase (0, 50,000 and 100,000 apps already provisioned)
+  --copy-entities N     entities of the copy phase's app, copied app → app (default 100,000)
+  --copy-big N          entities of the copy phase's big app, copied app → archive (default 1,000,000; 0: none)
+  --skip-copy           no copy phase
+  --only-copy           only the copy phase
   --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
@@ -54,6 +62,10 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'skip-backlog': { type: 'boolean', default: false },
       'skip-capacity': { type: 'boolean', default: false },
       'skip-account-size': { type: 'boolean', default: false },
+      'copy-entities': { type: 'string' },
+      'copy-big': { type: 'string' },
+      'skip-copy': { type: 'boolean', default: false },
+      'only-copy': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
       'daemon-node-options': { type: 'string', default: '' },
@@ -90,6 +102,13 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
         ? { tasks: 1_000, seconds: 1, concurrency: 4 }
         : { tasks: 100_000, seconds: 10, concurrency: 16 },
     accountSizes: values['skip-account-size'] ? null : smoke ? [0, 2_000] : [0, 50_000, 100_000],
+    copy: values['skip-copy']
+      ? null
+      : {
+          entities: number('copy-entities', values['copy-entities'], smoke ? 2_000 : 100_000),
+          bigEntities: number('copy-big', values['copy-big'], smoke ? 10_000 : 1_000_000, 0) || null,
+        },
+    onlyCopy: values['only-copy'],
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };

@@ -1,5 +1,6 @@
 /** The Markdown report of a benchmark run (printed on stdout, pasted into the README). */
 import type { AccountSizeResult, AccountSizeRun } from './account-size.js';
+import type { CopyBenchResult } from './copy.js';
 import type { BenchResults } from './results.js';
 import type { Percentiles } from './stats.js';
 
@@ -61,10 +62,37 @@ export function formatMarkdown(r: BenchResults): string {
         `${s.transactLatencyMs.p50} / ${s.transactLatencyMs.p99} ms |`,
     );
   }
+  if (r.copy) lines.push('', ...copySection(r.copy));
   lines.push('', '**Targets**', '', '| target | goal | measured | |', '|---|---|---|---|');
   for (const target of r.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
   return lines.join('\n') + '\n';
+}
+
+/** The copy phase's table. */
+export function copySection(c: CopyBenchResult): string[] {
+  const runs = [c.throughput, ...(c.memory ? [c.memory] : [])];
+  const cell = (label: string, value: (run: CopyBenchResult['throughput']) => string) =>
+    `| ${label} | ${runs.map(value).join(' | ')} |`;
+  return [
+    '**Copy** — a source app of three namespaces with links (posts, tags, comments; every comment links its post, ' +
+      'every post three tags) on the sandbox; the copy in a process of its own, over HTTP, read back and verified.',
+    '',
+    `| | ${runs.map((run) => `${n(run.entities)} entities, app → ${run.target}`).join(' | ')} |`,
+    `|---|${runs.map(() => '---:').join('|')}|`,
+    cell('entities/s, start → verified (backup: the whole CLI run)', (run) => n(run.entitiesPerSecond)),
+    cell('entities/s, start → last page written', (run) =>
+      run.copyEntitiesPerSecond === null ? '–' : n(run.copyEntitiesPerSecond),
+    ),
+    cell(
+      'time, copy / with verification',
+      (run) => `${run.copyMs === null ? '–' : seconds(run.copyMs)} / ${seconds(run.totalMs)}`,
+    ),
+    cell('peak RSS of the copying process', (run) => `${run.peakRssMb} MB`),
+    cell('archive size', (run) => (run.sizeBytes === null ? '–' : `${Math.round(run.sizeBytes / 1024 / 1024)} MB`)),
+    cell('sandbox CPU (share of one core)', (run) => String(run.sandboxCpuShare)),
+    cell('seeding the source (not timed)', (run) => `${run.seedSeconds} s`),
+  ];
 }
 
 function accountSizeTable(a: AccountSizeResult): string[] {

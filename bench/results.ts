@@ -2,6 +2,7 @@
 import type { CapacityResult } from './sandbox-capacity.js';
 import type { AccountSizeResult } from './account-size.js';
 import type { BacklogResult } from './backlog.js';
+import type { CopyBenchResult } from './copy.js';
 import type { OnceBatchResult } from './once-batch.js';
 import type { Percentiles } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
@@ -68,6 +69,8 @@ export interface BenchResults {
   accountSize: AccountSizeResult | null;
   backlog: BacklogResult | null;
   sandboxCapacity: CapacityResult | null;
+  /** The copy engine (issue 19): null when skipped. */
+  copy: CopyBenchResult | null;
   targets: Target[];
 }
 
@@ -157,6 +160,29 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
       },
     );
   }
+  if (results.copy) targets.push(...copyTargets(results.copy));
+  return targets;
+}
+
+/** Issue 19's targets: copy throughput on the sandbox, and the copying process's peak RSS. */
+export function copyTargets(copy: CopyBenchResult): Target[] {
+  const t = copy.throughput;
+  const targets: Target[] = [
+    {
+      name: `copy throughput, ${t.entities.toLocaleString('en-US')} entities in three namespaces with links, app → app, verified`,
+      target: '≥ 20,000 entities/s',
+      measured: `${t.entitiesPerSecond.toLocaleString('en-US')}/s (${(t.copyEntitiesPerSecond ?? 0).toLocaleString('en-US')}/s before the read-back)`,
+      met: t.entitiesPerSecond >= 20_000,
+    },
+  ];
+  const m = copy.memory;
+  if (m)
+    targets.push({
+      name: `peak RSS of the copying process, ${m.entities.toLocaleString('en-US')} entities, app → archive`,
+      target: '≤ 150 MB',
+      measured: `${m.peakRssMb} MB (${m.entitiesPerSecond.toLocaleString('en-US')} entities/s)`,
+      met: m.peakRssMb <= 150,
+    });
   return targets;
 }
 

@@ -33,6 +33,9 @@ import type { AppTemplate, CreatePath } from './core/types.js';
 import { deleteAttributable, planGc, type GcApp, type GcPlan } from './core/operations/garbage-collector.js';
 import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
 import { rotateTokenKey, type RotateSummary } from './core/operations/rotate-token-key.js';
+import { backupDatabases, type BackupProgress, type BackupSummary } from './core/operations/backup-databases.js';
+import { FileBackupArchives } from './copy/backup-archives.js';
+import { openStoredToken } from './store/open-stored-token.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
@@ -414,6 +417,44 @@ export class Provisioner {
       { current, previous },
       onProgress,
     );
+  }
+
+  /**
+   * `backup`: an archive of every ready database (or of `tasks`) under `outDir`, read with each
+   * app's own admin token; see core/operations/backup-databases.ts.
+   */
+  async backup(
+    outDir: string,
+    tasks: readonly string[] | 'all',
+    signal: AbortSignal,
+    onProgress?: BackupProgress,
+  ): Promise<BackupSummary> {
+    const { current, previous } = tokenKeys(this.config);
+    const keys = current ? [current, ...previous] : previous;
+    const archives = new FileBackupArchives({
+      outDir,
+      apiUri: this.config.apiUri,
+      clock: this.ports.clock,
+      // A page of a big app may take longer than a create.
+      timeoutMs: Math.max(60_000, this.config.requestTimeoutMs),
+    });
+    try {
+      return await backupDatabases(
+        {
+          store: this.ports.store,
+          archives,
+          openToken: (record, stored) => openStoredToken(record, stored, keys),
+          slots: new PQueue({ concurrency: this.config.concurrency }),
+          logger: this.logger,
+          owner: this.owner,
+        },
+        { tasks, pageSize: this.config.windowSize },
+        signal,
+        onProgress,
+      );
+    } finally {
+      archives.close();
+    }
   }
 
   private retryDeps() {

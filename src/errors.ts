@@ -136,3 +136,40 @@ export class StoreError extends ProvisionerError {
     return this.kind === 'token-rejected' || this.kind === 'schema-missing' ? 'global' : 'task';
   }
 }
+
+/**
+ * How a copy (src/copy: an app or an archive read, or written) failed.
+ * - unavailable: no answer, a timeout, a 429 or a 5xx; the copy may be run again (it resumes).
+ * - token-rejected: the app's admin token (or app id) is not accepted.
+ * - rejected: any other refusal (4xx); running again will not help as is.
+ * - archive-invalid: an archive is missing, incomplete (no manifest), truncated or altered.
+ * - verify-failed: the copy does not match its source (counts or content checksum).
+ */
+export type CopyErrorKind = 'unavailable' | 'token-rejected' | 'rejected' | 'archive-invalid' | 'verify-failed';
+
+export class CopyError extends ProvisionerError {
+  readonly kind: CopyErrorKind;
+  readonly status: number | undefined;
+  /** InstantDB's error `type` (e.g. `validation-failed`), when the answer had one. */
+  readonly type: string | undefined;
+
+  constructor(
+    kind: CopyErrorKind,
+    message: string,
+    options: { status?: number; type?: string; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.kind = kind;
+    this.status = options.status;
+    this.type = options.type;
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'unavailable';
+  }
+
+  /** A copy concerns one app; nothing about it stops other copies. */
+  get scope(): ErrorScope {
+    return 'task';
+  }
+}

@@ -61,7 +61,8 @@ export function heapBudgetFor(argv: string[], env: NodeJS.ProcessEnv): number | 
 
 /** `reconcile`, and `start` with credentials (it then runs `reconcile`). */
 function runsReconciler([command, ...args]: string[], env: NodeJS.ProcessEnv): boolean {
-  if (command === 'reconcile') return true;
+  // `backup` too: a copy of any size, in flat memory.
+  if (command === 'reconcile' || command === 'backup') return true;
   if (command !== 'start') return false;
   const inEnv = CREDENTIAL_VARIABLES.some((name) => (env[name] ?? '').trim() !== '');
   return inEnv || args.some((arg) => CREDENTIAL_FLAGS.some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
@@ -88,7 +89,7 @@ export function runInHeapBudget(script: URL, budgetMb: number): Promise<number> 
         error.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? `ran out of its ${budgetMb} MB heap budget (raise ${HEAP_BUDGET_ENV})`
           : `failed: ${error.stack ?? error.message}`;
-      writeSync(2, `instant-provisioner: the reconciler ${reason}\n`);
+      writeSync(2, `instant-provisioner: the command ${reason}\n`);
     });
     worker.once('exit', (code) => resolve(failure && code === 0 ? 1 : code));
   });

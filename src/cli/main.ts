@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `instant-provisioner` entry point. `reconcile` runs in a heap-budgeted worker thread
+ * The `instant-provisioner` entry point. `reconcile` and `backup` run in a heap-budgeted worker thread
  * (see heap-budget.ts); everything else, and the worker itself, runs the command line here.
  * Only the launcher is loaded before that choice, so the main thread stays small.
  */

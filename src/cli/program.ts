@@ -1,6 +1,7 @@
 /** The `instant-provisioner` command line: every command, parsed by commander. */
 import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { backupCommand } from './backup.js';
 import { gcCommand } from './gc.js';
 import { reconcileCommand } from './reconcile.js';
 import { retryCommand } from './retry.js';
@@ -9,6 +10,7 @@ import { sandboxCommand } from './sandbox.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { templateCommand } from './template.js';
+import { verifyArchiveCommand } from './verify-archive.js';
 
 /** The command line as commander defines it (tests read its options). */
 export const program = new Command('instant-provisioner')
@@ -21,7 +23,9 @@ export const program = new Command('instant-provisioner')
   .addCommand(retryCommand())
   .addCommand(gcCommand())
   .addCommand(templateCommand())
-  .addCommand(rotateTokenKeyCommand());
+  .addCommand(rotateTokenKeyCommand())
+  .addCommand(backupCommand())
+  .addCommand(verifyArchiveCommand());
 const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -5,6 +5,7 @@
 import type {
   AppTemplate,
   ChosenApp,
+  BackupTotals,
   CreatedApp,
   CreatePath,
   DatabaseRecord,
@@ -80,8 +81,11 @@ export interface Store {
 export interface RecordCatalog {
   /** Ready records whose app does not have template `hash`, oldest first. */
   listRecordsOffTemplate(hash: string, limit: number, offset?: number): Promise<DatabaseRecord[]>;
-  /** How many records there are per status, and how many of the ready ones have template `hash`. */
-  countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }>;
+  /**
+   * How many records there are per status, how many of the ready ones have template `hash`, and
+   * what the ready ones' last backups add up to.
+   */
+  countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number; backups: BackupTotals }>;
   /** Records in any of `statuses`, oldest first. */
   listRecordsWithStatus(statuses: readonly string[], limit: number, offset?: number): Promise<DatabaseRecord[]>;
   /** The newest records, newest first. */
@@ -194,8 +198,11 @@ export interface Telemetry {
   subscriptionChanged(name: string, open: boolean): void;
   /** The daemon subscribed again after the SDK closed a subscription for good. */
   resubscribed(name: string): void;
-  /** Record counts by status, complete (src/ops counts the catalog now and then; the core never does). */
-  databaseCounts(counts: Record<string, number>): void;
+  /**
+   * Record counts by status, complete (src/ops counts the catalog now and then; the core never
+   * does), and the ready databases' backup totals counted with them.
+   */
+  databaseCounts(counts: Record<string, number>, backups?: BackupTotals): void;
   /** Writes to the main app (claims, record writes) finished, and the transactions they took (group commit). */
   mainAppWrites(writes: number, transactions: number): void;
   /** A record's status changed through this daemon (null: no record); counts move at once, the census corrects drift. */

@@ -36,6 +36,13 @@ export interface DatabaseRecord {
   createdVia: CreatePath;
   /** Epoch ms when its first create was sent; transient failures retry until the budget from here is spent. */
   firstAttemptAt: number | null;
+  /**
+   * Epoch ms of its last backup (`backup`), and what that backup measured: entities and archive
+   * bytes. Null (or absent, in records made before backups) when it was never backed up.
+   */
+  lastBackupAt?: number | null;
+  entityCount?: number | null;
+  sizeBytes?: number | null;
 }
 
 /**
@@ -113,6 +120,44 @@ export interface RecordChanges {
   leaseExpiresAt?: number | null;
   detachedAt?: number | null;
   templateHash?: string;
+  /** Written by `backup` once an archive of the app verified. */
+  lastBackupAt?: number;
+  entityCount?: number;
+  sizeBytes?: number;
+}
+
+/** What the ready databases' last backups add up to (`status --json`, the live page). */
+export interface BackupTotals {
+  /** Ready databases with a backup, and without one. */
+  backedUp: number;
+  notBackedUp: number;
+  /** Entities and archive bytes of the last backup of every ready database that has one. */
+  entityCount: number;
+  sizeBytes: number;
+  /** Epoch ms of the oldest last backup among ready databases; null when none has one. */
+  oldestBackupAt: number | null;
+}
+
+/** Adds one record to `totals` (only ready records count). */
+export function addToBackupTotals(
+  totals: BackupTotals,
+  record: { status: string; lastBackupAt?: number | null; entityCount?: number | null; sizeBytes?: number | null },
+): void {
+  if (record.status !== 'ready') return;
+  const at = record.lastBackupAt ?? null;
+  if (at === null) {
+    totals.notBackedUp++;
+    return;
+  }
+  totals.backedUp++;
+  totals.entityCount += record.entityCount ?? 0;
+  totals.sizeBytes += record.sizeBytes ?? 0;
+  totals.oldestBackupAt = totals.oldestBackupAt === null ? at : Math.min(totals.oldestBackupAt, at);
+}
+
+/** Totals of no record. */
+export function emptyBackupTotals(): BackupTotals {
+  return { backedUp: 0, notBackedUp: 0, entityCount: 0, sizeBytes: 0, oldestBackupAt: null };
 }
 
 /** The pointer a fenced write needs: which record, at which generation we last saw it. */

@@ -24,8 +24,8 @@ export function combineTelemetry(...sinks: Telemetry[]): Telemetry {
     resubscribed: (name) => {
       for (const sink of sinks) sink.resubscribed(name);
     },
-    databaseCounts: (counts) => {
-      for (const sink of sinks) sink.databaseCounts(counts);
+    databaseCounts: (counts, backups) => {
+      for (const sink of sinks) sink.databaseCounts(counts, backups);
     },
     mainAppWrites: (writes, transactions) => {
       for (const sink of sinks) sink.mainAppWrites(writes, transactions);

@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import type { GateState, PlatformOperation, Telemetry } from '../core/ports.js';
 import type { CreatePath } from '../core/types.js';
+import type { BackupTotals } from '../core/types.js';
 import { ThroughputSeries } from './throughput-series.js';
 
 /** The gate as people read it: a pause whose time has passed is over. */
@@ -28,6 +29,7 @@ export class LiveState implements Telemetry {
   private orphans = 0;
   private resubscribes = 0;
   private counts: Record<string, number> | null = null;
+  private backups: BackupTotals | null = null;
   private lastFailure: PlatformFailure | null = null;
   private path: CreatePath | null = null;
   readonly throughput = new ThroughputSeries();
@@ -62,8 +64,14 @@ export class LiveState implements Telemetry {
     this.resubscribes++;
   }
 
-  databaseCounts(counts: Record<string, number>): void {
+  databaseCounts(counts: Record<string, number>, backups?: BackupTotals): void {
     this.counts = { ...counts };
+    if (backups) this.backups = { ...backups };
+  }
+
+  /** Backup totals from the latest census; null before the first one. */
+  get backupTotalsNow(): BackupTotals | null {
+    return this.backups;
   }
 
   /** Not on the page: the main app's write load is a metric. */

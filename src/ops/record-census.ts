@@ -49,9 +49,9 @@ export class RecordCensus {
   private async count(): Promise<void> {
     const started = this.clock.now();
     try {
-      const { byStatus } = await this.catalog.countRecords();
+      const { byStatus, backups } = await this.catalog.countRecords();
       const counts: Record<string, number> = Object.fromEntries(DATABASE_STATUSES.map((status) => [status, 0]));
-      this.telemetry.databaseCounts({ ...counts, ...byStatus });
+      this.telemetry.databaseCounts({ ...counts, ...byStatus }, backups);
     } catch (error) {
       this.logger.warn(
         { error: error instanceof Error ? error.message : String(error) },

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js';
 import type { RecordCatalog } from '../core/ports.js';
 import { showRecord, type ShownRecord } from '../core/operations/shown-record.js';
 import type { DatabaseRecord } from '../core/types.js';
+import { showBackupTotals, type ShownBackupTotals } from '../core/operations/status-report.js';
 import { readiness, type GateView, type LiveState, type PlatformFailure } from './live-state.js';
 import type { ThroughputBucket } from './throughput-series.js';
 
@@ -21,6 +22,8 @@ export interface DashboardSnapshot {
   subscriptions: Record<string, boolean>;
   /** Records by status from the latest full count; null before the first. */
   counts: Record<string, number> | null;
+  /** What the ready databases' last backups add up to, from the same count; null before the first. */
+  backups: ShownBackupTotals | null;
   activity: {
     createsInFlight: number;
     orphansDeleted: number;
@@ -118,6 +121,7 @@ export class SnapshotSource {
       gate,
       subscriptions: this.state.subscriptionStates(),
       counts: this.state.databaseCountsNow,
+      backups: this.state.backupTotalsNow && showBackupTotals(this.state.backupTotalsNow),
       activity: this.state.activity,
       throughput: { bucketMs: throughput.bucketMs, buckets: throughput.buckets(now) },
       ...this.lists,

@@ -9,6 +9,10 @@
  *   latency, no faults, not counted as creates), and answers `{"apps": [{id, title, adminToken}]}`
  *   in the same order. An account that already has N apps, for the benchmark: 100,000 take about
  *   a second, and an app's store is only built if something opens it.
+ * - `POST /__sandbox/apps/:id/seed-entities` with `{"entities": {"posts": 100000}, "links":
+ *   {"posts.author": 1}}`: adds that many entities (every attribute of the schema filled in) and
+ *   links to the app at once, without transactions; answers what it added (see seed-entities.ts).
+ *   A million entities take a few seconds.
  * - `GET /__sandbox/stats`: request counters.
  * - `GET|POST /__sandbox/mode`: `{"cloud": true|false}`, whether chosen-id creates are refused as on Instant Cloud.
  */
@@ -16,9 +20,12 @@ import { authPlatform } from './auth.js';
 import type { SandboxContext } from './context.js';
 import { SandboxHttpError } from './errors.js';
 import { readJson, sendJson, type Router } from './http.js';
+import { seedEntities, type SeedSpec } from './seed-entities.js';
+import { recordNotFound } from './errors.js';
+import { normalizeUuid } from './uuid.js';
 import type { SandboxStats } from './stats.js';
 
-/** Registers `/__sandbox/faults`, `/__sandbox/apps`, `/__sandbox/apps/seed` and `/__sandbox/stats` on `router`. */
+/** Registers the `/__sandbox/*` routes on `router`. */
 export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () => SandboxStats): void {
   router.add('GET', '/__sandbox/faults', ({ req, res }) => {
     authPlatform(req, ctx.platformToken);
@@ -71,6 +78,14 @@ export function addControlRoutes(router: Router, ctx: SandboxContext, stats: () 
       throw new SandboxHttpError(400, { type: 'validation-failed', message: 'cloud must be true or false' });
     ctx.mode.cloud = body.cloud;
     sendJson(res, ctx.mode);
+  });
+
+  router.add('POST', '/__sandbox/apps/:id/seed-entities', async ({ req, res, params }) => {
+    authPlatform(req, ctx.platformToken);
+    const id = normalizeUuid(params['id']);
+    const app = id === null ? undefined : ctx.apps.live(id);
+    if (!app) throw recordNotFound('app', { args: [{ id: params['id'] ?? null }] });
+    sendJson(res, seedEntities(app, (await readJson(req)) as SeedSpec, ctx.newId) as never);
   });
 
   router.add('GET', '/__sandbox/stats', ({ req, res }) => {

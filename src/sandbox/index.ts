@@ -21,6 +21,7 @@ import { addPlatformRoutes } from './platform-routes.js';
 import { addRuntimeRoutes } from './runtime-routes.js';
 import { addSchemaRoutes } from './schema-routes.js';
 import { IndexingJobs } from './schema-push.js';
+import { seedEntities, type SeedResult, type SeedSpec } from './seed-entities.js';
 import { platformTokenForSeed, randomUuid, streamFor } from './rng.js';
 import { newCounters, type SandboxStats } from './stats.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -28,6 +29,7 @@ import { systemClock, type Clock } from '../clock.js';
 export type { FaultConfig, FaultKind, LatencySpec } from './faults.js';
 export type { SandboxAppInfo } from './apps.js';
 export type { SandboxStats } from './stats.js';
+export type { SeedResult, SeedSpec } from './seed-entities.js';
 
 /** How to start a sandbox. */
 export interface SandboxOptions {
@@ -64,6 +66,11 @@ export interface Sandbox {
   readonly orgId: string;
   /** Creates an app directly (no faults); listed by `apps()` with `via: 'programmatic'`. */
   createApp(opts: { title: string; schema?: unknown; perms?: unknown }): { id: string; adminToken: string };
+  /**
+   * Adds many entities (and links) to an app at once, without transactions: a big app for tests
+   * and benchmarks in seconds. See seed-entities.ts for the spec; throws on a bad one.
+   */
+  seedEntities(appId: string, spec: SeedSpec): SeedResult;
   /** Fault configuration, changeable while running. */
   readonly faults: { get(): FaultConfig; set(patch: Partial<FaultConfig>): void; reset(): void };
   /** Every app ever created, deleted ones included. */
@@ -186,6 +193,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const app = apps.create({ ...spec, via: 'programmatic' });
       counters.programmaticCreates++;
       return { id: app.id, adminToken: app.adminToken };
+    },
+    seedEntities(appId, spec) {
+      const app = apps.live(appId);
+      if (!app) throw new Error(`no live sandbox app ${appId}`);
+      return seedEntities(app, spec, newId);
     },
     faults: {
       get: () => faults.get(),

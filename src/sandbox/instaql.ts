@@ -272,6 +272,11 @@ export function selectTop(store: EntityStore, node: QueryNode, start: OrderKey |
   const candidates = narrowing && candidateIds(store, narrowing);
   let all: EntityRecord[];
   let firstKey: OrderKey | null | undefined;
+  if (!candidates && node.order.attr === null && !node.where && !seen && start === undefined) {
+    // Every entity matches: a page is a slice of the creation order, however deep its offset.
+    const order = store.compactOrder(node.ns);
+    if (order) return sliceOfOrder(order, node, want);
+  }
   if (!candidates && node.order.attr === null) {
     // Creation order is the table's own order: scan it and stop after the page (plus one, for has-next).
     all = [];
@@ -299,6 +304,18 @@ export function selectTop(store: EntityStore, node: QueryNode, start: OrderKey |
   }
   const page = all.slice(node.offset, want);
   return { page, hasNext: all.length > want, firstKey };
+}
+
+/** A page of an unfiltered creation-order scan, by index into the (compacted) order. */
+function sliceOfOrder(order: readonly EntityRecord[], node: QueryNode, want: number) {
+  const end = Math.min(order.length, want);
+  const page: EntityRecord[] = [];
+  if (node.order.desc) {
+    for (let i = order.length - 1 - node.offset; i >= order.length - end; i--) page.push(order[i]!);
+  } else {
+    for (let i = node.offset; i < end; i++) page.push(order[i]!);
+  }
+  return { page, hasNext: order.length > want, firstKey: node.order.desc ? undefined : (order[0] ?? null) };
 }
 
 /** The entities linked to `parentId` through a child node, as the reader may see them. */

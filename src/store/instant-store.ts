@@ -14,7 +14,15 @@ import {
   type Telemetry,
   type UpdateOptions,
 } from '../core/ports.js';
-import type { DatabaseRecord, RecordChanges, RecordVersion, TaskState } from '../core/types.js';
+import {
+  addToBackupTotals,
+  emptyBackupTotals,
+  type BackupTotals,
+  type DatabaseRecord,
+  type RecordChanges,
+  type RecordVersion,
+  type TaskState,
+} from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
 import { GroupCommit, type GroupCommitStats } from './group-commit.js';
@@ -232,26 +240,46 @@ export class InstantStore implements Store, RecordCatalog {
     return this.queryRecords(recordsOffTemplateQuery(hash, limit, offset));
   }
 
-  /** Pages through every record's status (ids and two short fields only). */
-  async countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }> {
+  /** Pages through every record's status (ids and a few short fields only). */
+  async countRecords(
+    hash?: string,
+  ): Promise<{ byStatus: Record<string, number>; onTemplate: number; backups: BackupTotals }> {
     const byStatus: Record<string, number> = {};
+    const backups = emptyBackupTotals();
     let onTemplate = 0;
     for (let offset = 0; ; offset += COUNT_PAGE) {
       const query = {
         databases: {
-          $: { limit: COUNT_PAGE, offset, order: { serverCreatedAt: 'asc' }, fields: ['status', 'templateHash'] },
+          $: {
+            limit: COUNT_PAGE,
+            offset,
+            order: { serverCreatedAt: 'asc' },
+            fields: ['status', 'templateHash', 'lastBackupAt', 'entityCount', 'sizeBytes'],
+          },
         },
       };
       const result = (await this.call(() => this.db.query(untyped(query)))) as {
-        databases?: Array<{ status?: unknown; templateHash?: unknown }>;
+        databases?: Array<{
+          status?: unknown;
+          templateHash?: unknown;
+          lastBackupAt?: unknown;
+          entityCount?: unknown;
+          sizeBytes?: unknown;
+        }>;
       };
       const page = result.databases ?? [];
       for (const record of page) {
         const status = String(record.status);
         byStatus[status] = (byStatus[status] ?? 0) + 1;
         if (status === 'ready' && hash !== undefined && record.templateHash === hash) onTemplate++;
+        addToBackupTotals(backups, {
+          status,
+          lastBackupAt: toMs(record.lastBackupAt),
+          entityCount: typeof record.entityCount === 'number' ? record.entityCount : null,
+          sizeBytes: typeof record.sizeBytes === 'number' ? record.sizeBytes : null,
+        });
       }
-      if (page.length < COUNT_PAGE) return { byStatus, onTemplate };
+      if (page.length < COUNT_PAGE) return { byStatus, onTemplate, backups };
     }
   }
 
@@ -281,6 +309,12 @@ export class InstantStore implements Store, RecordCatalog {
 function fence(db: MainDb, recordId: string, generation: number, owner: string, now: number) {
   const id = newEntityId();
   return { id, step: db.tx.databaseFences[id]!.create({ key: `${recordId}/${generation}`, owner, createdAt: now }) };
+}
+
+/** A date attribute as epoch ms (numbers as written by us, strings as written by others); null if neither. */
+function toMs(value: unknown): number | null {
+  const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isFinite(ms) ? ms : null;
 }
 
 function linkedId(link: unknown): string | null {

@@ -43,6 +43,16 @@ const databaseEntity = z.object({
     .transform((value) => value ?? null),
   createdVia: z.unknown().optional().transform(createPathOf),
   firstAttemptAt: optionalNumber,
+  // A value that is not a time means no backup (not one in 1970).
+  lastBackupAt: z
+    .union([z.number(), z.string()])
+    .transform((value) => (typeof value === 'number' ? value : Date.parse(value)))
+    .pipe(z.number().finite())
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? null),
+  entityCount: optionalNumber,
+  sizeBytes: optionalNumber,
 });
 
 /** Records from before chosen ids (or edited by hand) made their apps with server ids. */
@@ -76,12 +86,18 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const templateHash = e.templateHash ?? null;
   const readyAt = e.readyAt ?? null;
   const firstAttemptAt = e.firstAttemptAt ?? null;
+  const lastBackupAt = e.lastBackupAt ?? null;
+  const entityCount = e.entityCount ?? null;
+  const sizeBytes = e.sizeBytes ?? null;
   if (!isStringOrNull(instantAppId) || !isStringOrNull(error) || !isStringOrNull(leaseOwner)) return null;
   if (!isStringOrNull(templateHash) || !isFiniteNumber(attempts) || !isFiniteNumber(generation)) return null;
   if (leaseExpiresAt !== null && !isFiniteNumber(leaseExpiresAt)) return null;
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
+  if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
+  if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
+  if (sizeBytes !== null && !isFiniteNumber(sizeBytes)) return null;
   return {
     id,
     taskId,
@@ -99,6 +115,9 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     readyAt,
     createdVia: createPathOf(e.createdVia),
     firstAttemptAt,
+    lastBackupAt,
+    entityCount,
+    sizeBytes,
   };
 }
 
@@ -194,6 +213,9 @@ const RECORD_FIELDS = [
   'templateHash',
   'createdVia',
   'firstAttemptAt',
+  'lastBackupAt',
+  'entityCount',
+  'sizeBytes',
 ];
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */

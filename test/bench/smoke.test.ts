@@ -48,8 +48,10 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps).
-  expect(results.targets.map((target) => target.name)).toHaveLength(12);
+  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two.
+  expect(results.targets.map((target) => target.name)).toHaveLength(14);
+  expect(results.copy!.throughput).toMatchObject({ entities: 2_000, target: 'app', verified: true });
+  expect(results.copy!.memory).toMatchObject({ entities: 10_000, target: 'archive', verified: true });
   expect(results.parameters.accountSizes).toEqual([0, 2_000]);
   expect(results.accountSize).toMatchObject({ tasks: 30, ratePerSecond: 15, latencyMs: 50, pLost: 0.1 });
   const [empty, seeded] = results.accountSize!.runs;
@@ -70,11 +72,28 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(stdout).toContain('| time-to-link p50 / p95 / p99 |');
   expect(stdout).toContain('**Backlog**');
   expect(stdout).toContain('**Account size**');
+  expect(stdout).toContain('**Copy**');
   expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.match(/<polyline /g)).toHaveLength(2);
   expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+}, 90_000);
+
+it('runs the copy phase alone: an app copied, a big app backed up by the CLI, and their targets', async () => {
+  const { code, stdout, stderr } = await run(['--only-copy', '--smoke', '--out', out]);
+  expect(code, stderr).toBe(0);
+  const { copy, targets } = JSON.parse(readFileSync(join(out, 'copy-results.json'), 'utf8')) as {
+    copy: NonNullable<BenchResults['copy']>;
+    targets: BenchResults['targets'];
+  };
+  expect(copy.throughput).toMatchObject({ entities: 2_000, target: 'app', verified: true });
+  expect(copy.throughput.entitiesPerSecond).toBeGreaterThan(0);
+  expect(copy.memory).toMatchObject({ entities: 10_000, target: 'archive', copyMs: null });
+  expect(copy.memory!.peakRssMb).toBeGreaterThan(0);
+  expect(copy.memory!.sizeBytes).toBeGreaterThan(0);
+  expect(targets.map((target) => target.target)).toEqual(['≥ 20,000 entities/s', '≤ 150 MB']);
+  expect(stdout).toContain('| peak RSS of the copying process |');
 }, 90_000);
 
 it('refuses a bad flag with exit 2 and the usage', async () => {

@@ -1,5 +1,8 @@
 import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../../src/core/ports.js';
 import {
+  addToBackupTotals,
+  emptyBackupTotals,
+  type BackupTotals,
   DATABASE_STATUSES,
   type DatabaseRecord,
   type RecordChanges,
@@ -73,6 +76,9 @@ export class FakeStore implements Store, RecordCatalog {
       generation: 1,
       adminToken: null,
       readyAt: null,
+      lastBackupAt: null,
+      entityCount: null,
+      sizeBytes: null,
       detachedAt: null,
       templateHash: null,
       createdVia: 'server-id',
@@ -254,15 +260,19 @@ export class FakeStore implements Store, RecordCatalog {
       .map(toRecord);
   }
 
-  async countRecords(hash?: string): Promise<{ byStatus: Record<string, number>; onTemplate: number }> {
+  async countRecords(
+    hash?: string,
+  ): Promise<{ byStatus: Record<string, number>; onTemplate: number; backups: BackupTotals }> {
     await this.enter('list');
     const byStatus: Record<string, number> = {};
+    const backups = emptyBackupTotals();
     let onTemplate = 0;
     for (const record of this.records.values()) {
       byStatus[record.status] = (byStatus[record.status] ?? 0) + 1;
       if (record.status === 'ready' && record.templateHash === hash) onTemplate++;
+      addToBackupTotals(backups, record);
     }
-    return { byStatus, onTemplate };
+    return { byStatus, onTemplate, backups };
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
@@ -318,5 +328,8 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     readyAt: record.readyAt,
     createdVia: record.createdVia,
     firstAttemptAt: record.firstAttemptAt,
+    lastBackupAt: record.lastBackupAt ?? null,
+    entityCount: record.entityCount ?? null,
+    sizeBytes: record.sizeBytes ?? null,
   };
 }

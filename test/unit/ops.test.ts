@@ -7,6 +7,10 @@ import { makeScrubber } from '../../src/logger.js';
 import { LiveState, readiness } from '../../src/ops/live-state.js';
 import { ThroughputSeries } from '../../src/ops/throughput-series.js';
 import { FakeClock } from '../fakes/fake-clock.js';
+import { FakeStore } from '../fakes/fake-store.js';
+import { RecordCensus } from '../../src/ops/record-census.js';
+import { SnapshotSource } from '../../src/ops/snapshot.js';
+import { silentLogger } from '../../src/core/logger.js';
 
 describe('ops building blocks', () => {
   it('throughput buckets count, average and forget what left the window', () => {
@@ -69,5 +73,50 @@ describe('ops building blocks', () => {
     expect(() => loadConfig({ ...{ PROVISIONER_HTTP_TOKEN: 'short' } })).toThrow(
       /PROVISIONER_HTTP_TOKEN must be at least 16/,
     );
+  });
+});
+
+describe('backup figures on the live page', () => {
+  it("the census's backup totals and each record's last backup reach the snapshot", async () => {
+    const clock = new FakeClock();
+    const store = new FakeStore();
+    store.addTask('t1');
+    store.addTask('t2');
+    store.putRecord({
+      id: 'd1',
+      taskId: 't1',
+      name: 'n1',
+      status: 'ready',
+      lastBackupAt: clock.now() - 60_000,
+      entityCount: 12,
+      sizeBytes: 3_000,
+    });
+    store.putRecord({ id: 'd2', taskId: 't2', name: 'n2', status: 'ready' });
+    const state = new LiveState(clock);
+    await new RecordCensus(store, state, clock, silentLogger).countNow();
+    const source = new SnapshotSource(state, store, clock, {
+      newest: 10,
+      listed: 10,
+      maxAgeMs: 0,
+      retryEnabled: false,
+      showTaskIds: true,
+    });
+    const snapshot = await source.current();
+    expect(snapshot.backups).toEqual({
+      backedUp: 1,
+      notBackedUp: 1,
+      entityCount: 12,
+      sizeBytes: 3_000,
+      oldestBackupAt: new Date(clock.now() - 60_000).toISOString(),
+    });
+    expect(snapshot.newest.find((record) => record.taskId === 't1')).toMatchObject({
+      lastBackupAt: new Date(clock.now() - 60_000).toISOString(),
+      entityCount: 12,
+      sizeBytes: 3_000,
+    });
+    expect(snapshot.newest.find((record) => record.taskId === 't2')).toMatchObject({
+      lastBackupAt: null,
+      entityCount: null,
+    });
   });
 });

@@ -24,6 +24,8 @@ describe('README', () => {
       'gc',
       'template push',
       'rotate-token-key',
+      'backup',
+      'verify-archive',
       'start',
       'sandbox',
     ])

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseRecord } from '../../src/store/records.js';
 
-const unset = { detachedAt: null, templateHash: null, readyAt: null, createdVia: 'server-id', firstAttemptAt: null };
+const unset = {
+  detachedAt: null,
+  templateHash: null,
+  readyAt: null,
+  createdVia: 'server-id',
+  firstAttemptAt: null,
+  lastBackupAt: null,
+  entityCount: null,
+  sizeBytes: null,
+};
 const written = {
   id: 'r1',
   taskId: 't1',
@@ -41,6 +50,18 @@ describe('parseRecord', () => {
       error: null,
       leaseOwner: null,
       ...unset,
+    });
+  });
+
+  it('reads the last backup and its figures, as a number or a date string', () => {
+    const backup = { lastBackupAt: 7_000, entityCount: 1_234, sizeBytes: 56_789 };
+    expect(parseRecord({ ...written, status: 'ready', ...backup })).toMatchObject(backup);
+    expect(
+      parseRecord({ ...written, status: 'ready', ...backup, lastBackupAt: '1970-01-01T00:00:07.000Z' }),
+    ).toMatchObject(backup);
+    expect(parseRecord({ ...written, lastBackupAt: 'never', entityCount: 'many' })).toMatchObject({
+      lastBackupAt: null,
+      entityCount: null,
     });
   });
 

@@ -16,6 +16,10 @@ export interface ShownRecord {
   createdAt: string;
   readyAt: string | null;
   detachedAt: string | null;
+  /** The last backup (`backup`) and what it measured; null when never backed up. */
+  lastBackupAt: string | null;
+  entityCount: number | null;
+  sizeBytes: number | null;
 }
 
 export function showRecord(record: DatabaseRecord): ShownRecord {
@@ -30,6 +34,9 @@ export function showRecord(record: DatabaseRecord): ShownRecord {
     createdAt: new Date(record.createdAt).toISOString(),
     readyAt: isoOrNull(record.readyAt),
     detachedAt: isoOrNull(record.detachedAt),
+    lastBackupAt: isoOrNull(record.lastBackupAt ?? null),
+    entityCount: record.entityCount ?? null,
+    sizeBytes: record.sizeBytes ?? null,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { RecordCatalog } from '../ports.js';
 import type { RetirementPolicy } from '../retirement.js';
-import { DATABASE_STATUSES, type DatabaseRecord } from '../types.js';
+import { DATABASE_STATUSES, type BackupTotals, type DatabaseRecord } from '../types.js';
 import { isoOrNull, showRecord, type ShownRecord } from './shown-record.js';
 
 /** How many records of each list a report shows; the counts are always complete. */
@@ -41,8 +41,18 @@ export interface StatusReport {
   failed: ReportedRecord[];
   detached: ReportedRecord[];
   retained: ReportedRecord[];
+  /** What the ready databases' last backups add up to (`oldestBackupAt` in ISO-8601). */
+  backups: ShownBackupTotals;
   /** Set when a daemon's HTTP server was given and answered; null otherwise. */
   daemon: DaemonState | null;
+}
+
+/** BackupTotals with its time in ISO-8601, as the report and the live page show it. */
+export type ShownBackupTotals = Omit<BackupTotals, 'oldestBackupAt'> & { oldestBackupAt: string | null };
+
+/** Backup totals as an operator sees them. */
+export function showBackupTotals(totals: BackupTotals): ShownBackupTotals {
+  return { ...totals, oldestBackupAt: isoOrNull(totals.oldestBackupAt) };
 }
 
 export async function buildStatusReport(
@@ -51,7 +61,7 @@ export async function buildStatusReport(
   retirement: ReportedRetirement,
   daemon: DaemonState | null,
 ): Promise<StatusReport> {
-  const [{ byStatus }, provisioning, failed, detached, retained] = await Promise.all([
+  const [{ byStatus, backups }, provisioning, failed, detached, retained] = await Promise.all([
     catalog.countRecords(),
     catalog.listRecordsWithStatus(['provisioning'], 1),
     catalog.listRecordsWithStatus(['failed'], LISTED),
@@ -71,6 +81,7 @@ export async function buildStatusReport(
     failed: failed.map(report),
     detached: detached.map(report),
     retained: retained.map(report),
+    backups: showBackupTotals(backups),
     daemon,
   };
 }
