@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import PQueue from 'p-queue';
+import { normalizeApiUri } from './api-uri.js';
 import { AbortedError, sleep, systemClock, type Clock } from './clock.js';
 import { ConfigError, tokenKeys, type Config } from './config.js';
 import type { AppCreator } from './core/app-creator.js';
@@ -269,6 +270,7 @@ export class Provisioner {
       },
       {
         owner: this.owner,
+        apiUri: normalizeApiUri(config.apiUri),
         leaseMs: config.leaseMs,
         requestTimeoutMs: config.requestTimeoutMs,
         settleMarginMs: config.settleMarginMs,

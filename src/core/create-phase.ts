@@ -40,6 +40,7 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
       status: 'provisioning',
       instantAppId: app?.id ?? null,
       createdVia: creator.path,
+      apiUri: settings.apiUri,
       attempts: 0,
       firstAttemptAt: null,
       error: null,
@@ -61,6 +62,7 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
         leaseExpiresAt: now + settings.leaseMs,
         createdVia: record.createdVia,
         app,
+        apiUri: settings.apiUri,
       });
     } catch (error) {
       const taken =

@@ -109,6 +109,8 @@ export interface ClaimInput {
   createdVia: CreatePath;
   /** The app's chosen id and admin token (chosen-id), or none (server-id). */
   app: CreatedApp | null;
+  /** The server the app is made on (normalized API URI): where the record's app lives. */
+  apiUri: string;
 }
 
 /** InstantDB's Platform API. Errors are PlatformError. */

@@ -28,6 +28,8 @@ export const retry = (afterMs: number): Outcome => ({ kind: 'retry', afterMs: Ma
 export interface ReconcilerSettings {
   /** This process's lease owner id; unique per process start. */
   owner: string;
+  /** The server this daemon makes apps on (normalized API URI). */
+  apiUri: string;
   leaseMs: number;
   requestTimeoutMs: number;
   /** Added after a request timeout before its effects count as final; also covers clock skew. */
@@ -141,6 +143,7 @@ function applyChanges(record: DatabaseRecord, changes: RecordChanges): DatabaseR
   if (changes.createdVia !== undefined) next.createdVia = changes.createdVia;
   if (changes.attempts !== undefined) next.attempts = changes.attempts;
   if (changes.firstAttemptAt !== undefined) next.firstAttemptAt = changes.firstAttemptAt;
+  if (changes.apiUri !== undefined) next.apiUri = changes.apiUri;
   if (changes.error !== undefined) next.error = changes.error;
   if (changes.leaseOwner !== undefined) next.leaseOwner = changes.leaseOwner;
   if (changes.leaseExpiresAt !== undefined) next.leaseExpiresAt = changes.leaseExpiresAt;

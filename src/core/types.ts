@@ -36,6 +36,8 @@ export interface DatabaseRecord {
   createdVia: CreatePath;
   /** Epoch ms when its first create was sent; transient failures retry until the budget from here is spent. */
   firstAttemptAt: number | null;
+  /** The server its app lives on (normalized API URI); null on records older than the field: the daemon's own. */
+  apiUri: string | null;
   /**
    * Epoch ms of its last backup (`backup`), and what that backup measured: entities and archive
    * bytes. Null (or absent, in records made before backups) when it was never backed up.
@@ -113,6 +115,7 @@ export interface RecordChanges {
   adminToken?: string | null;
   createdVia?: CreatePath;
   firstAttemptAt?: number | null;
+  apiUri?: string | null;
   error?: string | null;
   attempts?: number;
   readyAt?: number;

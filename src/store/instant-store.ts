@@ -112,6 +112,7 @@ export class InstantStore implements Store, RecordCatalog {
           leaseExpiresAt: input.leaseExpiresAt,
           generation: 1,
           createdVia: input.createdVia,
+          apiUri: input.apiUri,
           // A chosen id: the record names its app before the app exists.
           ...(app ? { instantAppId: app.id, adminToken: this.seal(app.adminToken, input.recordId) } : {}),
         }),

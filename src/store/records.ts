@@ -42,6 +42,7 @@ const databaseEntity = z.object({
     .catch(null)
     .transform((value) => value ?? null),
   createdVia: z.unknown().optional().transform(createPathOf),
+  apiUri: optionalString,
   firstAttemptAt: optionalNumber,
   // A value that is not a time means no backup (not one in 1970).
   lastBackupAt: z
@@ -86,6 +87,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const templateHash = e.templateHash ?? null;
   const readyAt = e.readyAt ?? null;
   const firstAttemptAt = e.firstAttemptAt ?? null;
+  const apiUri = e.apiUri ?? null;
   const lastBackupAt = e.lastBackupAt ?? null;
   const entityCount = e.entityCount ?? null;
   const sizeBytes = e.sizeBytes ?? null;
@@ -95,6 +97,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
+  if (!isStringOrNull(apiUri)) return null;
   if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
   if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
   if (sizeBytes !== null && !isFiniteNumber(sizeBytes)) return null;
@@ -115,6 +118,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     readyAt,
     createdVia: createPathOf(e.createdVia),
     firstAttemptAt,
+    apiUri,
     lastBackupAt,
     entityCount,
     sizeBytes,
@@ -213,6 +217,7 @@ const RECORD_FIELDS = [
   'templateHash',
   'createdVia',
   'firstAttemptAt',
+  'apiUri',
   'lastBackupAt',
   'entityCount',
   'sizeBytes',

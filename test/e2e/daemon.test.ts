@@ -78,6 +78,7 @@ function claimAtOnce(store: InstantStore, taskIds: string[], prefix: string): Pr
       leaseExpiresAt: Date.now() + 60_000,
       createdVia: 'server-id',
       app: null,
+      apiUri: 'http://127.0.0.1',
     }),
   );
 }
@@ -97,6 +98,7 @@ describe('main-app store over the SDK', () => {
       leaseExpiresAt: Date.now() + 60_000,
       createdVia: 'server-id',
       app: null,
+      apiUri: 'http://127.0.0.1',
     });
     const version = { id: recordId, taskId: taskId!, generation: 1 };
     await store.update(version, 'a', { attempts: 1 });
@@ -115,6 +117,7 @@ describe('main-app store over the SDK', () => {
         leaseExpiresAt: 0,
         createdVia: 'server-id',
         app: null,
+        apiUri: 'http://127.0.0.1',
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',
@@ -142,6 +145,7 @@ describe('main-app store over the SDK', () => {
       leaseExpiresAt: 0,
       createdVia: 'server-id',
       app: null,
+      apiUri: 'http://127.0.0.1',
     });
     await w.db.transact(w.db.tx.tasks[taskId!]!.delete());
     await expect(
@@ -159,6 +163,7 @@ describe('main-app store over the SDK', () => {
         leaseExpiresAt: 0,
         createdVia: 'server-id',
         app: null,
+        apiUri: 'http://127.0.0.1',
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',

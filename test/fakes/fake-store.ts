@@ -83,6 +83,7 @@ export class FakeStore implements Store, RecordCatalog {
       templateHash: null,
       createdVia: 'server-id',
       firstAttemptAt: null,
+      apiUri: null,
       ...record,
       seq: this.seq++,
     });
@@ -122,6 +123,7 @@ export class FakeStore implements Store, RecordCatalog {
       leaseExpiresAt: input.leaseExpiresAt,
       generation: 1,
       createdVia: input.createdVia,
+      apiUri: input.apiUri,
       instantAppId: app?.id ?? null,
       adminToken: app?.adminToken ?? null,
     });
@@ -328,6 +330,7 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     readyAt: record.readyAt,
     createdVia: record.createdVia,
     firstAttemptAt: record.firstAttemptAt,
+    apiUri: record.apiUri,
     lastBackupAt: record.lastBackupAt ?? null,
     entityCount: record.entityCount ?? null,
     sizeBytes: record.sizeBytes ?? null,

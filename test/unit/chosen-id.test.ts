@@ -21,7 +21,7 @@ describe('chosen ids', () => {
     h.feed.pushTasks([taskId]);
     await h.clock.until(() => h.platform.inFlight === 1);
     const claimed = h.store.recordOf(taskId)!;
-    expect(claimed).toMatchObject({ status: 'provisioning', createdVia: 'chosen-id' });
+    expect(claimed).toMatchObject({ status: 'provisioning', createdVia: 'chosen-id', apiUri: 'http://127.0.0.1:1' });
     expect(claimed.instantAppId).toMatch(/^[0-9a-f-]{36}$/);
     expect(claimed.adminToken).toMatch(/^[0-9a-f-]{36}$/);
     expect(h.platform.liveApps()).toEqual([]);

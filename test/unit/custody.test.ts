@@ -34,6 +34,7 @@ function setup() {
       },
       {
         owner,
+        apiUri: 'http://127.0.0.1:1',
         leaseMs: config.leaseMs,
         requestTimeoutMs: config.requestTimeoutMs,
         settleMarginMs: config.settleMarginMs,

@@ -7,6 +7,7 @@ const unset = {
   readyAt: null,
   createdVia: 'server-id',
   firstAttemptAt: null,
+  apiUri: null,
   lastBackupAt: null,
   entityCount: null,
   sizeBytes: null,
