@@ -43,9 +43,10 @@ async function askDaemon(url: string): Promise<DaemonState | null> {
   const readyz = new URL('/readyz', url).toString();
   try {
     const response = await fetch(readyz, { signal: AbortSignal.timeout(5_000) });
-    const body = (await response.json()) as { reasons?: unknown; gate?: unknown };
+    const body = (await response.json()) as { reasons?: unknown; gate?: unknown; createPath?: unknown };
     const reasons = Array.isArray(body.reasons) ? body.reasons.map(String) : [];
-    return { url, ready: response.ok, reasons, gate: body.gate ?? null };
+    const createPath = typeof body.createPath === 'string' ? body.createPath : null;
+    return { url, ready: response.ok, reasons, gate: body.gate ?? null, createPath };
   } catch (error) {
     process.stderr.write(`instant-provisioner: could not ask the daemon at ${readyz}: ${String(error)}\n`);
     return null;
@@ -78,8 +79,9 @@ export function formatStatus(report: StatusReport): string {
     (r) => `app ${r.appId}`,
   );
   if (report.daemon) {
-    const { url, ready, reasons } = report.daemon;
-    lines.push(`Daemon at ${url}: ${ready ? 'ready' : `not ready (${reasons.join('; ')})`}`);
+    const { url, ready, reasons, createPath } = report.daemon;
+    const path = createPath ? `, creating apps with ${createPath}s` : '';
+    lines.push(`Daemon at ${url}: ${ready ? 'ready' : `not ready (${reasons.join('; ')})`}${path}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 /** The daemon's HTTP server, through the built CLI against the sandbox. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createTasks, eventually, spawnDaemon, world, type RunningDaemon, type World } from './helpers.js';
+import { createTasks, eventually, runCli, spawnDaemon, world, type RunningDaemon, type World } from './helpers.js';
 
 const TOKEN = 'ops-test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -84,6 +84,10 @@ describe('ops HTTP server', () => {
       expect(events).not.toContain(token);
     }
     expect((await fetch(`${url}/`)).headers.get('content-type')).toContain('text/html');
+
+    // `status` asks the daemon, which says how it creates apps.
+    const report = await runCli(['status', '--json', '--daemon-url', url], w!.env);
+    expect(JSON.parse(report.stdout)).toMatchObject({ daemon: { ready: true, createPath: 'chosen-id' } });
   });
 
   it('is not ready while creates are blocked; retry needs the token and then works', async () => {

@@ -10,6 +10,7 @@ import { FakeClock } from '../fakes/fake-clock.js';
 import { FakeStore } from '../fakes/fake-store.js';
 import { RecordCensus } from '../../src/ops/record-census.js';
 import { SnapshotSource } from '../../src/ops/snapshot.js';
+import { PrometheusTelemetry } from '../../src/ops/metrics.js';
 import { silentLogger } from '../../src/core/logger.js';
 
 describe('ops building blocks', () => {
@@ -118,5 +119,38 @@ describe('backup figures on the live page', () => {
       lastBackupAt: null,
       entityCount: null,
     });
+  });
+});
+
+describe('metrics that keep up', () => {
+  const gauge = async (metrics: PrometheusTelemetry, status: string) => {
+    const { body } = await metrics.exposition();
+    const line = body.split('\n').find((l) => l.startsWith(`instant_provisioner_databases{status="${status}"} `));
+    return Number(line?.split(' ')[1]);
+  };
+
+  it("the daemon's own transitions move the databases gauge at once; the next census sets it right", async () => {
+    const metrics = new PrometheusTelemetry();
+    metrics.databaseCounts({ ready: 5 });
+    metrics.statusChanged(null, 'provisioning');
+    metrics.statusChanged('provisioning', 'ready');
+    metrics.statusChanged(null, 'provisioning');
+    expect(await gauge(metrics, 'ready')).toBe(6);
+    expect(await gauge(metrics, 'provisioning')).toBe(1);
+    metrics.statusChanged('ready', 'detached');
+    metrics.statusChanged('detached', null);
+    expect(await gauge(metrics, 'ready')).toBe(5);
+    expect(await gauge(metrics, 'detached')).toBe(0);
+    // A count that raced the transitions is the truth from then on.
+    metrics.databaseCounts({ ready: 7, provisioning: 0 });
+    expect(await gauge(metrics, 'ready')).toBe(7);
+    expect(await gauge(metrics, 'provisioning')).toBe(0);
+  });
+
+  it('the live page counts move too, and never below zero', () => {
+    const state = new LiveState(new FakeClock());
+    state.databaseCounts({ provisioning: 0, ready: 1 });
+    state.statusChanged('provisioning', 'ready');
+    expect(state.databaseCountsNow).toMatchObject({ provisioning: 0, ready: 2 });
   });
 });

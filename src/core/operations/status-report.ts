@@ -28,6 +28,8 @@ export interface DaemonState {
   ready: boolean;
   reasons: string[];
   gate: unknown;
+  /** How that daemon's claims make their apps: chosen-id or server-id (null if it has not decided). */
+  createPath: string | null;
 }
 
 export interface StatusReport {
