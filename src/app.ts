@@ -91,6 +91,7 @@ export function connectPorts(
       clock,
       logger,
       windowSize: config.windowSize,
+      ownerLink: config.ownerLink,
       resubscribe: { baseMs: 500, maxMs: 30_000 },
       random: Math.random,
     }),
@@ -267,6 +268,7 @@ export class Provisioner {
         newName: this.ports.newName,
         template,
         telemetry,
+        ownerFreed: (ownerId) => this.controller?.ownerFreed(ownerId),
       },
       {
         owner: this.owner,
@@ -278,6 +280,7 @@ export class Provisioner {
         maxAttempts: config.maxAttempts,
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
         retirement: this.retirement,
+        maxDatabasesPerOwner: config.maxDatabasesPerOwner,
       },
     );
     const sweeper =
@@ -326,6 +329,7 @@ export class Provisioner {
         clock: this.ports.clock,
         logger: this.logger,
         random: this.ports.random,
+        telemetry: this.telemetry,
       },
       {
         workers: workersFor(this.config),

@@ -30,6 +30,10 @@ export interface Config {
   windowSize: number;
   shutdownGraceMs: number;
   onTaskDelete: 'delete' | 'retain';
+  /** The link from a task to its owner (`$users`); null: tasks have no owner. */
+  ownerLink: string | null;
+  /** At most this many databases per owner (provisioning, copying or ready); undefined: no cap. */
+  maxDatabasesPerOwner: number | undefined;
   deleteGraceMs: number;
   /** Paths of the template files; absent: no schema, locked rules. */
   templateSchema: string | undefined;
@@ -216,6 +220,23 @@ export const SETTINGS = {
     flag: 'onTaskDelete',
     schema: z.enum(['delete', 'retain'], 'must be delete or retain'),
     default: 'delete',
+  },
+  ownerLink: {
+    help: "the link from a task to the $users who owns it (none: tasks have no owner): a re-created task gets its database back only with the same owner, and --max-databases-per-owner counts by it",
+    env: ['PROVISIONER_OWNER_LINK'],
+    flag: 'ownerLink',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^([A-Za-z_$][\w$]*|none)$/, 'must be a link label (e.g. owner), or none')
+      .transform((label) => (label === 'none' ? null : label)),
+    default: 'owner',
+  },
+  maxDatabasesPerOwner: {
+    help: 'at most this many task databases per owner (provisioning, copying or ready); a task over it gets a refused record, provisioned once its owner has fewer (e.g. 50; unset: no cap)',
+    env: ['PROVISIONER_MAX_DATABASES_PER_OWNER'],
+    flag: 'maxDatabasesPerOwner',
+    schema: count(1).optional(),
   },
   deleteGraceMs: {
     help: 'with --on-task-delete delete: how long a deleted task may come back (re-created with its id) before its app is deleted (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',

@@ -17,36 +17,74 @@ import {
   type ReconcileContext,
 } from './reconcile-context.js';
 import { retryDelay } from './retry-policy.js';
-import type { DatabaseRecord } from './types.js';
+import { capRefusal } from './owner-phase.js';
+import type { CreatedApp, DatabaseRecord, UnlinkedTask } from './types.js';
 
 /** Claims tried before giving the task back to the queue (the name and a chosen app id are unique). */
 const CLAIM_TRIES = 5;
 
 /**
  * Claims an unlinked task: creates its record (provisioning, leased to us, naming its app when
- * its id is chosen) and links the task, in one transaction, then provisions it. The transaction
- * fails when another record claims the task or the task is gone.
+ * its id is chosen; refused, when its owner has too many databases) and links the task, in one
+ * transaction, then provisions it. The transaction fails when another record claims the task or
+ * the task is gone.
  */
-export async function claimTask(ctx: ReconcileContext, taskId: string, signal: AbortSignal): Promise<Outcome> {
+export async function claimTask(ctx: ReconcileContext, task: UnlinkedTask, signal: AbortSignal): Promise<Outcome> {
+  const log = ctx.deps.logger.child({ taskId: task.id });
+  const claimed = await withOwnerCap(ctx, task.ownerId, async (refusedBecause) =>
+    writeClaim(ctx, task, refusedBecause),
+  );
+  if (claimed.kind !== 'claimed') return claimed.outcome;
+  const { record, app } = claimed;
+  ctx.telemetry.statusChanged(null, record.status);
+  const recordLog = log.child({ databaseId: record.id });
+  if (record.status === 'refused') {
+    recordLog.warn({ ownerId: task.ownerId, error: record.error }, 'refused a database: its owner has too many');
+    return done('skipped');
+  }
+  ctx.creator.claimed(record, app);
+  recordLog.info({ databaseName: record.name }, 'claimed task');
+  return provision(ctx, record, recordLog, signal);
+}
+
+type Claimed = { kind: 'claimed'; record: DatabaseRecord; app: CreatedApp | null } | { kind: 'not'; outcome: Outcome };
+
+/**
+ * Runs a claim under the per-owner cap: for an owner with a cap to keep, the count and the claim
+ * go one at a time (within this daemon; two daemons may each claim one more at the same moment).
+ */
+function withOwnerCap(
+  ctx: ReconcileContext,
+  ownerId: string | null,
+  claim: (refusedBecause: string | null) => Promise<Claimed>,
+): Promise<Claimed> {
+  if (ctx.settings.maxDatabasesPerOwner === undefined || ownerId === null) return claim(null);
+  return ctx.ownerLocks.run(ownerId, async () => claim(await capRefusal(ctx, ownerId)));
+}
+
+/** The claim transaction, with fresh names (and chosen ids) while they are taken. */
+async function writeClaim(ctx: ReconcileContext, task: UnlinkedTask, refusedBecause: string | null): Promise<Claimed> {
   const { deps, settings, creator } = ctx;
-  const log = deps.logger.child({ taskId });
   for (let tries = 1; ; tries++) {
     const now = ctx.now;
-    const app = creator.appForClaim();
+    const app = refusedBecause ? null : creator.appForClaim();
     const record: DatabaseRecord = {
       id: deps.newId(),
-      taskId,
+      taskId: task.id,
       name: deps.newName(),
-      status: 'provisioning',
+      status: refusedBecause ? 'refused' : 'provisioning',
       instantAppId: app?.id ?? null,
       createdVia: creator.path,
       apiUri: settings.apiUri,
+      ownerId: task.ownerId,
+      originIterationId: task.forkedFrom,
+      retryHonouredAt: null,
       attempts: 0,
       firstAttemptAt: null,
-      error: null,
+      error: refusedBecause,
       createdAt: now,
-      leaseOwner: settings.owner,
-      leaseExpiresAt: now + settings.leaseMs,
+      leaseOwner: refusedBecause ? null : settings.owner,
+      leaseExpiresAt: refusedBecause ? null : now + settings.leaseMs,
       generation: 1,
       detachedAt: null,
       templateHash: null,
@@ -54,7 +92,7 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
     };
     try {
       await deps.store.claim({
-        taskId,
+        taskId: task.id,
         recordId: record.id,
         name: record.name,
         owner: settings.owner,
@@ -63,21 +101,21 @@ export async function claimTask(ctx: ReconcileContext, taskId: string, signal: A
         createdVia: record.createdVia,
         app,
         apiUri: settings.apiUri,
+        ownerId: task.ownerId,
+        originIterationId: task.forkedFrom,
+        refusedBecause,
       });
     } catch (error) {
       const taken =
         isUniqueViolation(error, 'databases', 'name') || isUniqueViolation(error, 'databases', 'instantAppId');
       if (taken && tries < CLAIM_TRIES) continue;
       // Another daemon claimed it first: read again to see its record.
-      if (isUniqueViolation(error, 'databases', 'taskId')) return retry(0);
-      if (error instanceof StoreError && error.kind === 'missing-entity') return done('skipped');
+      if (isUniqueViolation(error, 'databases', 'taskId')) return { kind: 'not', outcome: retry(0) };
+      if (error instanceof StoreError && error.kind === 'missing-entity')
+        return { kind: 'not', outcome: done('skipped') };
       throw error;
     }
-    creator.claimed(record, app);
-    ctx.telemetry.statusChanged(null, 'provisioning');
-    const recordLog = log.child({ databaseId: record.id });
-    recordLog.info({ databaseName: record.name }, 'claimed task');
-    return provision(ctx, record, recordLog, signal);
+    return { kind: 'claimed', record, app };
   }
 }
 

@@ -14,6 +14,7 @@ import type {
   RecordChanges,
   RecordVersion,
   TaskState,
+  UnlinkedTask,
 } from './types.js';
 
 /** The main app, narrowed to what the reconciler needs. Errors are StoreError. */
@@ -52,8 +53,8 @@ export interface Store {
   /** Links a task to its existing record (repairs a lost link). */
   link(taskId: string, recordId: string): Promise<void>;
 
-  /** Oldest-first ids of tasks without a database. */
-  listUnlinkedTasks(limit: number): Promise<string[]>;
+  /** Oldest-first tasks without a database. */
+  listUnlinkedTasks(limit: number): Promise<UnlinkedTask[]>;
 
   /** Id of the newest task without a database, or null. */
   newestUnlinkedTask(): Promise<string | null>;
@@ -75,6 +76,12 @@ export interface Store {
 
   /** Records whose name is one of `names`. */
   findRecordsByName(names: string[]): Promise<DatabaseRecord[]>;
+
+  /** How many databases `ownerId` has that hold, or will hold, an app (provisioning, copying, ready); at most `limit`. */
+  countDatabasesOf(ownerId: string, limit: number): Promise<number>;
+
+  /** Refused records (of `ownerId`, when given), oldest first. */
+  listRefusedRecords(limit: number, ownerId?: string): Promise<DatabaseRecord[]>;
 }
 
 /** The main app as the operator commands (template push, status, retry, gc) read it. */
@@ -97,6 +104,8 @@ export interface RecordCatalog {
 export interface UpdateOptions {
   requireTask?: boolean;
   linkTask?: boolean;
+  /** Also clears the task's `databaseRetryRequestedAt`: the owner's request is taken. */
+  clearRetryRequest?: boolean;
 }
 
 export interface ClaimInput {
@@ -111,6 +120,12 @@ export interface ClaimInput {
   app: CreatedApp | null;
   /** The server the app is made on (normalized API URI): where the record's app lives. */
   apiUri: string;
+  /** The task's owner, written on the record (null: none). */
+  ownerId: string | null;
+  /** A fork: the iteration it was forked from, linked as the record's `originIteration`. */
+  originIterationId: string | null;
+  /** `refused`: the owner has too many databases (the reason goes in `error`); else `provisioning`. */
+  refusedBecause: string | null;
 }
 
 /** InstantDB's Platform API. Errors are PlatformError. */
@@ -143,15 +158,21 @@ export interface PlatformClient {
 /** Live snapshots of what needs work. Events are hints; the reconciler re-reads before acting. */
 export interface Feed {
   /**
-   * Starts watching; returns a function that stops watching. Records leased by
-   * `owner` (this process) are left out of the records window: it knows them.
+   * Starts watching. Records leased by `owner` (this process) are left out of the
+   * records window: it knows them.
    */
-  watch(handlers: FeedHandlers, owner: string): () => void;
+  watch(handlers: FeedHandlers, owner: string): FeedWatch;
+}
+
+export interface FeedWatch {
+  stop(): void;
+  /** Watches this many of the oldest unlinked tasks from now on (room past tasks that keep failing). */
+  resizeTasks(limit: number): void;
 }
 
 export interface FeedHandlers {
   /** A full snapshot of the oldest tasks without a database (a bounded window). */
-  onUnlinkedTasks(taskIds: string[]): void;
+  onUnlinkedTasks(tasks: UnlinkedTask[]): void;
   /**
    * A full snapshot of the oldest records that need work now (a bounded window):
    * provisioning ones others hold, and ready or failed ones whose task is gone.
@@ -159,6 +180,8 @@ export interface FeedHandlers {
   onUnfinishedRecords(records: DatabaseRecord[]): void;
   /** A full snapshot of the longest-detached records (a bounded window). */
   onDetachedRecords(records: DatabaseRecord[]): void;
+  /** A full snapshot of failed records whose task's owner asked for another try (a bounded window). */
+  onRetryRequests(records: DatabaseRecord[]): void;
   /** A subscription failed; `global` when retrying cannot help (e.g. a rejected admin token). */
   onError(error: Error): void;
 }
@@ -211,6 +234,8 @@ export interface Telemetry {
   statusChanged(from: string | null, to: string | null): void;
   /** Which create path this daemon uses (decided at start). */
   createPath(path: CreatePath): void;
+  /** How many tasks the main app keeps refusing, backing off (the task window grows past them). */
+  tasksStuck(count: number): void;
 }
 
 /** Telemetry that goes nowhere. */
@@ -226,6 +251,7 @@ export const noTelemetry: Telemetry = {
   mainAppWrites() {},
   statusChanged() {},
   createPath() {},
+  tasksStuck() {},
 };
 
 /** One change a schema push makes (or would make) to an app, e.g. `add-attr notes.text`. */

@@ -6,6 +6,7 @@
 import type { Clock } from '../clock.js';
 import { StoreError } from '../errors.js';
 import type { AppCreator } from './app-creator.js';
+import { KeyedLock } from './keyed-lock.js';
 import { foreignLeaseWaitMs, isImplausibleLease, leaseCoversCreate } from './lease.js';
 import type { Logger } from './logger.js';
 import { noTelemetry, type Store, type Telemetry, type UpdateOptions } from './ports.js';
@@ -40,6 +41,8 @@ export interface ReconcilerSettings {
   maxAttempts: number | undefined;
   backoff: BackoffPolicy;
   retirement: RetirementPolicy;
+  /** At most this many databases per owner that hold, or will hold, an app; undefined: no cap. */
+  maxDatabasesPerOwner: number | undefined;
 }
 
 export interface ReconcilerDeps {
@@ -54,12 +57,20 @@ export interface ReconcilerDeps {
   /** What every new app is created with; its hash is recorded on each ready record. */
   template: AppTemplate;
   telemetry?: Telemetry;
+  /** An owner's databases went down by one: a refused one of theirs may now be made. */
+  ownerFreed?: (ownerId: string) => void;
 }
+
+/** Statuses whose databases hold, or will hold, an app: what the per-owner cap counts. */
+const COUNTED = new Set(['provisioning', 'copying', 'ready']);
 
 /** The result of a fenced write: the record as written, or why it was not. */
 export type Written = DatabaseRecord | 'lost' | 'gone';
 
 export class ReconcileContext {
+  /** Claims of one owner, one at a time, while a per-owner cap is kept (see create-phase.ts). */
+  readonly ownerLocks = new KeyedLock();
+
   constructor(
     readonly deps: ReconcilerDeps,
     readonly settings: ReconcilerSettings,
@@ -86,9 +97,15 @@ export class ReconcileContext {
       if (error instanceof StoreError && error.kind === 'missing-entity') return 'gone';
       throw error;
     }
-    if (changes.status !== undefined && changes.status !== record.status)
-      this.telemetry.statusChanged(record.status, changes.status);
+    if (changes.status !== undefined && changes.status !== record.status) this.statusChanged(record, changes.status);
     return applyChanges(record, changes);
+  }
+
+  /** Tells the world a record moved from its status to `to` (null: removed). */
+  statusChanged(record: DatabaseRecord, to: string | null): void {
+    this.telemetry.statusChanged(record.status, to);
+    const counted = (status: string | null) => status !== null && COUNTED.has(status);
+    if (record.ownerId && counted(record.status) && !counted(to)) this.deps.ownerFreed?.(record.ownerId);
   }
 
   /** A fenced write that takes (or renews) our lease on the record. */
@@ -144,6 +161,8 @@ function applyChanges(record: DatabaseRecord, changes: RecordChanges): DatabaseR
   if (changes.attempts !== undefined) next.attempts = changes.attempts;
   if (changes.firstAttemptAt !== undefined) next.firstAttemptAt = changes.firstAttemptAt;
   if (changes.apiUri !== undefined) next.apiUri = changes.apiUri;
+  if (changes.retryHonouredAt !== undefined) next.retryHonouredAt = changes.retryHonouredAt;
+  if (changes.taskId !== undefined) next.taskId = changes.taskId;
   if (changes.error !== undefined) next.error = changes.error;
   if (changes.leaseOwner !== undefined) next.leaseOwner = changes.leaseOwner;
   if (changes.leaseExpiresAt !== undefined) next.leaseExpiresAt = changes.leaseExpiresAt;

@@ -54,7 +54,7 @@ export async function retireDetached(
   log: Logger,
 ): Promise<Outcome> {
   const retiring = isRetiring(record);
-  if (state.task && !retiring) return reattach(ctx, record, log);
+  if (state.task && !retiring) return reattach(ctx, state, record, log);
   if (!retiring && policy.onTaskDelete === 'retain') {
     const written = await ctx.write(record, { status: 'retained' });
     if (typeof written === 'string') return retry(0);
@@ -83,10 +83,19 @@ export async function retireDetached(
 }
 
 /**
- * A detached or retained record whose task is back (re-created with the same id):
- * links the task to it again, and it is ready; one fenced write with the link.
+ * A detached or retained record whose task is back (re-created with the same id): links the task
+ * to it again, and it is ready; one fenced write with the link. Only for the same owner: task
+ * ids can be learnt (the live page lists them), and anyone who can create tasks could re-create
+ * one to be handed its database.
  */
-export async function reattach(ctx: ReconcileContext, record: DatabaseRecord, log: Logger): Promise<Outcome> {
+export async function reattach(
+  ctx: ReconcileContext,
+  state: TaskState,
+  record: DatabaseRecord,
+  log: Logger,
+): Promise<Outcome> {
+  const ownerId = state.task?.ownerId ?? null;
+  if (ownerId !== record.ownerId) return letGo(ctx, record, ownerId, log);
   const written = await ctx.write(
     record,
     { status: 'ready', detachedAt: null, leaseOwner: null, leaseExpiresAt: null },
@@ -97,8 +106,28 @@ export async function reattach(ctx: ReconcileContext, record: DatabaseRecord, lo
   return done('skipped');
 }
 
+/**
+ * A task re-created with this record's task id by someone other than its owner gets a new
+ * database. The record lets go of the task id (its own id takes its place, freeing the claim key)
+ * and otherwise stays as it is: a detached one retires after its grace, a retained one is kept.
+ */
+async function letGo(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  newOwnerId: string | null,
+  log: Logger,
+): Promise<Outcome> {
+  const written = await ctx.write(record, { taskId: record.id });
+  if (typeof written === 'string') return retry(0);
+  log.warn(
+    { previousOwnerId: record.ownerId, ownerId: newOwnerId, appId: record.instantAppId },
+    'task re-created by another owner: it gets a new database; the old one is not handed over',
+  );
+  return retry(0);
+}
+
 /** A fenced delete of the record; a record already gone counts as removed. */
-async function removeRecord(
+export async function removeRecord(
   ctx: ReconcileContext,
   record: DatabaseRecord,
   message: string,
@@ -111,7 +140,7 @@ async function removeRecord(
     if (!(error instanceof StoreError && error.kind === 'missing-entity')) throw error;
   }
   ctx.creator.forget(record.taskId);
-  ctx.telemetry.statusChanged(record.status, null);
+  ctx.statusChanged(record, null);
   log.info({ appId: record.instantAppId, databaseName: record.name }, message);
   return done('skipped');
 }

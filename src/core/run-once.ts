@@ -23,7 +23,7 @@ import { detachedWaitMs, isRetiring, type RetirementPolicy } from './retirement.
 import type { BackoffPolicy } from './retry-policy.js';
 import { TaskDriver } from './task-driver.js';
 import type { TaskReconciler } from './task-reconciler.js';
-import type { TaskResult } from './types.js';
+import type { TaskResult, UnlinkedTask } from './types.js';
 
 export interface OnceSummary {
   ready: number;
@@ -155,9 +155,9 @@ class OnceRun {
     while (!boundarySeen && !this.summary.abortedBy) {
       const page = await this.deps.store.listUnlinkedTasks(this.settings.pageSize + this.leftBehind.size);
       let offered = 0;
-      for (const taskId of page) {
-        if (this.offer(taskId, true)) offered++;
-        if (taskId === boundary) {
+      for (const task of page) {
+        if (this.offer(task.id, task)) offered++;
+        if (task.id === boundary) {
           boundarySeen = true;
           break;
         }
@@ -172,10 +172,11 @@ class OnceRun {
   private async workThroughRecords(): Promise<void> {
     while (!this.summary.abortedBy) {
       const limit = this.settings.pageSize + this.leftBehind.size;
-      const [unfinished, broken, detached] = await Promise.all([
+      const [unfinished, broken, detached, refused] = await Promise.all([
         this.deps.store.listUnfinishedRecords(limit),
         this.deps.store.listBrokenRecords(limit),
         this.deps.store.listDetachedRecords(limit),
+        this.deps.store.listRefusedRecords(limit),
       ]);
       // Detached records are retired only once their grace is over (or a retirement is under way).
       const now = this.deps.clock.now();
@@ -184,7 +185,7 @@ class OnceRun {
         (record) => isRetiring(record) || detachedWaitMs(record, now, retirement, lease) === 0,
       );
       let offered = 0;
-      for (const record of [...unfinished, ...broken, ...due]) if (this.offer(record.taskId)) offered++;
+      for (const record of [...unfinished, ...broken, ...due, ...refused]) if (this.offer(record.taskId)) offered++;
       if (offered === 0) break;
       await this.until(() => this.pending.size === 0);
     }
@@ -203,12 +204,12 @@ class OnceRun {
     }
   }
 
-  /** Queues a task once; `unlinked` when a read just showed it without a database (its first pass may claim at once). */
-  private offer(taskId: string, unlinked = false): boolean {
+  /** Queues a task once; with `unlinked`, the task as a read just showed it without a database (its first pass may claim at once). */
+  private offer(taskId: string, unlinked?: UnlinkedTask): boolean {
     if (this.summary.abortedBy || this.pending.has(taskId) || this.leftBehind.has(taskId)) return false;
     this.pending.add(taskId);
     this.reportProgress();
-    if (unlinked) this.driver.offerUnlinked(taskId);
+    if (unlinked) this.driver.offerUnlinked(unlinked);
     else this.driver.offer(taskId);
     return true;
   }

@@ -12,16 +12,19 @@
  *               when the caller watches leases itself (`parkLeased: false`)
  *   throws    → task error: queued again after a growing backoff (the server's
  *               wait wins), or given up on after `maxErrorsPerTask` (onGaveUp);
+ *               a refusal of the main app (a claim it will not take, say a required
+ *               attribute the daemon cannot fill) makes the task *stuck*: it backs
+ *               off longer, and the caller may look past it (onStuckChanged);
  *               global error: logged once per distinct condition, then
  *               onGlobalError decides ('retry' or 'stop')
  */
 import { AbortedError, type Clock } from '../clock.js';
-import { ProvisionerError } from '../errors.js';
+import { ProvisionerError, StoreError } from '../errors.js';
 import type { Logger } from './logger.js';
 import { errorMessage } from './reconcile-context.js';
 import { retryDelay, type BackoffPolicy } from './retry-policy.js';
 import type { TaskReconciler } from './task-reconciler.js';
-import type { TaskResult } from './types.js';
+import type { TaskResult, UnlinkedTask } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface TaskDriverSettings {
@@ -33,6 +36,8 @@ export interface TaskDriverSettings {
   parkLeased: boolean;
   /** Give up on a task after this many errors in a row (never, when absent). */
   maxErrorsPerTask?: number;
+  /** Backoff for stuck tasks (the main app keeps refusing them): longer, they are not going to pass soon. */
+  stuckBackoff?: BackoffPolicy;
 }
 
 export interface TaskDriverHooks {
@@ -42,6 +47,8 @@ export interface TaskDriverHooks {
   onGaveUp?(taskId: string, error: unknown): void;
   /** A global condition: 'retry' backs the task off as a task error; 'stop' drops it. */
   onGlobalError(taskId: string, error: ProvisionerError): 'retry' | 'stop';
+  /** How many tasks are stuck changed. */
+  onStuckChanged?(stuck: number): void;
 }
 
 export interface TaskDriverDeps {
@@ -55,8 +62,10 @@ export class TaskDriver {
   private readonly queue: WorkQueue;
   private readonly stopping = new AbortController();
   private readonly failures = new Map<string, number>();
-  /** Queued tasks last seen without a database; see TaskReconciler.reconcile. */
-  private readonly claimFirst = new Set<string>();
+  /** Queued tasks last seen without a database, as seen; see TaskReconciler.reconcile. */
+  private readonly unlinked = new Map<string, UnlinkedTask>();
+  /** Tasks the main app keeps refusing (see the header). */
+  private readonly stuck = new Set<string>();
   /** The global condition last logged, so each distinct one is logged once, not once per task. */
   private lastGlobalError: string | null = null;
 
@@ -69,11 +78,16 @@ export class TaskDriver {
   }
 
   /** Queues a task a read just showed without a database, unless the queue knows it already. */
-  offerUnlinked(taskId: string): boolean {
-    if (this.stopped || this.queue.has(taskId)) return false;
-    this.claimFirst.add(taskId);
-    this.queue.add(taskId);
+  offerUnlinked(task: UnlinkedTask): boolean {
+    if (this.stopped || this.queue.has(task.id)) return false;
+    this.unlinked.set(task.id, task);
+    this.queue.add(task.id);
     return true;
+  }
+
+  /** Tasks the main app keeps refusing, backing off (the oldest unlinked tasks may be all of them). */
+  get stuckTasks(): ReadonlySet<string> {
+    return this.stuck;
   }
 
   /** Queues a task unless the queue knows it already (waiting, worked or parked). */
@@ -101,7 +115,7 @@ export class TaskDriver {
   stop(): void {
     this.stopping.abort();
     this.queue.stop();
-    this.claimFirst.clear();
+    this.unlinked.clear();
   }
 
   /** Resolves once no pass is waiting or running. */
@@ -115,9 +129,11 @@ export class TaskDriver {
 
   private async work(taskId: string): Promise<void> {
     try {
-      const claimFirst = this.claimFirst.delete(taskId);
-      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, { claimFirst });
+      const unlinked = this.unlinked.get(taskId);
+      this.unlinked.delete(taskId);
+      const outcome = await this.deps.reconciler.reconcile(taskId, this.stopping.signal, unlinked ? { unlinked } : {});
       this.failures.delete(taskId);
+      this.setStuck(taskId, false);
       this.lastGlobalError = null;
       switch (outcome.kind) {
         case 'done':
@@ -144,17 +160,34 @@ export class TaskDriver {
     }
     const failures = (this.failures.get(taskId) ?? 0) + 1;
     this.failures.set(taskId, failures);
-    const { maxErrorsPerTask } = this.settings;
+    const { maxErrorsPerTask, stuckBackoff } = this.settings;
     if (maxErrorsPerTask !== undefined && failures >= maxErrorsPerTask) {
       this.failures.delete(taskId);
+      this.setStuck(taskId, false);
       this.deps.logger.error({ taskId, error: errorMessage(error) }, 'giving up on task for this run');
       return this.hooks.onGaveUp?.(taskId, error);
     }
+    const refused = error instanceof StoreError && error.kind === 'rejected';
+    const wasStuck = this.stuck.has(taskId);
+    if (refused) this.setStuck(taskId, true);
     const retryAfterMs = error instanceof ProvisionerError ? error.retryAfterMs : undefined;
-    const delay = retryDelay(failures, this.settings.errorBackoff, this.deps.random, retryAfterMs);
-    if (!global) {
+    const policy = refused && stuckBackoff ? stuckBackoff : this.settings.errorBackoff;
+    const delay = retryDelay(failures, policy, this.deps.random, retryAfterMs);
+    if (refused && !wasStuck) {
+      this.deps.logger.warn(
+        { taskId, error: errorMessage(error), retryInMs: delay },
+        'the main app refuses this task; backing it off and looking past it',
+      );
+    } else if (!global && !refused) {
       this.deps.logger.warn({ taskId, error: errorMessage(error), retryInMs: delay }, 'reconcile failed; will retry');
     }
     this.queue.addAfter(taskId, delay);
+  }
+
+  private setStuck(taskId: string, stuck: boolean): void {
+    if (stuck === this.stuck.has(taskId)) return;
+    if (stuck) this.stuck.add(taskId);
+    else this.stuck.delete(taskId);
+    this.hooks.onStuckChanged?.(this.stuck.size);
   }
 }

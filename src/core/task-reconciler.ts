@@ -44,8 +44,9 @@ import {
   type ReconcilerDeps,
   type ReconcilerSettings,
 } from './reconcile-context.js';
-import { reattach, releaseRecord, retireDetached, retireFinished } from './retire-phase.js';
-import type { DatabaseRecord, TaskState } from './types.js';
+import { honourRetryRequest, reconsiderRefused } from './owner-phase.js';
+import { reattach, releaseRecord, removeRecord, retireDetached, retireFinished } from './retire-phase.js';
+import type { DatabaseRecord, TaskState, UnlinkedTask } from './types.js';
 
 export type { Outcome, ReconcilerDeps, ReconcilerSettings } from './reconcile-context.js';
 export { errorMessage } from './reconcile-context.js';
@@ -58,14 +59,14 @@ export class TaskReconciler {
   }
 
   /**
-   * One pass over a task. With `claimFirst` (the task was just seen without a
-   * database), it tries the claim before reading anything: the claim transaction
-   * itself checks that no record exists for the task and that the task exists,
-   * so the read would only cost a round trip; any conflict falls back to a read.
+   * One pass over a task. With `unlinked` (the task as a read just showed it, without a
+   * database), it tries the claim before reading anything: the claim transaction itself checks
+   * that no record exists for the task and that the task exists, so the read would only cost a
+   * round trip; any conflict falls back to a read.
    */
-  async reconcile(taskId: string, signal: AbortSignal, options: { claimFirst?: boolean } = {}): Promise<Outcome> {
+  async reconcile(taskId: string, signal: AbortSignal, options: { unlinked?: UnlinkedTask } = {}): Promise<Outcome> {
     const { ctx } = this;
-    if (options.claimFirst) return claimTask(ctx, taskId, signal);
+    if (options.unlinked) return claimTask(ctx, options.unlinked, signal);
     const state = await ctx.deps.store.loadTask(taskId);
     const record = state.record;
     if (!record) {
@@ -76,12 +77,18 @@ export class TaskReconciler {
     const log = ctx.deps.logger.child({ taskId, databaseId: record.id });
     const finished =
       (record.status === 'ready' && record.instantAppId) || record.status === 'failed' || record.status === 'retained';
-    if (finished || record.status === 'detached') {
+    if (finished || record.status === 'detached' || record.status === 'refused') {
       await ctx.creator.release(taskId, record, log);
       const { retirement } = ctx.settings;
+      if (record.status === 'refused')
+        return reconsiderRefused(ctx, state, record, log, () =>
+          removeRecord(ctx, record, 'task was deleted; removed its refused database record', log),
+        );
       if (record.status === 'detached') return retireDetached(ctx, state, record, retirement, log);
       if (!state.task) return retireFinished(ctx, record, retirement, log);
-      if (record.status === 'retained') return reattach(ctx, record, log);
+      if (record.status === 'retained') return reattach(ctx, state, record, log);
+      if (record.status === 'failed' && state.task.retryRequestedAt !== null)
+        return honourRetryRequest(ctx, record, state.task.retryRequestedAt, log);
       return this.settled(state, record, log);
     }
     if (record.status !== 'provisioning') {
@@ -138,7 +145,7 @@ export class TaskReconciler {
         );
       return done('skipped');
     }
-    return claimTask(this.ctx, state.task.id, signal);
+    return claimTask(this.ctx, state.task, signal);
   }
 
   /** A ready or failed record: make sure its task links to it, and stop. */

@@ -1,11 +1,21 @@
 /** The domain as the reconciler sees it: no SDK types, no wire formats. */
 
 /**
- * provisioning: claimed, its app not made or not recorded yet; ready: linked to its app;
- * failed: gave up (retry puts it back); detached: its task was deleted, the app is
- * deleted after the grace period; retained: its task was deleted, the app is kept.
+ * provisioning: claimed, its app not made or not recorded yet; copying: a fork's app is made and
+ * its source's data is being copied in; ready: linked to its app; failed: gave up (retry puts it
+ * back); refused: its owner has as many databases as --max-databases-per-owner allows, no app is
+ * made until they have fewer; detached: its task was deleted, the app is deleted after the grace
+ * period; retained: its task was deleted, the app is kept.
  */
-export const DATABASE_STATUSES = ['provisioning', 'ready', 'failed', 'detached', 'retained'] as const;
+export const DATABASE_STATUSES = [
+  'provisioning',
+  'copying',
+  'ready',
+  'failed',
+  'refused',
+  'detached',
+  'retained',
+] as const;
 export type DatabaseStatus = (typeof DATABASE_STATUSES)[number];
 
 /** A `databases` record, without its admin token (the core never needs to read one). */
@@ -38,6 +48,12 @@ export interface DatabaseRecord {
   firstAttemptAt: number | null;
   /** The server its app lives on (normalized API URI); null on records older than the field: the daemon's own. */
   apiUri: string | null;
+  /** Its task's owner when it was claimed (null: no owner, or a record older than the field). */
+  ownerId: string | null;
+  /** For a fork: the iteration whose task's database it starts as a copy of (`originIteration`). */
+  originIterationId: string | null;
+  /** When the daemon last honoured a retry its task's owner asked for (epoch ms). */
+  retryHonouredAt: number | null;
   /**
    * Epoch ms of its last backup (`backup`), and what that backup measured: entities and archive
    * bytes. Null (or absent, in records made before backups) when it was never backed up.
@@ -55,10 +71,28 @@ export interface DatabaseRecord {
 export const CREATE_PATHS = ['chosen-id', 'server-id'] as const;
 export type CreatePath = (typeof CREATE_PATHS)[number];
 
+/**
+ * A task as the window of tasks without a database shows it: enough to claim it without reading
+ * it again (its owner, and the iteration it was forked from).
+ */
+export interface UnlinkedTask {
+  id: string;
+  /** The `$users` id of its owner (the owner link), or null when it has none. */
+  ownerId: string | null;
+  /** The iteration it was forked from (`tasks.forkedFrom`): its database starts as a copy. */
+  forkedFrom: string | null;
+}
+
 /** What one read of the main app says about a task. */
 export interface TaskState {
   /** null when the task does not exist (never did, or was deleted). */
-  task: { id: string; mainDatabaseId: string | null } | null;
+  task:
+    | (UnlinkedTask & {
+        mainDatabaseId: string | null;
+        /** When its owner last asked for another try at a failed database (epoch ms). */
+        retryRequestedAt: number | null;
+      })
+    | null;
   /** The record whose `taskId` is this task, if any. */
   record: DatabaseRecord | null;
 }
@@ -116,6 +150,9 @@ export interface RecordChanges {
   createdVia?: CreatePath;
   firstAttemptAt?: number | null;
   apiUri?: string | null;
+  retryHonouredAt?: number;
+  /** A task re-created by someone else: the record lets go of the task id (see retire-phase.ts). */
+  taskId?: string;
   error?: string | null;
   attempts?: number;
   readyAt?: number;

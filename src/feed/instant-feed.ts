@@ -1,7 +1,8 @@
 /**
- * The Feed port over `subscribeQuery`: three live, windowed queries (tasks
+ * The Feed port over `subscribeQuery`: four live, windowed queries (tasks
  * without a database; records that need work now; detached records, the next to
- * retire first), each delivering full snapshots.
+ * retire first; failed records whose owner asked for another try), each
+ * delivering full snapshots.
  *
  * The SDK reconnects by itself after a dropped stream, but any non-200 answer to
  * its subscribe request closes the subscription for good, and its `for await`
@@ -10,19 +11,28 @@
  * reconnect is a full re-read, so nothing that happened meanwhile is lost.
  */
 import type { Clock } from '../clock.js';
-import { noTelemetry, type Feed, type FeedHandlers, type Telemetry } from '../core/ports.js';
+import { noTelemetry, type Feed, type FeedHandlers, type FeedWatch, type Telemetry } from '../core/ports.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay, type BackoffPolicy } from '../core/retry-policy.js';
-import type { DatabaseRecord } from '../core/types.js';
+import type { DatabaseRecord, UnlinkedTask } from '../core/types.js';
 import { classifyStoreError } from '../store/instant-store.js';
 import { untyped, type MainDb } from '../store/instant-db.js';
-import { detachedRecordsQuery, parseRecord, unfinishedRecordsQuery, unlinkedTasksQuery } from '../store/records.js';
+import {
+  detachedRecordsQuery,
+  parseRecord,
+  parseUnlinkedTask,
+  retryRequestsQuery,
+  unfinishedRecordsQuery,
+  unlinkedTasksQuery,
+} from '../store/records.js';
 
 export interface InstantFeedOptions {
   db: MainDb;
   clock: Clock;
   logger: Logger;
   windowSize: number;
+  /** The link from a task to its owner; null: tasks have no owner. */
+  ownerLink: string | null;
   resubscribe: BackoffPolicy;
   random: () => number;
   /** How often to check for a subscription the SDK closed without telling us. */
@@ -33,13 +43,14 @@ export interface InstantFeedOptions {
 export class InstantFeed implements Feed {
   constructor(private readonly options: InstantFeedOptions) {}
 
-  watch(handlers: FeedHandlers, owner: string): () => void {
-    const { db, windowSize } = this.options;
+  watch(handlers: FeedHandlers, owner: string): FeedWatch {
+    const { db, windowSize, ownerLink } = this.options;
+    let taskWindow = windowSize;
     const tasks = new LiveQuery(
       this.options,
       'unlinked tasks',
-      (onPayload) => db.subscribeQuery(unlinkedTasksQuery(windowSize), onPayload),
-      (data) => handlers.onUnlinkedTasks(idsOf((data as { tasks?: unknown }).tasks)),
+      (onPayload) => db.subscribeQuery(untyped(unlinkedTasksQuery(taskWindow, ownerLink)), onPayload),
+      (data) => handlers.onUnlinkedTasks(tasksOf((data as { tasks?: unknown }).tasks, ownerLink)),
       handlers.onError,
     );
     const records = new LiveQuery(
@@ -56,8 +67,22 @@ export class InstantFeed implements Feed {
       (data) => handlers.onDetachedRecords(recordsOf((data as { databases?: unknown }).databases)),
       handlers.onError,
     );
-    return () => {
-      for (const query of [tasks, records, detached]) query.close();
+    const retries = new LiveQuery(
+      this.options,
+      'retry requests',
+      (onPayload) => db.subscribeQuery(untyped(retryRequestsQuery(windowSize)), onPayload),
+      (data) => handlers.onRetryRequests(recordsOf((data as { databases?: unknown }).databases)),
+      handlers.onError,
+    );
+    return {
+      stop: () => {
+        for (const query of [tasks, records, detached, retries]) query.close();
+      },
+      resizeTasks: (limit) => {
+        if (limit === taskWindow) return;
+        taskWindow = limit;
+        tasks.reopen();
+      },
     };
   }
 }
@@ -91,6 +116,15 @@ class LiveQuery {
     this.log = options.logger.child({ subscription: name });
     this.telemetry = options.telemetry ?? noTelemetry;
     this.telemetry.subscriptionChanged(name, false);
+    this.connect();
+  }
+
+  /** Subscribes again at once (its query changed); the new snapshot replaces the old. */
+  reopen(): void {
+    if (this.closed) return;
+    this.cancelTimer();
+    this.subscription?.close();
+    this.subscription = null;
     this.connect();
   }
 
@@ -158,9 +192,9 @@ class LiveQuery {
   }
 }
 
-function idsOf(entities: unknown): string[] {
+function tasksOf(entities: unknown, ownerLink: string | null): UnlinkedTask[] {
   if (!Array.isArray(entities)) return [];
-  return entities.flatMap((entity) => (entity && typeof entity.id === 'string' ? [entity.id as string] : []));
+  return entities.flatMap((entity) => parseUnlinkedTask(entity, ownerLink) ?? []);
 }
 
 function recordsOf(entities: unknown): DatabaseRecord[] {

@@ -36,5 +36,8 @@ export function combineTelemetry(...sinks: Telemetry[]): Telemetry {
     createPath: (path) => {
       for (const sink of sinks) sink.createPath(path);
     },
+    tasksStuck: (count) => {
+      for (const sink of sinks) sink.tasksStuck(count);
+    },
   };
 }

@@ -32,6 +32,7 @@ export class LiveState implements Telemetry {
   private backups: BackupTotals | null = null;
   private lastFailure: PlatformFailure | null = null;
   private path: CreatePath | null = null;
+  private stuck = 0;
   readonly throughput = new ThroughputSeries();
 
   constructor(private readonly clock: Clock) {}
@@ -88,6 +89,15 @@ export class LiveState implements Telemetry {
     this.path = path;
   }
 
+  tasksStuck(count: number): void {
+    this.stuck = count;
+  }
+
+  /** Tasks the main app keeps refusing, backing off. */
+  get stuckTasks(): number {
+    return this.stuck;
+  }
+
   /** How this daemon's claims make their apps; null until it has decided. */
   get createPathNow(): CreatePath | null {
     return this.path;
@@ -141,6 +151,8 @@ export interface Readiness {
   gate: GateView;
   /** How this daemon's claims make their apps: chosen-id or server-id (null before it decided). */
   createPath: CreatePath | null;
+  /** Tasks the main app keeps refusing to claim, backing off (they do not make the daemon unready). */
+  stuckTasks: number;
 }
 
 /**
@@ -154,5 +166,11 @@ export function readiness(state: LiveState, now: number): Readiness {
   for (const [name, open] of subscriptions) if (!open) reasons.push(`subscription-down: ${name}`);
   const block = state.blockReason;
   if (block !== null) reasons.push(`creates-blocked: ${block}`);
-  return { ready: reasons.length === 0, reasons, gate: state.gateView(now), createPath: state.createPathNow };
+  return {
+    ready: reasons.length === 0,
+    reasons,
+    gate: state.gateView(now),
+    createPath: state.createPathNow,
+    stuckTasks: state.stuckTasks,
+  };
 }

@@ -42,6 +42,7 @@ export class PrometheusTelemetry implements Telemetry {
   private readonly writes: Counter;
   private readonly transactions: Counter;
   private readonly path: Gauge<'path'>;
+  private readonly stuck: Gauge;
   private blockedReason: string | null = null;
   private sawOtherStatus = false;
   /** The `databases` gauge's values: the last census, moved by every transition since. */
@@ -116,6 +117,15 @@ export class PrometheusTelemetry implements Telemetry {
       registers,
     });
     for (const path of CREATE_PATHS) this.path.set({ path }, 0);
+    this.stuck = new Gauge({
+      name: 'instant_provisioner_tasks_stuck',
+      help: 'Tasks the main app keeps refusing to claim (e.g. a required attribute), backing off; the task window grows past them',
+      registers,
+    });
+  }
+
+  tasksStuck(count: number): void {
+    this.stuck.set(count);
   }
 
   platformRequest(operation: PlatformOperation, outcome: string, durationMs: number): void {

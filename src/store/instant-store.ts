@@ -22,6 +22,7 @@ import {
   type RecordChanges,
   type RecordVersion,
   type TaskState,
+  type UnlinkedTask,
 } from '../core/types.js';
 import { StoreError } from '../errors.js';
 import { readInstantError } from '../instant-errors.js';
@@ -29,8 +30,11 @@ import { GroupCommit, type GroupCommitStats } from './group-commit.js';
 import { untyped, type MainDb } from './instant-db.js';
 import {
   brokenRecordsQuery,
+  COUNTED_STATUSES,
   detachedRecordsQuery,
+  linkedIdOf,
   parseRecord,
+  parseUnlinkedTask,
   recordsOffTemplateQuery,
   recordsQuery,
   unfinishedRecordsQuery,
@@ -48,6 +52,8 @@ export interface InstantStoreOptions {
   openToken?: (stored: string, recordId: string) => string;
   /** Told of the main-app writes and the transactions they took. */
   telemetry?: Telemetry;
+  /** The link from a task to its owner (`$users`); null: tasks have no owner. Default `owner`. */
+  ownerLink?: string | null;
 }
 
 type TransactStep = Parameters<MainDb['transact']>[0] extends infer Steps
@@ -77,21 +83,43 @@ export class InstantStore implements Store, RecordCatalog {
     return { ...this.commits.stats };
   }
 
+  private get ownerLink(): string | null {
+    return this.options.ownerLink === undefined ? 'owner' : this.options.ownerLink;
+  }
+
   async loadTask(taskId: string): Promise<TaskState> {
-    const result = await this.call(() =>
-      this.db.query({
-        tasks: { $: { where: { id: taskId } }, mainDatabase: {} },
-        databases: { $: { where: { taskId } } },
-      }),
-    );
-    const task = result.tasks[0];
-    const entity = result.databases[0];
+    const { ownerLink } = this;
+    const query = {
+      tasks: {
+        $: { where: { id: taskId }, fields: ['id', 'databaseRetryRequestedAt'] },
+        mainDatabase: { $: { fields: ['id'] } },
+        forkedFrom: { $: { fields: ['id'] } },
+        ...(ownerLink ? { [ownerLink]: { $: { fields: ['id'] } } } : {}),
+      },
+      databases: { $: { where: { taskId } }, originIteration: { $: { fields: ['id'] } } },
+    };
+    const result = (await this.call(() => this.db.query(untyped(query)))) as {
+      tasks?: Array<Record<string, unknown>>;
+      databases?: Array<{ id: string }>;
+    };
+    const task = result.tasks?.[0];
+    const entity = result.databases?.[0];
     const record = entity === undefined ? null : parseRecord(entity);
     if (entity !== undefined && record === null) {
       throw new StoreError('rejected', `database record ${entity.id} for task ${taskId} is missing required fields`);
     }
+    const unlinked = task && parseUnlinkedTask(task, ownerLink);
+    const requested = task?.['databaseRetryRequestedAt'];
+    const retryRequestedAt = typeof requested === 'string' ? Date.parse(requested) : requested;
     return {
-      task: task ? { id: task.id, mainDatabaseId: linkedId(task.mainDatabase) } : null,
+      task: unlinked
+        ? {
+            ...unlinked,
+            mainDatabaseId: linkedIdOf(task['mainDatabase']),
+            retryRequestedAt:
+              typeof retryRequestedAt === 'number' && Number.isFinite(retryRequestedAt) ? retryRequestedAt : null,
+          }
+        : null,
       record,
     };
   }
@@ -105,17 +133,22 @@ export class InstantStore implements Store, RecordCatalog {
         tx.databases[input.recordId]!.create({
           taskId: input.taskId,
           name: input.name,
-          status: 'provisioning',
           attempts: 0,
           createdAt: input.now,
-          leaseOwner: input.owner,
-          leaseExpiresAt: input.leaseExpiresAt,
           generation: 1,
           createdVia: input.createdVia,
           apiUri: input.apiUri,
+          ...(input.ownerId ? { ownerId: input.ownerId } : {}),
+          // Refused (its owner has too many databases): no lease, no app, the reason for the owner to see.
+          ...(input.refusedBecause
+            ? { status: 'refused', error: input.refusedBecause }
+            : { status: 'provisioning', leaseOwner: input.owner, leaseExpiresAt: input.leaseExpiresAt }),
           // A chosen id: the record names its app before the app exists.
           ...(app ? { instantAppId: app.id, adminToken: this.seal(app.adminToken, input.recordId) } : {}),
         }),
+        ...(input.originIterationId
+          ? [tx.databases[input.recordId]!.link({ originIteration: input.originIterationId })]
+          : []),
         // Fails the claim if the task was deleted meanwhile (a group it is in is then sent again one by one).
         tx.tasks[input.taskId]!.update({}, { upsert: false }),
         tx.tasks[input.taskId]!.link({ mainDatabase: input.recordId }),
@@ -141,6 +174,7 @@ export class InstantStore implements Store, RecordCatalog {
         own.step,
         tx.databases[version.id]!.update({ ...changes, generation }, { upsert: false }),
         ...(options.requireTask || options.linkTask ? [task.update({}, { upsert: false })] : []),
+        ...(options.clearRetryRequest ? [task.update({ databaseRetryRequestedAt: null }, { upsert: false })] : []),
         ...(options.linkTask ? [task.link({ mainDatabase: version.id })] : []),
       ],
     });
@@ -192,14 +226,20 @@ export class InstantStore implements Store, RecordCatalog {
     await this.call(() => this.db.transact([this.db.tx.tasks[taskId]!.link({ mainDatabase: recordId })]));
   }
 
-  async listUnlinkedTasks(limit: number): Promise<string[]> {
-    const result = await this.call(() => this.db.query(unlinkedTasksQuery(limit)));
-    return result.tasks.map((task) => task.id);
+  async listUnlinkedTasks(limit: number): Promise<UnlinkedTask[]> {
+    const { ownerLink } = this;
+    const result = (await this.call(() => this.db.query(untyped(unlinkedTasksQuery(limit, ownerLink))))) as {
+      tasks?: unknown[];
+    };
+    return (result.tasks ?? []).flatMap((task) => parseUnlinkedTask(task, ownerLink) ?? []);
   }
 
   async newestUnlinkedTask(): Promise<string | null> {
-    const result = await this.call(() => this.db.query(unlinkedTasksQuery(1, 'desc')));
-    return result.tasks[0]?.id ?? null;
+    const result = (await this.call(() => this.db.query(untyped(unlinkedTasksQuery(1, null, 'desc'))))) as {
+      tasks?: Array<{ id?: unknown }>;
+    };
+    const id = result.tasks?.[0]?.id;
+    return typeof id === 'string' ? id : null;
   }
 
   listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
@@ -212,6 +252,20 @@ export class InstantStore implements Store, RecordCatalog {
 
   listBrokenRecords(limit: number): Promise<DatabaseRecord[]> {
     return this.queryRecords(brokenRecordsQuery(limit));
+  }
+
+  async countDatabasesOf(ownerId: string, limit: number): Promise<number> {
+    const query = {
+      databases: {
+        $: { where: { ownerId, status: { $in: [...COUNTED_STATUSES] } }, limit, fields: ['id'] },
+      },
+    };
+    const result = (await this.call(() => this.db.query(untyped(query)))) as { databases?: unknown[] };
+    return result.databases?.length ?? 0;
+  }
+
+  listRefusedRecords(limit: number, ownerId?: string): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsQuery({ status: 'refused', ...(ownerId ? { ownerId } : {}) }, limit, 'asc'));
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {
@@ -316,11 +370,6 @@ function fence(db: MainDb, recordId: string, generation: number, owner: string, 
 function toMs(value: unknown): number | null {
   const ms = typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
   return Number.isFinite(ms) ? ms : null;
-}
-
-function linkedId(link: unknown): string | null {
-  if (link && typeof link === 'object' && 'id' in link && typeof link.id === 'string') return link.id;
-  return null;
 }
 
 function parseRecords(entities: unknown[]): DatabaseRecord[] {

@@ -4,7 +4,7 @@
  * must still be readable, so the reconciler can repair it.
  */
 import { z } from 'zod';
-import { DATABASE_STATUSES, type CreatePath, type DatabaseRecord } from '../core/types.js';
+import { DATABASE_STATUSES, type CreatePath, type DatabaseRecord, type UnlinkedTask } from '../core/types.js';
 
 const timestamp = z
   .union([z.number(), z.string()])
@@ -43,6 +43,9 @@ const databaseEntity = z.object({
     .transform((value) => value ?? null),
   createdVia: z.unknown().optional().transform(createPathOf),
   apiUri: optionalString,
+  ownerId: optionalString,
+  retryHonouredAt: optionalNumber,
+  originIteration: z.unknown().optional().transform(linkedIdOf),
   firstAttemptAt: optionalNumber,
   // A value that is not a time means no backup (not one in 1970).
   lastBackupAt: z
@@ -56,6 +59,18 @@ const databaseEntity = z.object({
   sizeBytes: optionalNumber,
 });
 
+/**
+ * The id a has-one link points at, however it comes back: an object or null when the query asked
+ * for it (with inference), an array without inference, a bare id when it was not asked for.
+ */
+export function linkedIdOf(value: unknown): string | null {
+  const first = Array.isArray(value) ? value[0] : value;
+  if (typeof first === 'string') return first;
+  if (first && typeof first === 'object' && typeof (first as { id?: unknown }).id === 'string')
+    return (first as { id: string }).id;
+  return null;
+}
+
 /** Records from before chosen ids (or edited by hand) made their apps with server ids. */
 function createPathOf(value: unknown): CreatePath {
   return value === 'chosen-id' ? 'chosen-id' : 'server-id';
@@ -67,7 +82,9 @@ export function parseRecord(entity: unknown): DatabaseRecord | null {
   const wellFormed = parseWellFormed(entity);
   if (wellFormed) return wellFormed;
   const parsed = databaseEntity.safeParse(entity);
-  return parsed.success ? parsed.data : null;
+  if (!parsed.success) return null;
+  const { originIteration, ...record } = parsed.data;
+  return { ...record, originIterationId: originIteration };
 }
 
 /** The record when every field has exactly its schema type (what the daemon writes); else null. */
@@ -88,6 +105,8 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const readyAt = e.readyAt ?? null;
   const firstAttemptAt = e.firstAttemptAt ?? null;
   const apiUri = e.apiUri ?? null;
+  const ownerId = e.ownerId ?? null;
+  const retryHonouredAt = e.retryHonouredAt ?? null;
   const lastBackupAt = e.lastBackupAt ?? null;
   const entityCount = e.entityCount ?? null;
   const sizeBytes = e.sizeBytes ?? null;
@@ -97,7 +116,8 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
-  if (!isStringOrNull(apiUri)) return null;
+  if (!isStringOrNull(apiUri) || !isStringOrNull(ownerId)) return null;
+  if (retryHonouredAt !== null && !isFiniteNumber(retryHonouredAt)) return null;
   if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
   if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
   if (sizeBytes !== null && !isFiniteNumber(sizeBytes)) return null;
@@ -119,6 +139,9 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     createdVia: createPathOf(e.createdVia),
     firstAttemptAt,
     apiUri,
+    ownerId,
+    retryHonouredAt,
+    originIterationId: linkedIdOf(e.originIteration),
     lastBackupAt,
     entityCount,
     sizeBytes,
@@ -133,18 +156,43 @@ function isStringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
-/** Ids of tasks without a database, oldest first. Only ids: a user's tasks may carry large fields. */
-export function unlinkedTasksQuery(limit: number, order: 'asc' | 'desc' = 'asc') {
+/** Only ids of linked entities: what a claim needs of a task's owner and fork origin. */
+const ID_ONLY = { $: { fields: ['id'] } };
+
+/**
+ * Tasks without a database, oldest first, with their owner (through `ownerLink`; none when null)
+ * and the iteration they were forked from. Only ids: a user's tasks may carry large fields.
+ */
+export function unlinkedTasksQuery(limit: number, ownerLink: string | null, order: 'asc' | 'desc' = 'asc') {
   return {
     tasks: {
       $: {
         where: { 'mainDatabase.id': { $isNull: true } },
         limit,
         order: { serverCreatedAt: order },
-        fields: ['id'] as ['id'],
+        fields: ['id'],
       },
+      ...(ownerLink ? { [ownerLink]: ID_ONLY } : {}),
+      forkedFrom: ID_ONLY,
     },
-  } as const;
+  };
+}
+
+/** A task as the unlinked-tasks query returns it, or null without an id. */
+export function parseUnlinkedTask(entity: unknown, ownerLink: string | null): UnlinkedTask | null {
+  if (typeof entity !== 'object' || entity === null) return null;
+  const e = entity as Record<string, unknown>;
+  if (typeof e.id !== 'string') return null;
+  return {
+    id: e.id,
+    ownerId: ownerLink ? linkedIdOf(e[ownerLink]) : null,
+    forkedFrom: linkedIdOf(e.forkedFrom),
+  };
+}
+
+/** Adds what every record query asks for besides the record's own fields: its fork origin. */
+function withOrigin<T extends { databases: object }>(query: T): T {
+  return { ...query, databases: { ...query.databases, originIteration: ID_ONLY } };
 }
 
 /**
@@ -155,25 +203,39 @@ export function unlinkedTasksQuery(limit: number, order: 'asc' | 'desc' = 'asc')
  * otherwise push a new snapshot at it for every write it makes.
  */
 export function unfinishedRecordsQuery(limit: number, exceptOwner?: string) {
-  const provisioning =
-    exceptOwner === undefined
-      ? { status: 'provisioning' }
-      : { status: 'provisioning', leaseOwner: { $not: exceptOwner } };
-  const taskGone = { status: { $in: ['ready', 'failed'] }, 'task.id': { $isNull: true } };
-  return {
+  const working = { status: { $in: ['provisioning', 'copying'] } };
+  const provisioning = exceptOwner === undefined ? working : { ...working, leaseOwner: { $not: exceptOwner } };
+  const taskGone = { status: { $in: ['ready', 'failed', 'refused'] }, 'task.id': { $isNull: true } };
+  return withOrigin({
     databases: {
       $: { where: { or: [provisioning, taskGone] }, limit, order: { serverCreatedAt: 'asc' } },
     },
-  } as const;
+  });
 }
+
+/** Failed records whose task's owner asked for another try (`tasks.databaseRetryRequestedAt`), oldest first. */
+export function retryRequestsQuery(limit: number) {
+  return withOrigin({
+    databases: {
+      $: {
+        where: { status: 'failed', 'task.databaseRetryRequestedAt': { $isNull: false } },
+        limit,
+        order: { serverCreatedAt: 'asc' },
+      },
+    },
+  });
+}
+
+/** The statuses of databases that hold, or will hold, an app: what a per-owner cap counts. */
+export const COUNTED_STATUSES = ['provisioning', 'copying', 'ready'] as const;
 
 /** Detached records, the longest detached first: the next to retire. */
 export function detachedRecordsQuery(limit: number) {
-  return {
+  return withOrigin({
     databases: {
       $: { where: { status: 'detached' }, limit, order: { detachedAt: 'asc' } },
     },
-  } as const;
+  });
 }
 
 /**
@@ -187,7 +249,7 @@ export function recordsQuery(
   offset = 0,
   extraFields: readonly string[] = [],
 ) {
-  return {
+  return withOrigin({
     databases: {
       $: {
         where,
@@ -197,7 +259,7 @@ export function recordsQuery(
         fields: [...RECORD_FIELDS, ...extraFields],
       },
     },
-  };
+  });
 }
 
 /** Every field a DatabaseRecord reads; `adminToken` is not one of them. */
@@ -218,6 +280,8 @@ const RECORD_FIELDS = [
   'createdVia',
   'firstAttemptAt',
   'apiUri',
+  'ownerId',
+  'retryHonouredAt',
   'lastBackupAt',
   'entityCount',
   'sizeBytes',
@@ -225,7 +289,7 @@ const RECORD_FIELDS = [
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */
 export function recordsOffTemplateQuery(hash: string, limit: number, offset = 0) {
-  return {
+  return withOrigin({
     databases: {
       $: {
         where: { status: 'ready', templateHash: { $not: hash } },
@@ -234,12 +298,12 @@ export function recordsOffTemplateQuery(hash: string, limit: number, offset = 0)
         order: { serverCreatedAt: 'asc' },
       },
     },
-  } as const;
+  });
 }
 
 /** Records edited into a state no watch covers: `ready` without an app, or an unknown status. */
 export function brokenRecordsQuery(limit: number) {
-  return {
+  return withOrigin({
     databases: {
       $: {
         where: {
@@ -252,5 +316,5 @@ export function brokenRecordsQuery(limit: number) {
         order: { serverCreatedAt: 'asc' },
       },
     },
-  } as const;
+  });
 }

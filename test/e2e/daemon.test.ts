@@ -51,7 +51,7 @@ describe('daemon against the sandbox', () => {
     const w = (current = await world());
     const { provisioner: daemon } = provisioner(w);
     daemon.start();
-    await eventually(() => w.sandbox.stats().openSubscriptions === 3);
+    await eventually(() => w.sandbox.stats().openSubscriptions === 4);
     await daemon.stop();
     await eventually(() => w.sandbox.stats().openSubscriptions === 0);
   });
@@ -79,6 +79,9 @@ function claimAtOnce(store: InstantStore, taskIds: string[], prefix: string): Pr
       createdVia: 'server-id',
       app: null,
       apiUri: 'http://127.0.0.1',
+      ownerId: null,
+      originIterationId: null,
+      refusedBecause: null,
     }),
   );
 }
@@ -99,6 +102,9 @@ describe('main-app store over the SDK', () => {
       createdVia: 'server-id',
       app: null,
       apiUri: 'http://127.0.0.1',
+      ownerId: null,
+      originIterationId: null,
+      refusedBecause: null,
     });
     const version = { id: recordId, taskId: taskId!, generation: 1 };
     await store.update(version, 'a', { attempts: 1 });
@@ -118,6 +124,9 @@ describe('main-app store over the SDK', () => {
         createdVia: 'server-id',
         app: null,
         apiUri: 'http://127.0.0.1',
+        ownerId: null,
+        originIterationId: null,
+        refusedBecause: null,
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',
@@ -146,6 +155,9 @@ describe('main-app store over the SDK', () => {
       createdVia: 'server-id',
       app: null,
       apiUri: 'http://127.0.0.1',
+      ownerId: null,
+      originIterationId: null,
+      refusedBecause: null,
     });
     await w.db.transact(w.db.tx.tasks[taskId!]!.delete());
     await expect(
@@ -164,6 +176,9 @@ describe('main-app store over the SDK', () => {
         createdVia: 'server-id',
         app: null,
         apiUri: 'http://127.0.0.1',
+        ownerId: null,
+        originIterationId: null,
+        refusedBecause: null,
       }),
     ).rejects.toMatchObject({
       kind: 'unique-violation',

@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
+import type { UnlinkedTask } from '../../src/core/types.js';
 import { InstantFeed } from '../../src/feed/instant-feed.js';
 import { connectMainDb } from '../../src/store/instant-db.js';
 import { LogSink } from '../fakes/log-sink.js';
@@ -59,6 +60,7 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
     clock: systemClock,
     logger: log,
     windowSize: 10,
+    ownerLink: 'owner',
     resubscribe: { baseMs: 50, maxMs: 100 },
     random: () => 1,
     watchdogMs: 100,
@@ -66,14 +68,15 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
   const snapshots: string[][] = [];
   // Counted when the snapshot arrives: whatever the watchdog does afterwards does not change it.
   let requestsAtSnapshot = -1;
-  const stop = feed.watch(
+  const { stop } = feed.watch(
     {
-      onUnlinkedTasks: (ids) => {
+      onUnlinkedTasks: (tasks) => {
         if (snapshots.length === 0) requestsAtSnapshot = requests;
-        snapshots.push(ids);
+        snapshots.push(tasks.map((task) => task.id));
       },
       onUnfinishedRecords: () => {},
       onDetachedRecords: () => {},
+      onRetryRequests: () => {},
       onError: () => {},
     },
     'this-daemon',
@@ -88,7 +91,7 @@ it('resubscribes with backoff after the server refuses a subscription, and deliv
   expect(log.messages('info')).toContain('subscription is back');
 });
 
-it('watches task ids only, and leaves records this daemon holds out of the records window', async () => {
+it('watches task ids with their owner and fork origin, and leaves records this daemon holds out of the records window', async () => {
   const w = await world();
   try {
     const feed = new InstantFeed({
@@ -96,21 +99,30 @@ it('watches task ids only, and leaves records this daemon holds out of the recor
       clock: systemClock,
       logger: new LogSink(),
       windowSize: 10,
+      ownerLink: 'owner',
       resubscribe: { baseMs: 50, maxMs: 100 },
       random: () => 1,
     });
-    let tasks: string[] = [];
+    let tasks: UnlinkedTask[] = [];
     let records: string[] = [];
-    const stop = feed.watch(
+    const { stop } = feed.watch(
       {
-        onUnlinkedTasks: (ids) => (tasks = ids),
+        onUnlinkedTasks: (shown) => (tasks = shown),
         onUnfinishedRecords: (list) => (records = list.map((record) => record.leaseOwner ?? 'nobody')),
         onDetachedRecords: () => {},
+        onRetryRequests: () => {},
         onError: () => {},
       },
       'me',
     );
     const [a, b, c, d] = await createTasks(w.db, 4);
+    const user = id();
+    const iteration = id();
+    await w.db.transact([
+      w.db.tx.$users[user]!.update({ email: 'owner@example.com' }),
+      w.db.tx.iterations[iteration]!.update({ createdAt: Date.now() }).link({ task: a! }),
+      w.db.tx.tasks[d!]!.link({ owner: user, forkedFrom: iteration }),
+    ]);
     const record = (taskId: string, leaseOwner: string | null) => {
       const recordId = id();
       return [
@@ -127,7 +139,7 @@ it('watches task ids only, and leaves records this daemon holds out of the recor
     await w.db.transact([...record(a!, 'me'), ...record(b!, 'other'), ...record(c!, null)]);
     await eventually(() => tasks.length === 1 && records.length === 2);
     stop();
-    expect(tasks).toEqual([d]);
+    expect(tasks).toEqual([{ id: d, ownerId: user, forkedFrom: iteration }]);
     expect(records.sort()).toEqual(['nobody', 'other']);
   } finally {
     await w.close();

@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../fakes/fake-clock.js';
-import { createTasks, eventually, eventuallyOn, provisioner, settledOn, world, type World } from './helpers.js';
+import { id } from '@instantdb/admin';
+import { eventually, eventuallyOn, provisioner, settledOn, world, type World } from './helpers.js';
 
 let current: World | undefined;
 afterEach(async () => {
@@ -25,8 +26,13 @@ describe('tasks deleted and re-created by a browser', () => {
     const email = 'owner@example.com';
     await w.db.auth.createToken(email);
     const owner = (await w.db.query({ $users: { $: { where: { email } } } })).$users[0]!.id;
-    const [kept, gone, back] = await createTasks(w.db, 3, clock);
-    await w.db.transact([kept, gone, back].map((taskId) => w.db.tx.tasks[taskId!]!.link({ owner })));
+    // Owned from the start, as a browser creates them: the owner link is in the creating transaction.
+    const [kept, gone, back] = [id(), id(), id()];
+    await w.db.transact(
+      [kept, gone, back].map((taskId, i) =>
+        w.db.tx.tasks[taskId]!.update({ title: `task ${i}`, createdAt: clock.now() }).link({ owner }),
+      ),
+    );
     const ready = async () => {
       const { databases } = await w.db.query({ databases: {} });
       return databases.filter((record) => record.status === 'ready');
@@ -37,20 +43,20 @@ describe('tasks deleted and re-created by a browser', () => {
     // What a browser does: delete two tasks, then re-create one of them with the same id. The
     // clock stands still meanwhile: the grace cannot run out, however slow the machine.
     const frozenAt = clock.now();
-    await w.db.transact([w.db.tx.tasks[gone!]!.delete(), w.db.tx.tasks[back!]!.delete()]);
+    await w.db.transact([w.db.tx.tasks[gone]!.delete(), w.db.tx.tasks[back]!.delete()]);
     await eventually(async () => {
       const { databases } = await w.db.query({ databases: {} });
       return databases.filter((record) => record.status === 'detached').length === 2;
     });
-    await w.db.transact(w.db.tx.tasks[back!]!.update({ title: 'back again', createdAt: clock.now() }).link({ owner }));
+    await w.db.transact(w.db.tx.tasks[back]!.update({ title: 'back again', createdAt: clock.now() }).link({ owner }));
     await eventually(async () => {
-      const { tasks } = await w.db.query({ tasks: { $: { where: { id: back! } }, mainDatabase: {} } });
+      const { tasks } = await w.db.query({ tasks: { $: { where: { id: back } }, mainDatabase: {} } });
       return tasks[0]?.mainDatabase?.status === 'ready';
     });
     expect(clock.now()).toBe(frozenAt);
 
     // Now the grace passes, on the fake clock: the deleted task's app goes, then its record.
-    const goneApp = before.get(gone!)!.instantAppId!;
+    const goneApp = before.get(gone)!.instantAppId!;
     await eventuallyOn(clock, daemon, async () => {
       const deleted = w.sandbox.apps().find((app) => app.id === goneApp)!.deletedAt !== null;
       return deleted && (await w.db.query({ databases: {} })).databases.length === 2;
@@ -58,19 +64,19 @@ describe('tasks deleted and re-created by a browser', () => {
     expect(clock.now()).toBeGreaterThanOrEqual(frozenAt + GRACE_MS);
     const { tasks } = await w.db.query({ tasks: { mainDatabase: {} } });
     const byTask = new Map(tasks.map((task) => [task.id, task.mainDatabase]));
-    expect(byTask.get(back!)).toMatchObject({ status: 'ready', instantAppId: before.get(back!)!.instantAppId });
-    expect(byTask.get(kept!)).toMatchObject({ status: 'ready', instantAppId: before.get(kept!)!.instantAppId });
+    expect(byTask.get(back)).toMatchObject({ status: 'ready', instantAppId: before.get(back)!.instantAppId });
+    expect(byTask.get(kept)).toMatchObject({ status: 'ready', instantAppId: before.get(kept)!.instantAppId });
     const live = w.sandbox.apps().filter((app) => app.id !== w.appId && app.deletedAt === null);
     expect(live.map((app) => app.id).sort()).toEqual(
-      [before.get(back!)!.instantAppId, before.get(kept!)!.instantAppId].sort(),
+      [before.get(back)!.instantAppId, before.get(kept)!.instantAppId].sort(),
     );
     const retired = daemon.log.entries.find((entry) => entry.message === 'retired the database of a deleted task')!;
     expect(retired.fields).toMatchObject({ appId: goneApp });
     // The retired record's fences went with it; the others' stay.
     const { databaseFences } = await w.db.query({ databaseFences: {} });
-    const goneRecord = before.get(gone!)!.id;
+    const goneRecord = before.get(gone)!.id;
     expect(databaseFences.filter((f) => f.key.startsWith(`${goneRecord}/`))).toEqual([]);
-    expect(databaseFences.filter((f) => f.key.startsWith(`${before.get(kept!)!.id}/`)).length).toBeGreaterThan(0);
+    expect(databaseFences.filter((f) => f.key.startsWith(`${before.get(kept)!.id}/`)).length).toBeGreaterThan(0);
     expect(await settledOn(clock, daemon, daemon.provisioner.stop())).toEqual({ drained: true });
   });
 });

@@ -1,5 +1,5 @@
-import type { Feed, FeedHandlers } from '../../src/core/ports.js';
-import type { DatabaseRecord } from '../../src/core/types.js';
+import type { Feed, FeedHandlers, FeedWatch } from '../../src/core/ports.js';
+import type { DatabaseRecord, UnlinkedTask } from '../../src/core/types.js';
 
 /** A subscription feed a test drives by hand: push snapshots, fail, close. */
 export class FakeFeed implements Feed {
@@ -8,18 +8,32 @@ export class FakeFeed implements Feed {
   /** The owners that asked to watch, for assertions. */
   readonly owners: string[] = [];
 
-  watch(handlers: FeedHandlers, owner: string): () => void {
+  /** The sizes the task window was set to, in order. */
+  readonly taskWindows: number[] = [];
+
+  watch(handlers: FeedHandlers, owner: string): FeedWatch {
     this.owners.push(owner);
     this.watchers.add(handlers);
-    return () => this.watchers.delete(handlers);
+    return {
+      stop: () => void this.watchers.delete(handlers),
+      resizeTasks: (limit) => void this.taskWindows.push(limit),
+    };
   }
 
   get watching(): number {
     return this.watchers.size;
   }
 
-  pushTasks(taskIds: string[]): void {
-    for (const watcher of this.watchers) watcher.onUnlinkedTasks(taskIds);
+  /** Unlinked tasks, as the window shows them; a bare id is a task with no owner, not forked. */
+  pushTasks(tasks: Array<string | UnlinkedTask>): void {
+    const shown = tasks.map((task) =>
+      typeof task === 'string' ? { id: task, ownerId: null, forkedFrom: null } : task,
+    );
+    for (const watcher of this.watchers) watcher.onUnlinkedTasks(shown);
+  }
+
+  pushRetryRequests(records: DatabaseRecord[]): void {
+    for (const watcher of this.watchers) watcher.onRetryRequests(records);
   }
 
   pushRecords(records: DatabaseRecord[]): void {

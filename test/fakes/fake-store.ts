@@ -8,6 +8,7 @@ import {
   type RecordChanges,
   type RecordVersion,
   type TaskState,
+  type UnlinkedTask,
 } from '../../src/core/types.js';
 import { StoreError } from '../../src/errors.js';
 
@@ -20,6 +21,9 @@ interface StoredTask {
   id: string;
   seq: number;
   mainDatabaseId: string | null;
+  ownerId: string | null;
+  forkedFrom: string | null;
+  retryRequestedAt: number | null;
 }
 
 type Operation = 'loadTask' | 'claim' | 'update' | 'delete' | 'link' | 'list';
@@ -49,8 +53,18 @@ export class FakeStore implements Store, RecordCatalog {
   beforeOperation: (op: Operation) => void | Promise<void> = () => {};
   readonly counts: Record<Operation, number> = { loadTask: 0, claim: 0, update: 0, delete: 0, link: 0, list: 0 };
 
-  addTask(id = `00000000-0000-4000-8000-${String(++this.taskCounter).padStart(12, '0')}`): string {
-    this.tasks.set(id, { id, seq: this.seq++, mainDatabaseId: null });
+  addTask(
+    id = `00000000-0000-4000-8000-${String(++this.taskCounter).padStart(12, '0')}`,
+    fields: { ownerId?: string | null; forkedFrom?: string | null } = {},
+  ): string {
+    this.tasks.set(id, {
+      id,
+      seq: this.seq++,
+      mainDatabaseId: null,
+      ownerId: fields.ownerId ?? null,
+      forkedFrom: fields.forkedFrom ?? null,
+      retryRequestedAt: null,
+    });
     return id;
   }
 
@@ -84,6 +98,9 @@ export class FakeStore implements Store, RecordCatalog {
       createdVia: 'server-id',
       firstAttemptAt: null,
       apiUri: null,
+      ownerId: null,
+      originIterationId: null,
+      retryHonouredAt: null,
       ...record,
       seq: this.seq++,
     });
@@ -100,13 +117,33 @@ export class FakeStore implements Store, RecordCatalog {
     const task = this.tasks.get(taskId);
     const record = this.recordOf(taskId);
     return {
-      task: task ? { id: task.id, mainDatabaseId: this.linkedRecord(task) } : null,
+      task: task
+        ? {
+            id: task.id,
+            ownerId: task.ownerId,
+            forkedFrom: task.forkedFrom,
+            mainDatabaseId: this.linkedRecord(task),
+            retryRequestedAt: task.retryRequestedAt,
+          }
+        : null,
       record: record ? toRecord(record) : null,
     };
   }
 
+  /** Tasks whose claims the main app refuses (as a required attribute the daemon cannot fill would). */
+  readonly refusedClaims = new Set<string>();
+
+  /** The owner asks for another try at a failed database, as a browser writes it. */
+  requestRetry(taskId: string, at: number): void {
+    this.tasks.get(taskId)!.retryRequestedAt = at;
+  }
+
   async claim(input: ClaimInput): Promise<void> {
     await this.enter('claim');
+    if (this.refusedClaims.has(input.taskId))
+      throw new StoreError('rejected', 'main app refused the request (validation-failed: Missing required attribute)', {
+        status: 400,
+      });
     if (this.recordOf(input.taskId)) throw unique('databases', 'taskId');
     if ([...this.records.values()].some((record) => record.name === input.name)) throw unique('databases', 'name');
     const { app } = input;
@@ -126,7 +163,36 @@ export class FakeStore implements Store, RecordCatalog {
       apiUri: input.apiUri,
       instantAppId: app?.id ?? null,
       adminToken: app?.adminToken ?? null,
+      ownerId: input.ownerId,
+      originIterationId: input.originIterationId,
+      ...(input.refusedBecause
+        ? { status: 'refused', error: input.refusedBecause, leaseOwner: null, leaseExpiresAt: null }
+        : {}),
     });
+  }
+
+  async countDatabasesOf(ownerId: string, limit: number): Promise<number> {
+    await this.enter('list');
+    const counted = ['provisioning', 'copying', 'ready'];
+    const count = [...this.records.values()].filter((r) => r.ownerId === ownerId && counted.includes(r.status)).length;
+    return Math.min(count, limit);
+  }
+
+  async listRefusedRecords(limit: number, ownerId?: string): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.status === 'refused' && (ownerId === undefined || record.ownerId === ownerId))
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map(toRecord);
+  }
+
+  /** Failed records whose task's owner asked for another try, as the retry-requests window shows them. */
+  retryRequests(): DatabaseRecord[] {
+    return [...this.records.values()]
+      .filter((record) => record.status === 'failed' && this.tasks.get(record.taskId)?.retryRequestedAt != null)
+      .sort((a, b) => a.seq - b.seq)
+      .map(toRecord);
   }
 
   /** Makes readAdminToken fail as an envelope no configured key opens would. */
@@ -158,9 +224,11 @@ export class FakeStore implements Store, RecordCatalog {
     ) {
       throw unique('databases', 'instantAppId');
     }
+    if (options.clearRetryRequest && !task) throw missing(version.taskId);
     this.fences.add(key);
     Object.assign(record, changes, { generation: version.generation + 1 });
     if (options.linkTask) task!.mainDatabaseId = record.id;
+    if (options.clearRetryRequest) task!.retryRequestedAt = null;
   }
 
   async delete(version: RecordVersion): Promise<void> {
@@ -183,9 +251,14 @@ export class FakeStore implements Store, RecordCatalog {
     task.mainDatabaseId = recordId;
   }
 
-  async listUnlinkedTasks(limit: number): Promise<string[]> {
+  async listUnlinkedTasks(limit: number): Promise<UnlinkedTask[]> {
     await this.enter('list');
-    return this.unlinked().slice(0, limit);
+    return this.unlinked()
+      .slice(0, limit)
+      .map((id) => {
+        const task = this.tasks.get(id)!;
+        return { id, ownerId: task.ownerId, forkedFrom: task.forkedFrom };
+      });
   }
 
   async newestUnlinkedTask(): Promise<string | null> {
@@ -196,12 +269,12 @@ export class FakeStore implements Store, RecordCatalog {
   async listUnfinishedRecords(limit: number, exceptOwner?: string): Promise<DatabaseRecord[]> {
     await this.enter('list');
     const taskGone = (record: StoredRecord) =>
-      (record.status === 'ready' || record.status === 'failed') && !this.linkedTaskOf(record.id);
+      ['ready', 'failed', 'refused'].includes(record.status) && !this.linkedTaskOf(record.id);
+    const working = (record: StoredRecord) => record.status === 'provisioning' || record.status === 'copying';
     return [...this.records.values()]
       .filter(
         (record) =>
-          (record.status === 'provisioning' && (exceptOwner === undefined || record.leaseOwner !== exceptOwner)) ||
-          taskGone(record),
+          (working(record) && (exceptOwner === undefined || record.leaseOwner !== exceptOwner)) || taskGone(record),
       )
       .sort((a, b) => a.seq - b.seq)
       .slice(0, limit)
@@ -331,6 +404,9 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     createdVia: record.createdVia,
     firstAttemptAt: record.firstAttemptAt,
     apiUri: record.apiUri,
+    ownerId: record.ownerId,
+    originIterationId: record.originIterationId,
+    retryHonouredAt: record.retryHonouredAt,
     lastBackupAt: record.lastBackupAt ?? null,
     entityCount: record.entityCount ?? null,
     sizeBytes: record.sizeBytes ?? null,

@@ -41,6 +41,8 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   windowSize: 256,
   shutdownGraceMs: 25_000,
   onTaskDelete: 'delete',
+  ownerLink: 'owner',
+  maxDatabasesPerOwner: undefined,
   deleteGraceMs: 86_400_000,
   templateSchema: undefined,
   templatePerms: undefined,
@@ -82,9 +84,10 @@ export function harness(overrides: Partial<Config> = {}) {
     );
   /** Pushes what the three live queries would show now (as the real feed does after every write). */
   const publish = async (to: FakeFeed = feed) => {
-    to.pushTasks(await store.listUnlinkedTasks(config.windowSize));
+    to.pushTasks(await store.listUnlinkedTasks(to.taskWindows.at(-1) ?? config.windowSize));
     to.pushRecords(await store.listUnfinishedRecords(config.windowSize));
     to.pushDetached(await store.listDetachedRecords(config.windowSize));
+    to.pushRetryRequests(store.retryRequests());
   };
   /** Every task linked to a ready record whose app is live, and no other live app. */
   const exactlyOneAppPerTask = () => {

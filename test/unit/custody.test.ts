@@ -42,6 +42,7 @@ function setup() {
         maxAttempts: config.maxAttempts,
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
         retirement: { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs },
+        maxDatabasesPerOwner: undefined,
       },
     );
   return { clock, store, platform, reconciler };
@@ -113,7 +114,9 @@ describe('custody of a record', () => {
     };
     const a = reconciler('a', platform, late);
 
-    await expect(a.reconcile(taskId, signal, { claimFirst: true })).rejects.toThrow('did not answer');
+    await expect(
+      a.reconcile(taskId, signal, { unlinked: { id: taskId, ownerId: null, forkedFrom: null } }),
+    ).rejects.toThrow('did not answer');
     for (let pass = 0; pass < 5; pass++) {
       const outcome = await a.reconcile(taskId, signal);
       if (outcome.kind === 'done') break;
@@ -134,7 +137,9 @@ describe('custody of a record', () => {
 
     // a creates an app; its ready write fails before reaching the store.
     store.failNext('update', new StoreError('unavailable', 'the main app did not answer in time'));
-    await expect(a.reconcile(taskId, signal, { claimFirst: true })).rejects.toThrow('did not answer');
+    await expect(
+      a.reconcile(taskId, signal, { unlinked: { id: taskId, ownerId: null, forkedFrom: null } }),
+    ).rejects.toThrow('did not answer');
     expect(a.custodySize).toBe(1);
     const [appOfA] = platform.liveApps();
 

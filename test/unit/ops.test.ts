@@ -45,6 +45,7 @@ describe('ops building blocks', () => {
       reasons: [],
       gate: { state: 'ok' },
       createPath: null,
+      stuckTasks: 0,
     });
     state.createPath('chosen-id');
     expect(readiness(state, clock.now())).toMatchObject({ createPath: 'chosen-id' });

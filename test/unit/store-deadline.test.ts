@@ -33,7 +33,7 @@ describe('store call deadline', () => {
     const call = store.listUnlinkedTasks(1);
     await clock.advance(100);
     answer({ tasks: [{ id: 't1' }] });
-    await expect(call).resolves.toEqual(['t1']);
+    await expect(call).resolves.toEqual([{ id: 't1', ownerId: null, forkedFrom: null }]);
     expect(clock.pendingTimers).toBe(0);
   });
 });
