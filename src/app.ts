@@ -21,6 +21,7 @@ import { PlatformCalls } from './core/platform-calls.js';
 import { backoffDelay } from './core/retry-policy.js';
 import {
   noTelemetry,
+  type AppCopier,
   type Feed,
   type PlatformClient,
   type RecordCatalog,
@@ -41,6 +42,7 @@ import { buildStatusReport, type DaemonState, type StatusReport } from './core/o
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
 import { TaskReconciler } from './core/task-reconciler.js';
 import { PlatformError, ProvisionerError, StoreError } from './errors.js';
+import { EngineAppCopier } from './copy/app-copier.js';
 import { InstantFeed } from './feed/instant-feed.js';
 import { HttpPlatformClient } from './platform/http-platform-client.js';
 import { generateName } from './names/generate-name.js';
@@ -53,6 +55,7 @@ export interface ProvisionerPorts {
   store: Store & RecordCatalog;
   platform: PlatformClient & TemplateClient;
   feed: Feed;
+  copier: AppCopier;
   clock: Clock;
   random: () => number;
   newId: () => string;
@@ -95,6 +98,7 @@ export function connectPorts(
       resubscribe: { baseMs: 500, maxMs: 30_000 },
       random: Math.random,
     }),
+    copier: new EngineAppCopier(clock),
     clock,
     random: Math.random,
     newId: randomUUID,
@@ -251,16 +255,17 @@ export class Provisioner {
     const { clock, random, store, platform } = this.ports;
     const { config, telemetry, template } = this;
     const chosen = new ChosenIdCreator(
-      { calls: this.calls, store, template, clock, newId: this.ports.newId },
+      { calls: this.calls, store, clock, newId: this.ports.newId },
       path === 'chosen-id',
     );
     const directory = new AppDirectory(platform, clock, config.requestTimeoutMs);
-    const titled = new TitleLookupCreator(this.calls, directory, template, clock, telemetry);
+    const titled = new TitleLookupCreator(this.calls, directory, clock, telemetry);
     const creator: AppCreator = new CreatorByRecord(path, chosen, titled);
     const reconciler = new TaskReconciler(
       {
         store,
         creator,
+        copier: this.ports.copier,
         clock,
         logger: this.logger,
         random,
@@ -281,6 +286,7 @@ export class Provisioner {
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
         retirement: this.retirement,
         maxDatabasesPerOwner: config.maxDatabasesPerOwner,
+        forkSourceMissing: config.forkSourceMissing,
       },
     );
     const sweeper =

@@ -34,6 +34,8 @@ export interface Config {
   ownerLink: string | null;
   /** At most this many databases per owner (provisioning, copying or ready); undefined: no cap. */
   maxDatabasesPerOwner: number | undefined;
+  /** A fork whose source is gone or failed: `fail` it, or make its app from the `template`. */
+  forkSourceMissing: 'fail' | 'template';
   deleteGraceMs: number;
   /** Paths of the template files; absent: no schema, locked rules. */
   templateSchema: string | undefined;
@@ -237,6 +239,13 @@ export const SETTINGS = {
     env: ['PROVISIONER_MAX_DATABASES_PER_OWNER'],
     flag: 'maxDatabasesPerOwner',
     schema: count(1).optional(),
+  },
+  forkSourceMissing: {
+    help: "a fork whose source database is gone or failed: fail (its record says why) or template (an app from the template, without the source's data)",
+    env: ['PROVISIONER_FORK_SOURCE_MISSING'],
+    flag: 'forkSourceMissing',
+    schema: z.enum(['fail', 'template'], 'must be fail or template'),
+    default: 'fail',
   },
   deleteGraceMs: {
     help: 'with --on-task-delete delete: how long a deleted task may come back (re-created with its id) before its app is deleted (a duration: ms, or e.g. 15s, 5m, 1h, 30d)',

@@ -13,7 +13,7 @@
  */
 import type { PlatformError } from '../errors.js';
 import type { Logger } from './logger.js';
-import type { CreatedApp, CreatePath, DatabaseRecord } from './types.js';
+import type { AppTemplate, CreatedApp, CreatePath, DatabaseRecord } from './types.js';
 
 /** What `ensureApp` found. */
 export type Ensured =
@@ -38,8 +38,11 @@ export interface AppCreator {
   /** A claim (or a renewal) made the record name `app` (or none); this process now holds it. */
   claimed(record: DatabaseRecord, app: CreatedApp | null): void;
 
-  /** Makes sure the record's app exists, creating it under the create gate and the concurrency cap. */
-  ensureApp(record: DatabaseRecord, log: Logger, signal: AbortSignal): Promise<Ensured>;
+  /**
+   * Makes sure the record's app exists, made with `template` (the daemon's, or a fork's source's),
+   * creating it under the create gate and the concurrency cap.
+   */
+  ensureApp(record: DatabaseRecord, template: AppTemplate, log: Logger, signal: AbortSignal): Promise<Ensured>;
 
   /**
    * After a `failed` attempt was recorded on the record (fenced): how long the next try must wait

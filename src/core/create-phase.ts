@@ -4,7 +4,7 @@
  * into the record's next state. See task-reconciler.ts for the states.
  */
 import { AbortedError } from '../clock.js';
-import { StoreError, type PlatformError } from '../errors.js';
+import { StoreError, type PlatformError, type ProvisionerError } from '../errors.js';
 import type { Ensured } from './app-creator.js';
 import type { Logger } from './logger.js';
 import { failRecord, recordReady } from './record-phase.js';
@@ -17,6 +17,7 @@ import {
   type ReconcileContext,
 } from './reconcile-context.js';
 import { retryDelay } from './retry-policy.js';
+import { copyFork, forkOrigin, type ForkSource } from './fork-phase.js';
 import { capRefusal } from './owner-phase.js';
 import type { CreatedApp, DatabaseRecord, UnlinkedTask } from './types.js';
 
@@ -136,16 +137,28 @@ export async function provision(
     held = renewed;
   }
 
+  if (held.status === 'copying') return continueCopy(ctx, held, log, signal);
+  let template = ctx.deps.template;
+  let source: ForkSource | null = null;
+  if (held.originIterationId) {
+    const origin = await forkOrigin(ctx, held, signal);
+    if (origin.kind === 'wait') return retry(origin.afterMs);
+    if (origin.kind === 'source') ({ source, template } = { source: origin.source, template: origin.source.template });
+    else if (ctx.settings.forkSourceMissing === 'fail')
+      return failWithoutApps(ctx, held, origin.reason, held.attempts, log);
+    else log.warn({ reason: origin.reason }, 'the fork’s source cannot be copied; making its app from the template');
+  }
+
   let ensured: Ensured;
   try {
-    ensured = await ctx.creator.ensureApp(held, log, signal);
+    ensured = await ctx.creator.ensureApp(held, template, log, signal);
   } catch (error) {
     if (error instanceof AbortedError) await releaseUnsent(ctx, held, log);
     throw error;
   }
   switch (ensured.kind) {
     case 'app':
-      return recordReady(ctx, held, ensured.app, log);
+      return source ? startCopy(ctx, held, ensured.app, source, log, signal) : recordReady(ctx, held, ensured.app, log);
     case 'wait':
       return retry(ensured.afterMs);
     case 'renew':
@@ -157,6 +170,69 @@ export async function provision(
   }
 }
 
+/** A fork's app exists: the record names it and is `copying` (one fenced write), then the data is copied in. */
+async function startCopy(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  app: CreatedApp,
+  source: ForkSource,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const written = await ctx.write(record, {
+    status: 'copying',
+    copiedEntities: 0,
+    totalEntities: null,
+    ...(app.id === record.instantAppId ? {} : { instantAppId: app.id, adminToken: app.adminToken }),
+  });
+  if (written === 'lost') return retry(0);
+  if (written === 'gone') {
+    await ctx.creator.discard(record, app, log);
+    return retry(0);
+  }
+  // From here the record names its app: nothing of it is ours alone to remember.
+  ctx.creator.forget(record.taskId);
+  log.info({ appId: app.id, sourceAppId: source.app.id }, 'copying the fork’s data');
+  return runCopy(ctx, written, app, source, log, signal);
+}
+
+/** A `copying` record we hold (ours, or taken over): copy into the app it names, again, from its source. */
+async function continueCopy(ctx: ReconcileContext, record: DatabaseRecord, log: Logger, signal: AbortSignal) {
+  const origin = await forkOrigin(ctx, record, signal);
+  if (origin.kind === 'wait') return retry(origin.afterMs);
+  if (origin.kind === 'missing')
+    return failWithoutApps(ctx, record, `${origin.reason} (while copying)`, record.attempts, log);
+  const adminToken = await ctx.deps.store.readAdminToken(record.id);
+  if (!record.instantAppId || !adminToken)
+    return failWithoutApps(ctx, record, 'a copying record must name its app and its token', record.attempts, log);
+  return runCopy(ctx, record, { id: record.instantAppId, adminToken }, origin.source, log, signal);
+}
+
+/** Copies, then ready; a failed copy is an attempt (tried again within the budget), never ready unverified. */
+async function runCopy(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  app: CreatedApp,
+  source: ForkSource,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const target = { ...app, apiUri: record.apiUri ?? ctx.settings.apiUri };
+  const result = await copyFork(ctx, record, target, source, log, signal);
+  if ('outcome' in result) return result.outcome;
+  if ('failed' in result) {
+    const error = result.failed;
+    // Verification that failed may pass on a second copy (written again, ids kept); a refusal will not.
+    if (!error.retryable && error.kind !== 'verify-failed')
+      return failWithoutApps(ctx, record, `copy failed: ${error.message}`, record.attempts + 1, log);
+    return recordAttempt(ctx, record, error, `copy failed: ${error.message}`, ctx.now, log);
+  }
+  return recordReady(ctx, result.copied, app, log, {
+    templateHash: source.template.hash,
+    copiedEntities: result.entityCount,
+  });
+}
+
 /** Records a failed attempt (fenced), then comes back after the backoff, or later if a create may still land. */
 async function afterFailedAttempt(
   ctx: ReconcileContext,
@@ -165,24 +241,41 @@ async function afterFailedAttempt(
   sentAt: number,
   log: Logger,
 ): Promise<Outcome> {
+  return recordAttempt(ctx, record, error, describeFailure(error), sentAt, log, (written) =>
+    ctx.creator.afterFailedAttempt(written, error, log),
+  );
+}
+
+/**
+ * One attempt spent (a create, or a fork's copy), written on the record, fenced; comes back after
+ * the backoff, or after `settle` says (a create that may still land).
+ */
+async function recordAttempt(
+  ctx: ReconcileContext,
+  record: DatabaseRecord,
+  error: ProvisionerError & { kind: string; status?: number | undefined },
+  message: string,
+  sentAt: number,
+  log: Logger,
+  settle: (written: DatabaseRecord) => Promise<number | 'at-once'> = async () => 0,
+): Promise<Outcome> {
   const attempts = record.attempts + 1;
-  const message = describeFailure(error);
   const written = await ctx.write(record, {
     attempts,
     error: message,
     firstAttemptAt: record.firstAttemptAt ?? sentAt,
   });
   if (typeof written === 'string') {
-    // Someone took the record over; they handle whatever our create left.
+    // Someone took the record over; they handle whatever our attempt left.
     ctx.creator.forget(record.taskId);
     return retry(0);
   }
   const backoff = retryDelay(attempts, ctx.settings.backoff, ctx.deps.random, error.retryAfterMs);
-  const settle = await ctx.creator.afterFailedAttempt(written, error, log);
-  const afterMs = settle === 'at-once' ? 0 : Math.max(backoff, settle);
+  const wait = await settle(written);
+  const afterMs = wait === 'at-once' ? 0 : Math.max(backoff, wait);
   log.warn(
     { attempt: attempts, kind: error.kind, status: error.status, error: message, retryInMs: afterMs },
-    'create failed; will retry',
+    record.status === 'copying' ? 'copy failed; will retry' : 'create failed; will retry',
   );
   return retry(afterMs);
 }

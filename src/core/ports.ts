@@ -82,6 +82,12 @@ export interface Store {
 
   /** Refused records (of `ownerId`, when given), oldest first. */
   listRefusedRecords(limit: number, ownerId?: string): Promise<DatabaseRecord[]>;
+
+  /**
+   * The database of the task an iteration belongs to (a fork's source): null when the iteration
+   * or its task is gone; `record` null while that task has none yet.
+   */
+  loadIterationDatabase(iterationId: string): Promise<{ record: DatabaseRecord | null } | null>;
 }
 
 /** The main app as the operator commands (template push, status, retry, gc) read it. */
@@ -153,6 +159,32 @@ export interface PlatformClient {
   listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]>;
   /** DELETE /superadmin/apps/:id; an app that is already gone counts as deleted. */
   deleteApp(appId: string, signal: AbortSignal): Promise<void>;
+}
+
+/** An app on a server, with the key to it: what a copy reads from or writes into. */
+export interface AppAtServer extends CreatedApp {
+  /** The server's API URI. */
+  apiUri: string;
+}
+
+/**
+ * Copies one app's data into another (a fork's database starts as a copy of its source's).
+ * Adapter: src/copy (the copy engine, over each app's own admin token). Errors are CopyError.
+ */
+export interface AppCopier {
+  /** The app's schema and rules, as a new app is made with them. */
+  templateOf(app: AppAtServer, hash: string, signal: AbortSignal): Promise<AppTemplate>;
+  /**
+   * Copies every entity and link of `from` into `to` (ids kept, so running it again after a
+   * kill ends with one copy of each) and reads the copy back to verify it; `onProgress` hears
+   * how many entities are copied so far.
+   */
+  copy(
+    from: AppAtServer,
+    to: AppAtServer,
+    onProgress: (copied: number) => void,
+    signal: AbortSignal,
+  ): Promise<{ entityCount: number }>;
 }
 
 /** Live snapshots of what needs work. Events are hints; the reconciler re-reads before acting. */

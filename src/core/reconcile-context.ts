@@ -9,7 +9,7 @@ import type { AppCreator } from './app-creator.js';
 import { KeyedLock } from './keyed-lock.js';
 import { foreignLeaseWaitMs, isImplausibleLease, leaseCoversCreate } from './lease.js';
 import type { Logger } from './logger.js';
-import { noTelemetry, type Store, type Telemetry, type UpdateOptions } from './ports.js';
+import { noTelemetry, type AppCopier, type Store, type Telemetry, type UpdateOptions } from './ports.js';
 import type { BackoffPolicy } from './retry-policy.js';
 import type { RetirementPolicy } from './retirement.js';
 import type { AppTemplate, DatabaseRecord, RecordChanges, TaskResult } from './types.js';
@@ -43,12 +43,16 @@ export interface ReconcilerSettings {
   retirement: RetirementPolicy;
   /** At most this many databases per owner that hold, or will hold, an app; undefined: no cap. */
   maxDatabasesPerOwner: number | undefined;
+  /** A fork whose source is gone or failed: fail it (with why), or make its app from the template. */
+  forkSourceMissing: 'fail' | 'template';
 }
 
 export interface ReconcilerDeps {
   store: Store;
   /** Makes sure a record's app exists: chosen ids or title lookup (src/core/create-paths). */
   creator: AppCreator;
+  /** Copies a fork's source data into its app (src/copy). */
+  copier: AppCopier;
   clock: Clock;
   logger: Logger;
   random: () => number;
@@ -82,6 +86,10 @@ export class ReconcileContext {
 
   get creator(): AppCreator {
     return this.deps.creator;
+  }
+
+  get copier(): AppCopier {
+    return this.deps.copier;
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import type { Logger } from './logger.js';
 import { done, retry, type Outcome, type ReconcileContext } from './reconcile-context.js';
-import type { CreatedApp, DatabaseRecord } from './types.js';
+import type { CreatedApp, DatabaseRecord, RecordChanges } from './types.js';
 
 /** Records the app we made on the record, which becomes `ready`; the task must still exist. */
 export async function recordReady(
@@ -12,6 +12,8 @@ export async function recordReady(
   record: DatabaseRecord,
   app: CreatedApp,
   log: Logger,
+  /** What else the ready write records (a fork: its source's template, what was copied). */
+  more: RecordChanges = {},
 ): Promise<Outcome> {
   const now = ctx.now;
   const written = await ctx.write(
@@ -26,6 +28,7 @@ export async function recordReady(
       leaseOwner: null,
       leaseExpiresAt: null,
       templateHash: ctx.deps.template.hash,
+      ...more,
     },
     { requireTask: true },
   );

@@ -91,7 +91,8 @@ export class TaskReconciler {
         return honourRetryRequest(ctx, record, state.task.retryRequestedAt, log);
       return this.settled(state, record, log);
     }
-    if (record.status !== 'provisioning') {
+    const working = record.status === 'provisioning' || record.status === 'copying';
+    if (!working) {
       log.warn(
         { status: record.status, appId: record.instantAppId },
         'record is in a bad state; provisioning it again',
@@ -106,8 +107,10 @@ export class TaskReconciler {
     }
 
     let held = record;
-    if (record.leaseOwner !== ctx.settings.owner || record.status !== 'provisioning') {
-      const taken = await ctx.lease(record, { status: 'provisioning' });
+    if (record.leaseOwner !== ctx.settings.owner || !working) {
+      const taken = await ctx.lease(record, {
+        status: working ? (record.status as 'provisioning' | 'copying') : 'provisioning',
+      });
       if (typeof taken === 'string') return retry(0);
       held = taken;
       // Whatever the previous holder sent has landed or failed by now (rule 2), but

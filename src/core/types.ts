@@ -151,6 +151,9 @@ export interface RecordChanges {
   firstAttemptAt?: number | null;
   apiUri?: string | null;
   retryHonouredAt?: number;
+  /** A fork's copy: entities copied so far, and of how many (null: not known up front). */
+  copiedEntities?: number | null;
+  totalEntities?: number | null;
   /** A task re-created by someone else: the record lets go of the task id (see retire-phase.ts). */
   taskId?: string;
   error?: string | null;

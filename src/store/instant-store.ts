@@ -35,6 +35,7 @@ import {
   linkedIdOf,
   parseRecord,
   parseUnlinkedTask,
+  RECORD_FIELDS,
   recordsOffTemplateQuery,
   recordsQuery,
   unfinishedRecordsQuery,
@@ -266,6 +267,21 @@ export class InstantStore implements Store, RecordCatalog {
 
   listRefusedRecords(limit: number, ownerId?: string): Promise<DatabaseRecord[]> {
     return this.queryRecords(recordsQuery({ status: 'refused', ...(ownerId ? { ownerId } : {}) }, limit, 'asc'));
+  }
+
+  async loadIterationDatabase(iterationId: string): Promise<{ record: DatabaseRecord | null } | null> {
+    const query = {
+      iterations: {
+        $: { where: { id: iterationId }, fields: ['id'] },
+        task: { $: { fields: ['id'] }, mainDatabase: { $: { fields: RECORD_FIELDS } } },
+      },
+    };
+    const result = (await this.call(() => this.db.query(untyped(query)))) as {
+      iterations?: Array<{ task?: { mainDatabase?: unknown } | null }>;
+    };
+    const task = result.iterations?.[0]?.task;
+    if (!task) return null;
+    return { record: task.mainDatabase ? parseRecord(task.mainDatabase) : null };
   }
 
   async findRecordsByName(names: string[]): Promise<DatabaseRecord[]> {

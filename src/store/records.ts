@@ -263,7 +263,7 @@ export function recordsQuery(
 }
 
 /** Every field a DatabaseRecord reads; `adminToken` is not one of them. */
-const RECORD_FIELDS = [
+export const RECORD_FIELDS = [
   'taskId',
   'name',
   'status',
@@ -285,6 +285,8 @@ const RECORD_FIELDS = [
   'lastBackupAt',
   'entityCount',
   'sizeBytes',
+  'copiedEntities',
+  'totalEntities',
 ];
 
 /** Ready records whose app does not have template `hash` (never pushed, or an older one), oldest first. */

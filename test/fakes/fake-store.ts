@@ -130,6 +130,19 @@ export class FakeStore implements Store, RecordCatalog {
     };
   }
 
+  /** Iterations, by id: the task each belongs to. */
+  readonly iterations = new Map<string, string>();
+
+  async loadIterationDatabase(iterationId: string): Promise<{ record: DatabaseRecord | null } | null> {
+    await this.enter('loadTask');
+    const taskId = this.iterations.get(iterationId);
+    const task = taskId === undefined ? undefined : this.tasks.get(taskId);
+    if (!task) return null;
+    const recordId = this.linkedRecord(task);
+    const record = recordId ? this.records.get(recordId) : undefined;
+    return { record: record ? toRecord(record) : null };
+  }
+
   /** Tasks whose claims the main app refuses (as a required attribute the daemon cannot fill would). */
   readonly refusedClaims = new Set<string>();
 

@@ -13,6 +13,7 @@ import type { Config } from '../../src/config.js';
 import type { AppTemplate, CreatePath } from '../../src/core/types.js';
 import { lockedTemplate } from '../../src/template/app-template.js';
 import { FakeClock } from './fake-clock.js';
+import { FakeCopier } from './fake-copier.js';
 import { FakeFeed } from './fake-feed.js';
 import { FakePlatform } from './fake-platform.js';
 import { FakeStore } from './fake-store.js';
@@ -43,6 +44,7 @@ export const testConfig = (overrides: Partial<Config> = {}): Config => ({
   onTaskDelete: 'delete',
   ownerLink: 'owner',
   maxDatabasesPerOwner: undefined,
+  forkSourceMissing: 'fail',
   deleteGraceMs: 86_400_000,
   templateSchema: undefined,
   templatePerms: undefined,
@@ -63,6 +65,7 @@ export function harness(overrides: Partial<Config> = {}) {
   const store = new FakeStore();
   const platform = new FakePlatform(clock);
   const feed = new FakeFeed();
+  const copier = new FakeCopier(platform, clock);
   const log = new LogSink();
   const config = testConfig(overrides);
   let ids = 0;
@@ -74,6 +77,7 @@ export function harness(overrides: Partial<Config> = {}) {
         store,
         platform,
         feed: options.feed ?? feed,
+        copier,
         clock,
         random: () => 0.5,
         newId: () => `d0000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`,
@@ -102,7 +106,7 @@ export function harness(overrides: Partial<Config> = {}) {
     if (live.length !== store.tasks.size) problems.push(`${live.length} live apps for ${store.tasks.size} tasks`);
     return problems;
   };
-  return { clock, store, platform, feed, log, config, daemon, publish, exactlyOneAppPerTask };
+  return { clock, store, platform, feed, copier, log, config, daemon, publish, exactlyOneAppPerTask };
 }
 
 /**
@@ -117,12 +121,10 @@ export function creatorFor(
     clock: Clock;
     owner: string;
     config?: Partial<Config>;
-    template?: AppTemplate;
     newId?: () => string;
   },
 ): AppCreator {
   const config = testConfig(parts.config);
-  const template = parts.template ?? testTemplate;
   const calls = new PlatformCalls(
     {
       platform: parts.platform,
@@ -134,11 +136,8 @@ export function creatorFor(
   );
   let ids = 0;
   const newId = parts.newId ?? (() => `c0000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`);
-  const chosen = new ChosenIdCreator(
-    { calls, store: parts.store, template, clock: parts.clock, newId },
-    path === 'chosen-id',
-  );
+  const chosen = new ChosenIdCreator({ calls, store: parts.store, clock: parts.clock, newId }, path === 'chosen-id');
   const directory = new AppDirectory(parts.platform, parts.clock, config.requestTimeoutMs);
-  const titled = new TitleLookupCreator(calls, directory, template, parts.clock);
+  const titled = new TitleLookupCreator(calls, directory, parts.clock);
   return new CreatorByRecord(path, chosen, titled);
 }

@@ -8,6 +8,7 @@ import type { PlatformClient, Store, TemplateClient } from '../../src/core/ports
 import { TaskReconciler } from '../../src/core/task-reconciler.js';
 import { StoreError } from '../../src/errors.js';
 import { FakeClock, settle } from '../fakes/fake-clock.js';
+import { FakeCopier } from '../fakes/fake-copier.js';
 import { FakePlatform } from '../fakes/fake-platform.js';
 import { FakeStore } from '../fakes/fake-store.js';
 import { LogSink } from '../fakes/log-sink.js';
@@ -25,6 +26,7 @@ function setup() {
       {
         store: via,
         creator: creatorFor('server-id', { platform: client, store: via, clock, owner }),
+        copier: new FakeCopier(platform, clock),
         clock,
         logger: log.child({ owner }),
         random: () => 0.5,
@@ -43,6 +45,7 @@ function setup() {
         backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
         retirement: { onTaskDelete: config.onTaskDelete, graceMs: config.deleteGraceMs },
         maxDatabasesPerOwner: undefined,
+        forkSourceMissing: 'fail',
       },
     );
   return { clock, store, platform, reconciler };

@@ -8,7 +8,7 @@
 import type { AppCreator, Ensured } from '../app-creator.js';
 import type { Logger } from '../logger.js';
 import type { PlatformError } from '../../errors.js';
-import type { CreatedApp, CreatePath, DatabaseRecord } from '../types.js';
+import type { AppTemplate, CreatedApp, CreatePath, DatabaseRecord } from '../types.js';
 import type { ChosenIdCreator } from './chosen-id.js';
 import type { TitleLookupCreator } from './title-lookup.js';
 
@@ -32,8 +32,8 @@ export class CreatorByRecord implements AppCreator {
     this.of(record).claimed(record, app);
   }
 
-  ensureApp(record: DatabaseRecord, log: Logger, signal: AbortSignal): Promise<Ensured> {
-    return this.of(record).ensureApp(record, log, signal);
+  ensureApp(record: DatabaseRecord, template: AppTemplate, log: Logger, signal: AbortSignal): Promise<Ensured> {
+    return this.of(record).ensureApp(record, template, log, signal);
   }
 
   afterFailedAttempt(record: DatabaseRecord, error: PlatformError, log: Logger): Promise<number | 'at-once'> {

@@ -42,7 +42,6 @@ export interface ChosenIdCreatorDeps {
   calls: PlatformCalls;
   /** Reads a record's admin token after a restart or takeover. */
   store: Pick<Store, 'readAdminToken'>;
-  template: AppTemplate;
   clock: Clock;
   newId: () => string;
 }
@@ -71,9 +70,9 @@ export class ChosenIdCreator implements AppCreator {
     });
   }
 
-  async ensureApp(record: DatabaseRecord, log: Logger, signal: AbortSignal): Promise<Ensured> {
+  async ensureApp(record: DatabaseRecord, template: AppTemplate, log: Logger, signal: AbortSignal): Promise<Ensured> {
     const holding = this.holding(record);
-    const ensured = await this.ensure(record, holding, log, signal);
+    const ensured = await this.ensure(record, template, holding, log, signal);
     // Giving an id up while a create for it may still land would leave that app unnamed.
     const now = this.deps.clock.now();
     if (ensured.kind === 'renew' && holding.mayLandUntil > now)
@@ -81,7 +80,13 @@ export class ChosenIdCreator implements AppCreator {
     return ensured;
   }
 
-  private async ensure(record: DatabaseRecord, holding: Holding, log: Logger, signal: AbortSignal): Promise<Ensured> {
+  private async ensure(
+    record: DatabaseRecord,
+    template: AppTemplate,
+    holding: Holding,
+    log: Logger,
+    signal: AbortSignal,
+  ): Promise<Ensured> {
     const app = await this.appOf(record, holding);
     if (app === null) return { kind: 'renew', reason: 'the record names no app to create' };
     if (app === 'unreadable') {
@@ -93,6 +98,7 @@ export class ChosenIdCreator implements AppCreator {
       return this.adopt(
         record,
         app,
+        template,
         holding,
         log,
         'adopting the app the record names (this server does not create with chosen ids)',
@@ -101,7 +107,7 @@ export class ChosenIdCreator implements AppCreator {
     let horizon = 0;
     const attempt = await this.deps.calls.create(
       record,
-      (signal) => this.deps.calls.platform.createAppWithId({ ...app, title: record.name }, this.deps.template, signal),
+      (signal) => this.deps.calls.platform.createAppWithId({ ...app, title: record.name }, template, signal),
       (mayLandUntil) => (horizon = mayLandUntil),
       signal,
     );
@@ -113,12 +119,12 @@ export class ChosenIdCreator implements AppCreator {
           { appId: app.id, attempt: record.attempts + 1, durationMs: this.deps.clock.now() - attempt.sentAt },
           'app created',
         );
-        return this.ready(app, holding, log);
+        return this.ready(app, template, holding, log);
       case 'failed': {
         const { error } = attempt;
         // It exists: whatever else we sent for it can make nothing more.
         if (error.kind === 'already-exists')
-          return this.adopt(record, app, holding, log, 'the app already exists (an earlier create landed)');
+          return this.adopt(record, app, template, holding, log, 'the app already exists (an earlier create landed)');
         if (error.scope === 'global' || error.kind === 'rate-limited') return { kind: 'wait', afterMs: 0 };
         if (!error.retryable) return { kind: 'refused', error };
         holding.unclean = true;
@@ -135,6 +141,7 @@ export class ChosenIdCreator implements AppCreator {
   private async adopt(
     record: DatabaseRecord,
     app: CreatedApp,
+    template: AppTemplate,
     holding: Holding,
     log: Logger,
     why: string,
@@ -143,7 +150,7 @@ export class ChosenIdCreator implements AppCreator {
     if (ours !== true) return ours;
     log.info({ appId: app.id }, `${why}; checking its rules and schema`);
     holding.unclean = true;
-    return this.ready(app, holding, log);
+    return this.ready(app, template, holding, log);
   }
 
   /** True when this token reads the app and its title is the record's name; otherwise what to do. */
@@ -166,11 +173,11 @@ export class ChosenIdCreator implements AppCreator {
   }
 
   /** The app exists: its rules and schema are checked first when its create was not clean. */
-  private async ready(app: CreatedApp, holding: Holding, log: Logger): Promise<Ensured> {
+  private async ready(app: CreatedApp, template: AppTemplate, holding: Holding, log: Logger): Promise<Ensured> {
     holding.made = true;
     holding.mayLandUntil = 0;
     if (holding.unclean) {
-      const { calls, clock, template } = this.deps;
+      const { calls, clock } = this.deps;
       try {
         const pushed = await syncTemplate(
           calls.platform,

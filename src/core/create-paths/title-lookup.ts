@@ -25,7 +25,6 @@ export class TitleLookupCreator implements AppCreator {
   constructor(
     private readonly calls: PlatformCalls,
     private readonly directory: AppDirectory,
-    private readonly template: AppTemplate,
     private readonly clock: Clock,
     private readonly telemetry: Telemetry = noTelemetry,
   ) {}
@@ -39,7 +38,7 @@ export class TitleLookupCreator implements AppCreator {
   }
 
   /** Clears up what an earlier create may have left (rule 3), then creates. */
-  async ensureApp(record: DatabaseRecord, log: Logger, signal: AbortSignal): Promise<Ensured> {
+  async ensureApp(record: DatabaseRecord, template: AppTemplate, log: Logger, signal: AbortSignal): Promise<Ensured> {
     const now = this.clock.now();
     const custody = this.book.of(record.taskId, record.id, now);
     // Made, but the write that records it failed: record it again, do not create another.
@@ -51,7 +50,7 @@ export class TitleLookupCreator implements AppCreator {
     }
     const attempt = await this.calls.create(
       record,
-      (signal) => this.calls.platform.createApp(record.name, this.template, signal),
+      (signal) => this.calls.platform.createApp(record.name, template, signal),
       (mayLandUntil) => custody.createSent(mayLandUntil),
       signal,
     );
@@ -68,11 +67,11 @@ export class TitleLookupCreator implements AppCreator {
         custody.appMade(attempt.value);
         return { kind: 'app', app: attempt.value };
       case 'failed':
-        return this.failed(custody, attempt.error, attempt.sentAt, log);
+        return this.failed(custody, template, attempt.error, attempt.sentAt, log);
     }
   }
 
-  private failed(custody: Custody, error: PlatformError, sentAt: number, log: Logger): Ensured {
+  private failed(custody: Custody, template: AppTemplate, error: PlatformError, sentAt: number, log: Logger): Ensured {
     const now = this.clock.now();
     if (error.scope === 'global' || error.kind === 'rate-limited') {
       // Nothing was created, and it is not this task's fault: the gate now holds
@@ -84,7 +83,7 @@ export class TitleLookupCreator implements AppCreator {
     const { requestTimeoutMs, settleMarginMs } = this.calls.settings;
     // The server writes the app before it applies the schema, so a create with a
     // schema that was refused may still have made one.
-    const mayHaveCreated = error.mayHaveCreated || (error.kind === 'rejected' && this.template.schema !== null);
+    const mayHaveCreated = error.mayHaveCreated || (error.kind === 'rejected' && template.schema !== null);
     custody.createFailed(mayHaveCreated, error.answered ? now : sentAt + requestTimeoutMs + settleMarginMs);
     return error.retryable ? { kind: 'failed', error, sentAt } : { kind: 'refused', error };
   }
