@@ -34,6 +34,7 @@
  *    same create again (the id is taken or not); with a server id by listing
  *    apps by title once no create can still land, and deleting them.
  */
+import { livesOn } from '../api-uri.js';
 import { claimTask, provision } from './create-phase.js';
 import type { Logger } from './logger.js';
 import {
@@ -75,6 +76,7 @@ export class TaskReconciler {
     }
 
     const log = ctx.deps.logger.child({ taskId, databaseId: record.id });
+    if (!livesOn(record.apiUri, ctx.settings.apiUri)) return this.elsewhere(state, record, log);
     const finished =
       (record.status === 'ready' && record.instantAppId) || record.status === 'failed' || record.status === 'retained';
     if (finished || record.status === 'detached' || record.status === 'refused') {
@@ -149,6 +151,17 @@ export class TaskReconciler {
       return done('skipped');
     }
     return claimTask(this.ctx, state.task, signal);
+  }
+
+  /**
+   * A record whose app lives on another Instant server (moved by `migrate`, or left on the old
+   * one after INSTANT_API_URI was switched): this daemon's Platform token is not for that server,
+   * so it never creates, deletes or copies anything for it; it only keeps the task linked. A
+   * daemon configured for that server does the rest.
+   */
+  private async elsewhere(state: TaskState, record: DatabaseRecord, log: Logger): Promise<Outcome> {
+    log.debug({ apiUri: record.apiUri, status: record.status }, 'its app lives on another server; leaving it alone');
+    return this.settled(state, record, log);
   }
 
   /** A ready or failed record: make sure its task links to it, and stop. */

@@ -155,3 +155,34 @@ describe('tasks the main app keeps refusing', () => {
     await daemon.stop();
   });
 });
+
+describe('records whose app lives on another server', () => {
+  it('are left alone: no create, no delete, however they stand; the task stays linked', async () => {
+    const h = harness({ deleteGraceMs: 0, apiUri: 'https://instant.internal' });
+    const daemon = h.daemon();
+    daemon.start();
+    const elsewhere = 'https://api.instantdb.com';
+    const working = h.store.addTask();
+    const gone = h.store.addTask();
+    h.store.putRecord({ id: 'r1', taskId: working, name: 'calm-red-heron', apiUri: elsewhere });
+    h.store.putRecord({
+      id: 'r2',
+      taskId: gone,
+      name: 'swift-blue-otter',
+      status: 'detached',
+      detachedAt: 0,
+      instantAppId: 'cloud-app',
+      apiUri: elsewhere,
+    });
+    h.store.deleteTask(gone);
+    await h.publish();
+    await h.clock.advance(60_000);
+    await h.publish();
+    await h.clock.advance(60_000);
+
+    expect(h.platform.calls).toMatchObject({ create: 0, createWithId: 0, delete: 0 });
+    expect(h.store.records.get('r1')).toMatchObject({ status: 'provisioning' });
+    expect(h.store.records.get('r2')).toMatchObject({ status: 'detached' });
+    await daemon.stop();
+  });
+});
