@@ -29,6 +29,10 @@ export interface DemoOptions {
 
 export interface RunningDemo {
   sandbox: Sandbox;
+  /** The operator page's URL (ends in `/`). */
+  pageUrl: string;
+  /** The daemon's live page, when it serves one. */
+  livePageUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -111,6 +115,8 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
 
   return {
     sandbox,
+    pageUrl: `${page.url}/`,
+    livePageUrl: server ? `${server.url}/` : null,
     async stop() {
       stopBrowser();
       await page.close();

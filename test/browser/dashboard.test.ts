@@ -1,14 +1,11 @@
 /** The live page in a real chromium: provisioning → ready, a failure, Retry with the token. */
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { createTasks, spawnDaemon, world, type RunningDaemon, type World } from '../e2e/helpers.js';
+import { launchChromium, noteSkipped, runBrowserTests } from './chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TOKEN = 'dashboard-test-token-0123456789';
-const present = existsSync(CHROMIUM);
-if (!present && !process.env.CI) console.warn(`dashboard test skipped: no chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+noteSkipped('dashboard test');
 
 let w: World | undefined;
 let daemon: RunningDaemon | undefined;
@@ -17,19 +14,15 @@ afterEach(async () => {
   await w?.close();
 });
 
-describe.skipIf(!present && !process.env.CI)('dashboard', () => {
+describe.skipIf(!runBrowserTests)('dashboard', () => {
   it('shows a task provisioning then ready, a failed one, and retries it with the token', async () => {
-    expect(present, `chromium is required in CI (looked at ${CHROMIUM})`).toBe(true);
     w = await world({ faults: { createLatency: 1_500 } });
     daemon = spawnDaemon(['reconcile', '--http-port', '0', '--max-attempts', '1'], {
       ...w.env,
       PROVISIONER_HTTP_TOKEN: TOKEN,
     });
     const { url } = (await daemon.waitFor('http server listening')) as { url: string };
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--headless=new'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
       await page.goto(url);
