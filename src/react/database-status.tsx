@@ -1,3 +1,4 @@
+'use client';
 /**
  * `<DatabaseStatus db={db} taskId={…} />`: the compact indicator of a task's database, after the
  * plan's `DatabaseStatusCompact`. A spinner while it is being made; once ready, a real button with

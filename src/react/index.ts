@@ -1,3 +1,4 @@
+'use client';
 /**
  * `instant-provisioner/react`: a task's database, live, in a React app on `@instantdb/react`.
  * `useTaskDatabase(db, taskId)` reads it; `<DatabaseStatus db={db} taskId={…} />` shows it. Both

@@ -1,3 +1,4 @@
+'use client';
 /**
  * `useTaskDatabase(db, taskId)`: the state of a task's database, read live from the user's own
  * InstantDB client. It asks `db.useQuery` for the task and its `mainDatabase`, as any
