@@ -13,8 +13,17 @@ import { measureCopy, type CopyBenchResult } from './copy.js';
 import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './processes.js';
-import { copySection, formatMarkdown } from './report.js';
-import { checkTargets, copyTargets, type BenchResults, type Machine, type TimeToLinkSummary } from './results.js';
+import { copySection, formatMarkdown, statusLatencySection } from './report.js';
+import {
+  checkTargets,
+  copyTargets,
+  statusLatencyTargets,
+  type BenchResults,
+  type Machine,
+  type Target,
+  type TimeToLinkSummary,
+} from './results.js';
+import { measureStatusLatency, type StatusLatencyResult } from './status-latency.js';
 import { minus, round2 } from './stats.js';
 import { cdfOf, chartRange, renderTimeToLinkSvg } from './svg.js';
 import { measureThroughput } from './throughput.js';
@@ -124,6 +133,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
 
   const copy = options.copy ? await runCopyPhase(options.copy, workDir) : null;
+  const statusLatency = options.statusLatency ? await runStatusLatencyPhase(options.statusLatency) : null;
 
   const [from, to] = chartRange(daemonTtl.samples, inlineTtl.samples);
   const summary = (result: TimeToLinkResult): TimeToLinkSummary => ({
@@ -168,6 +178,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     backlog,
     sandboxCapacity,
     copy,
+    statusLatency,
   };
   return { ...partial, targets: checkTargets(partial) };
 }
@@ -183,20 +194,60 @@ async function runCopyPhase(settings: NonNullable<BenchOptions['copy']>, workDir
   return copy;
 }
 
+/** Issue 20's phase (bench/status-latency.ts). */
+async function runStatusLatencyPhase(
+  settings: NonNullable<BenchOptions['statusLatency']>,
+): Promise<StatusLatencyResult> {
+  progress(
+    `status to browsers: ${settings.clients} subscribed sessions, ${settings.writes} writes at ${settings.ratePerSecond}/s`,
+  );
+  const result = await measureStatusLatency(settings, progress);
+  progress(
+    `  p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ${result.missed} missed; ` +
+      `sandbox ${(result.idle.sandboxCpuShare * 100).toFixed(1)}% of a core idle`,
+  );
+  return result;
+}
+
+/** `--only-status-latency`: that phase alone; its results go to status-latency-results.json. */
+async function runOnlyStatusLatency(options: BenchOptions): Promise<void> {
+  if (!options.statusLatency) throw new Error('--only-status-latency and --skip-status-latency contradict each other');
+  const statusLatency = await runStatusLatencyPhase(options.statusLatency);
+  const targets = statusLatencyTargets(statusLatency);
+  writeOnly(
+    options.outDir,
+    'status-latency-results.json',
+    { machine: describeMachine(), statusLatency, targets },
+    [...statusLatencySection(statusLatency)],
+    targets,
+  );
+}
+
+/** Writes one phase's results as JSON and its section and targets as Markdown on stdout. */
+function writeOnly(outDir: string, file: string, json: unknown, section: string[], targets: Target[]): void {
+  mkdirSync(outDir, { recursive: true });
+  const path = join(outDir, file);
+  writeFileSync(path, JSON.stringify(json, null, 2) + '\n');
+  const lines = [...section, '', '| target | goal | measured | |', '|---|---|---|---|'];
+  for (const target of targets)
+    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
+  process.stdout.write(lines.join('\n') + '\n');
+  progress(`wrote ${path}`);
+}
+
 /** `--only-copy`: the copy phase alone; its results go to copy-results.json. */
 async function runOnlyCopy(options: BenchOptions): Promise<void> {
   if (!options.copy) throw new Error('--only-copy and --skip-copy contradict each other');
   const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
   const copy = await runCopyPhase(options.copy, workDir);
   const targets = copyTargets(copy);
-  mkdirSync(options.outDir, { recursive: true });
-  const path = join(options.outDir, 'copy-results.json');
-  writeFileSync(path, JSON.stringify({ machine: describeMachine(), copy, targets }, null, 2) + '\n');
-  const lines = [...copySection(copy), '', '| target | goal | measured | |', '|---|---|---|---|'];
-  for (const target of targets)
-    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
-  process.stdout.write(lines.join('\n') + '\n');
-  progress(`wrote ${path}`);
+  writeOnly(
+    options.outDir,
+    'copy-results.json',
+    { machine: describeMachine(), copy, targets },
+    copySection(copy),
+    targets,
+  );
 }
 
 async function main(): Promise<number> {
@@ -209,6 +260,10 @@ async function main(): Promise<number> {
   }
   if (options.onlyCopy) {
     await runOnlyCopy(options);
+    return 0;
+  }
+  if (options.onlyStatusLatency) {
+    await runOnlyStatusLatency(options);
     return 0;
   }
   const results = await runBench(options);

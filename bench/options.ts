@@ -1,5 +1,6 @@
 /** `npm run bench` flags → the settings of a run. */
 import { parseArgs } from 'node:util';
+import type { StatusLatencySettings } from './status-latency.js';
 
 export interface BenchOptions {
   tasks: number;
@@ -19,6 +20,10 @@ export interface BenchOptions {
   copy: { entities: number; bigEntities: number | null } | null;
   /** Run the copy phase alone (its results in copy-results.json). */
   onlyCopy: boolean;
+  /** The status-latency phase (browsers subscribed to their task's database); null: skip. */
+  statusLatency: StatusLatencySettings | null;
+  /** Run the status-latency phase alone (its results in status-latency-results.json). */
+  onlyStatusLatency: boolean;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
   /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
@@ -42,6 +47,11 @@ export const USAGE = `usage: npm run bench -- [flags]
   --copy-big N          entities of the copy phase's big app, copied app → archive (default 1,000,000; 0: none)
   --skip-copy           no copy phase
   --only-copy           only the copy phase
+  --status-clients N    subscribed browser sessions of the status-latency phase (default 100)
+  --status-writes N     status writes of the status-latency phase (default 1,000)
+  --status-rate R       status writes per second (default 50)
+  --skip-status-latency no status-latency phase
+  --only-status-latency only the status-latency phase
   --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
@@ -66,6 +76,11 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'copy-big': { type: 'string' },
       'skip-copy': { type: 'boolean', default: false },
       'only-copy': { type: 'boolean', default: false },
+      'status-clients': { type: 'string' },
+      'status-writes': { type: 'string' },
+      'status-rate': { type: 'string' },
+      'skip-status-latency': { type: 'boolean', default: false },
+      'only-status-latency': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
       'daemon-node-options': { type: 'string', default: '' },
@@ -109,6 +124,15 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
           bigEntities: number('copy-big', values['copy-big'], smoke ? 10_000 : 1_000_000, 0) || null,
         },
     onlyCopy: values['only-copy'],
+    statusLatency: values['skip-status-latency']
+      ? null
+      : {
+          clients: number('status-clients', values['status-clients'], smoke ? 10 : 100),
+          writes: number('status-writes', values['status-writes'], smoke ? 40 : 1_000),
+          ratePerSecond: number('status-rate', values['status-rate'], smoke ? 20 : 50),
+          idleSeconds: smoke ? 1 : 10,
+        },
+    onlyStatusLatency: values['only-status-latency'],
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };

@@ -1,6 +1,7 @@
 /** The Markdown report of a benchmark run (printed on stdout, pasted into the README). */
 import type { AccountSizeResult, AccountSizeRun } from './account-size.js';
 import type { CopyBenchResult } from './copy.js';
+import type { StatusLatencyResult } from './status-latency.js';
 import type { BenchResults } from './results.js';
 import type { Percentiles } from './stats.js';
 
@@ -63,6 +64,7 @@ export function formatMarkdown(r: BenchResults): string {
     );
   }
   if (r.copy) lines.push('', ...copySection(r.copy));
+  if (r.statusLatency) lines.push('', ...statusLatencySection(r.statusLatency));
   lines.push('', '**Targets**', '', '| target | goal | measured | |', '|---|---|---|---|');
   for (const target of r.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
@@ -92,6 +94,24 @@ export function copySection(c: CopyBenchResult): string[] {
     cell('archive size', (run) => (run.sizeBytes === null ? '–' : `${Math.round(run.sizeBytes / 1024 / 1024)} MB`)),
     cell('sandbox CPU (share of one core)', (run) => String(run.sandboxCpuShare)),
     cell('seeding the source (not timed)', (run) => `${run.seedSeconds} s`),
+  ];
+}
+
+/** The status-latency phase: a status write to the owner's browser session, and idle sessions' cost. */
+export function statusLatencySection(s: StatusLatencyResult): string[] {
+  return [
+    `**Status to browsers** — ${n(s.clients)} signed-in sessions on the client protocol, each subscribed to its ` +
+      `task's database (useTaskDatabase's query); ${n(s.writes)} daemon-shaped status writes (admin transacts with ` +
+      `their fence) at ${s.ratePerSecond}/s, one user's record at a time.`,
+    '',
+    '| | p50 | p95 | p99 | max |',
+    '|---|---:|---:|---:|---:|',
+    `| write sent → the owner's refresh-ok (ms) | ${s.latency.p50} | ${s.latency.p95} | ${s.latency.p99} | ${s.latency.max} |`,
+    `| write sent → transact answered (ms) | ${s.acknowledged.p50} | ${s.acknowledged.p95} | ${s.acknowledged.p99} | ${s.acknowledged.max} |`,
+    '',
+    `Missed: ${s.missed}; refresh-oks to sessions whose status had not changed: ${s.strayRefreshes}. ` +
+      `Sandbox CPU: ${(s.sandboxCpuShareDuringWrites * 100).toFixed(1)}% of a core during the writes, ` +
+      `${(s.idle.sandboxCpuShare * 100).toFixed(1)}% with the ${n(s.idle.sessions)} sessions idle for ${s.idle.seconds} s.`,
   ];
 }
 

@@ -5,6 +5,7 @@ import type { BacklogResult } from './backlog.js';
 import type { CopyBenchResult } from './copy.js';
 import type { OnceBatchResult } from './once-batch.js';
 import type { Percentiles } from './stats.js';
+import type { StatusLatencyResult } from './status-latency.js';
 import type { ThroughputResult } from './throughput.js';
 
 export interface Machine {
@@ -71,6 +72,8 @@ export interface BenchResults {
   sandboxCapacity: CapacityResult | null;
   /** The copy engine (issue 19): null when skipped. */
   copy: CopyBenchResult | null;
+  /** Status changes reaching subscribed browsers (issue 20): null when skipped. */
+  statusLatency: StatusLatencyResult | null;
   targets: Target[];
 }
 
@@ -161,7 +164,26 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
     );
   }
   if (results.copy) targets.push(...copyTargets(results.copy));
+  if (results.statusLatency) targets.push(...statusLatencyTargets(results.statusLatency));
   return targets;
+}
+
+/** Issue 20's targets: a status change reaches its subscribed browser fast; idle sessions cost the sandbox little. */
+export function statusLatencyTargets(s: StatusLatencyResult): Target[] {
+  return [
+    {
+      name: `status change → the owner's browser session (refresh-ok), p99, ${s.clients} subscribed sessions, ${s.ratePerSecond} writes/s`,
+      target: '≤ 50 ms',
+      measured: `${s.latency.p99} ms (p50 ${s.latency.p50} ms, ${s.missed} missed of ${s.writes})`,
+      met: s.latency.p99 <= 50 && s.missed === 0 && s.latency.count === s.writes,
+    },
+    {
+      name: `sandbox CPU with ${s.idle.sessions} idle browser sessions`,
+      target: '< 10% of a core',
+      measured: `${(s.idle.sandboxCpuShare * 100).toFixed(1)}% over ${s.idle.seconds} s`,
+      met: s.idle.sandboxCpuShare < 0.1,
+    },
+  ];
 }
 
 /** Issue 19's targets: copy throughput on the sandbox, and the copying process's peak RSS. */

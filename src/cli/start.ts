@@ -20,16 +20,21 @@ export function startCommand(): Command {
       'Run the daemon (like `reconcile`) when InstantDB credentials are set; with none, run the whole system on a local sandbox with demo tasks.',
     )
     .addOption(new Option('--port <port>', 'demo only: sandbox port (0 picks a free one)').default('8787'))
-    .addOption(new Option('--task-every <ms>', 'demo only: create a demo task this often').default('3000'));
+    .addOption(new Option('--task-every <ms>', 'demo only: create a demo task this often').default('3000'))
+    .addOption(
+      new Option('--page-port <port>', 'demo only: operator page port (default --port + 2; 0 picks a free one)'),
+    );
   addSettingFlags(command);
-  return command.action(async (options: Flags & { port: string; taskEvery: string }) => {
+  return command.action(async (options: StartOptions) => {
     process.exitCode = await start(options);
   });
 }
 
-async function start(options: Flags & { port: string; taskEvery: string }): Promise<number> {
+type StartOptions = Flags & { port: string; taskEvery: string; pagePort?: string };
+
+async function start(options: StartOptions): Promise<number> {
   const env = readEnv();
-  const { port, taskEvery, ...flags } = options;
+  const { port, taskEvery, pagePort, ...flags } = options;
   if (hasCredentials(env) || flags.appId || flags.adminToken || flags.platformToken) return reconcile(flags);
 
   const portNumber = Number(port);
@@ -38,22 +43,28 @@ async function start(options: Flags & { port: string; taskEvery: string }): Prom
     return usage(`--port must be a port number (got "${port}")`);
   if (!Number.isInteger(every) || every < 100)
     return usage(`--task-every must be a whole number of ms ≥ 100 (got "${taskEvery}")`);
+  // The operator page sits two ports above the sandbox (the live page takes the one between).
+  const pagePortNumber = pagePort === undefined ? (portNumber === 0 ? 0 : portNumber + 2) : Number(pagePort);
+  if (!Number.isInteger(pagePortNumber) || pagePortNumber < 0 || pagePortNumber > 65_535)
+    return usage(`--page-port must be a port number (got "${pagePort}")`);
 
   // The demo shows its live page: next to the sandbox, or on any free port when the sandbox takes one.
   if (flags.httpPort === undefined && !env.PROVISIONER_HTTP_PORT)
     flags.httpPort = String(portNumber === 0 ? 0 : portNumber + 1);
-  return withStopSignal((stopping) => runDemo({ port: portNumber, taskEveryMs: every, env, flags }, stopping));
+  return withStopSignal((stopping) =>
+    runDemo({ port: portNumber, pagePort: pagePortNumber, taskEveryMs: every, env, flags }, stopping),
+  );
 }
 
 async function runDemo(
-  options: { port: number; taskEveryMs: number; env: Env; flags: Flags },
+  options: { port: number; pagePort: number; taskEveryMs: number; env: Env; flags: Flags },
   stopping: AbortSignal,
 ): Promise<number> {
   let demo;
   try {
     demo = await startDemo({ ...options, logger: createConfiguredLogger });
   } catch (error) {
-    // The sandbox listens on --port, the live page on --http-port: name the one that failed.
+    // The sandbox listens on --port, the live page on --http-port, the operator page on --page-port: name the one that failed.
     const problem = error instanceof DemoListenError ? listenProblem(error.cause, error.setting) : null;
     return problem === null ? printConfigProblems(error) : usage(problem);
   }

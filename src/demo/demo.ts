@@ -1,7 +1,9 @@
 /**
  * The whole system on the local sandbox, for `npm start` without credentials:
  * a sandbox with the project's schema pushed into a main app, the reconciler
- * against it, and a stand-in "browser" that creates a task every few seconds
+ * against it, the operator page (a React page on the real `@instantdb/react`,
+ * where two demo users sign in and create tasks; operator-page-server.ts), and
+ * a stand-in "browser" of a third user that creates a task every few seconds
  * and watches each one get its database.
  */
 import { id, init } from '@instantdb/admin';
@@ -12,9 +14,13 @@ import { loadConfig, type Config, type Env, type Flags } from '../config.js';
 import type { Logger } from '../core/logger.js';
 import { Operations } from '../ops/operations.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { DemoUser } from '../web/operator-page/page-config.js';
+import { startOperatorPageServer, type OperatorPageServer } from './operator-page-server.js';
 
 export interface DemoOptions {
   port: number;
+  /** Where the operator page listens (0: any free port). */
+  pagePort: number;
   taskEveryMs: number;
   env: Env;
   flags: Flags;
@@ -23,6 +29,10 @@ export interface DemoOptions {
 
 export interface RunningDemo {
   sandbox: Sandbox;
+  /** The operator page's URL (ends in `/`). */
+  pageUrl: string;
+  /** The daemon's live page, when it serves one. */
+  livePageUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -30,7 +40,7 @@ export interface RunningDemo {
 export class DemoListenError extends Error {
   override readonly name = 'DemoListenError';
   constructor(
-    readonly setting: '--port' | '--http-port',
+    readonly setting: '--port' | '--http-port' | '--page-port',
     override readonly cause: unknown,
   ) {
     super(`${setting}: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -71,10 +81,31 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     throw new DemoListenError('--http-port', error);
   }
   provisioner.start();
-  if (server) process.stdout.write(`\n  live page         ${server.url}/\n`);
+
+  const operator = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
+  let page: OperatorPageServer;
+  try {
+    page = await startOperatorPageServer({
+      port: options.pagePort,
+      host: config.httpHost,
+      config: {
+        appId: main.id,
+        apiURI: sandbox.url,
+        websocketURI: sandbox.websocketURI,
+        users: await demoUsers(operator),
+        livePageUrl: server ? `${server.url}/` : null,
+      },
+    });
+  } catch (error) {
+    await provisioner.stop();
+    await server?.close();
+    await sandbox.close();
+    throw new DemoListenError('--page-port', error);
+  }
+  process.stdout.write(`\n  operator page     ${page.url}/   (sign in, create tasks, watch their databases arrive)\n`);
+  if (server) process.stdout.write(`  live page         ${server.url}/\n`);
 
   printWhereToLook(sandbox, main.id, main.adminToken);
-  const operator = init({ appId: main.id, adminToken: main.adminToken, apiURI: sandbox.url, schema });
   // The browser is a signed-in user: what it writes and sees goes through instant.perms.ts.
   const email = 'demo-user@example.com';
   const signedIn = operator.asUser({ token: await operator.auth.createToken(email) });
@@ -84,8 +115,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
 
   return {
     sandbox,
+    pageUrl: `${page.url}/`,
+    livePageUrl: server ? `${server.url}/` : null,
     async stop() {
       stopBrowser();
+      await page.close();
       await provisioner.stop();
       await server?.close();
       await sandbox.close();
@@ -94,6 +128,18 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
 }
 
 type MainDb = ReturnType<typeof init<typeof schema>>;
+
+/**
+ * The operator page's two users, with refresh tokens made as an app's own server makes them after
+ * its sign-in (`auth.createToken`); the page signs in with them (`signInWithToken`).
+ */
+async function demoUsers(operator: MainDb): Promise<DemoUser[]> {
+  const users = [
+    { name: 'Ada', email: 'ada@example.com' },
+    { name: 'Grace', email: 'grace@example.com' },
+  ];
+  return Promise.all(users.map(async (user) => ({ ...user, token: await operator.auth.createToken(user.email) })));
+}
 
 /** What a browser of the operator app does: create tasks, and watch them. */
 class DemoBrowser {

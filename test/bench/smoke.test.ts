@@ -1,6 +1,7 @@
 /**
  * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
- * 500-task backlog, an account of 2,000 apps), writing to a temporary directory. No timing assertions.
+ * 500-task backlog, an account of 2,000 apps, 10 subscribed browser sessions), writing to a
+ * temporary directory. No timing assertions.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,8 +49,14 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two.
-  expect(results.targets.map((target) => target.name)).toHaveLength(14);
+  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two, plus
+  // the status-latency phase's two.
+  expect(results.targets.map((target) => target.name)).toHaveLength(16);
+  // Every status write reached its owner's session, and no other session heard of it.
+  expect(results.statusLatency).toMatchObject({ clients: 10, writes: 40, missed: 0, strayRefreshes: 0 });
+  expect(results.statusLatency!.latency.count).toBe(40);
+  expect(results.statusLatency!.idle).toMatchObject({ sessions: 10, seconds: 1 });
+  expect(results.statusLatency!.idle.sandboxCpuShare).toBeGreaterThanOrEqual(0);
   expect(results.copy!.throughput).toMatchObject({ entities: 2_000, target: 'app', verified: true });
   expect(results.copy!.memory).toMatchObject({ entities: 10_000, target: 'archive', verified: true });
   expect(results.parameters.accountSizes).toEqual([0, 2_000]);
@@ -73,6 +80,7 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(stdout).toContain('**Backlog**');
   expect(stdout).toContain('**Account size**');
   expect(stdout).toContain('**Copy**');
+  expect(stdout).toContain('**Status to browsers**');
   expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);

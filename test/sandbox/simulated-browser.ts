@@ -12,7 +12,7 @@ import { EventSource } from '@instantdb/eventsource';
 import { WebSocket } from 'ws';
 
 /** Storage that lives as long as its client: one simulated browser's IndexedDB. */
-class MemoryStore extends StoreInterface {
+export class MemoryStore extends StoreInterface {
   private readonly items = new Map<string, unknown>();
   async getItem(key: string): Promise<unknown> {
     return this.items.get(key) ?? null;
