@@ -9,7 +9,14 @@ export interface ShownRecord {
   databaseId: string;
   name: string;
   status: string;
+  /** The app the record names (on the chosen-id path, from the claim on: it may not exist yet). */
   appId: string | null;
+  /** chosen-id or server-id: how its app is made. */
+  createdVia: string;
+  /** The server its app lives on; null: the daemon's own (a record older than the field). */
+  apiUri: string | null;
+  /** A fork: the iteration it was forked from. */
+  originIterationId: string | null;
   error: string | null;
   attempts: number;
   /** ISO-8601, like every time here. */
@@ -29,6 +36,9 @@ export function showRecord(record: DatabaseRecord): ShownRecord {
     name: record.name,
     status: record.status,
     appId: record.instantAppId,
+    createdVia: record.createdVia,
+    apiUri: record.apiUri,
+    originIterationId: record.originIterationId,
     error: record.error,
     attempts: record.attempts,
     createdAt: new Date(record.createdAt).toISOString(),
