@@ -43,6 +43,11 @@ const databaseEntity = z.object({
     .transform((value) => value ?? null),
   createdVia: z.unknown().optional().transform(createPathOf),
   apiUri: optionalString,
+  pendingAppId: z
+    .string()
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? undefined),
   firstAttemptAt: optionalNumber,
   // A value that is not a time means no backup (not one in 1970).
   lastBackupAt: z
@@ -88,6 +93,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const readyAt = e.readyAt ?? null;
   const firstAttemptAt = e.firstAttemptAt ?? null;
   const apiUri = e.apiUri ?? null;
+  const pendingAppId = e.pendingAppId ?? null;
   const lastBackupAt = e.lastBackupAt ?? null;
   const entityCount = e.entityCount ?? null;
   const sizeBytes = e.sizeBytes ?? null;
@@ -97,7 +103,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
-  if (!isStringOrNull(apiUri)) return null;
+  if (!isStringOrNull(apiUri) || !isStringOrNull(pendingAppId)) return null;
   if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
   if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
   if (sizeBytes !== null && !isFiniteNumber(sizeBytes)) return null;
@@ -119,6 +125,8 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     createdVia: createPathOf(e.createdVia),
     firstAttemptAt,
     apiUri,
+    // Only while a restore is under way: most records never have one.
+    ...(pendingAppId === null ? {} : { pendingAppId }),
     lastBackupAt,
     entityCount,
     sizeBytes,
@@ -218,6 +226,7 @@ const RECORD_FIELDS = [
   'createdVia',
   'firstAttemptAt',
   'apiUri',
+  'pendingAppId',
   'lastBackupAt',
   'entityCount',
   'sizeBytes',
