@@ -36,6 +36,9 @@ import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
 import { rotateTokenKey, type RotateSummary } from './core/operations/rotate-token-key.js';
 import { backupDatabases, type BackupProgress, type BackupSummary } from './core/operations/backup-databases.js';
 import { FileBackupArchives } from './copy/backup-archives.js';
+import type { CheckedArchive } from './copy/archive-restore.js';
+import { RatePause } from './copy/rate-pause.js';
+import { restoreDatabase, type RestoreOutcome } from './core/operations/restore-database.js';
 import { openStoredToken } from './store/open-stored-token.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
@@ -457,6 +460,61 @@ export class Provisioner {
     } finally {
       archives.close();
     }
+  }
+
+  /**
+   * `restore`: the task's database becomes a new app holding `archive` (checked whole already), on
+   * the configured server; see core/operations/restore-database.ts.
+   */
+  async restore(
+    taskId: string,
+    archive: CheckedArchive,
+    oldApp: 'keep' | 'delete',
+    signal: AbortSignal,
+    onProgress?: (entities: number, total: number) => void,
+  ): Promise<RestoreOutcome> {
+    const { config } = this;
+    const { clock, random, newId, store } = this.ports;
+    const pause = new RatePause(clock);
+    const keys = this.tokenKeyList();
+    return restoreDatabase(
+      {
+        store,
+        platform: new HttpPlatformClient({
+          apiUri: config.apiUri,
+          token: config.platformToken,
+          orgId: config.orgId,
+          clock,
+        }),
+        openToken: (record, stored) => openStoredToken(record, stored, keys),
+        home: normalizeApiUri(config.apiUri),
+        pause,
+        clock,
+        random,
+        newId,
+        logger: this.logger,
+        owner: this.owner,
+        requestTimeoutMs: config.requestTimeoutMs,
+      },
+      {
+        taskId,
+        archive: archive.into({
+          apiUri: config.apiUri,
+          pause,
+          clock,
+          timeoutMs: Math.max(60_000, config.requestTimeoutMs),
+        }),
+        oldApp,
+      },
+      signal,
+      onProgress,
+    );
+  }
+
+  /** Every configured token key, the current one first: what opens stored admin tokens. */
+  private tokenKeyList() {
+    const { current, previous } = tokenKeys(this.config);
+    return current ? [current, ...previous] : previous;
   }
 
   private retryDeps() {
