@@ -39,6 +39,16 @@ import { FileBackupArchives } from './copy/backup-archives.js';
 import type { CheckedArchive } from './copy/archive-restore.js';
 import { RatePause } from './copy/rate-pause.js';
 import { restoreDatabase, type RestoreOutcome } from './core/operations/restore-database.js';
+import { AppMigration } from './copy/app-migration.js';
+import {
+  migrateDatabases,
+  planMigration,
+  type MigrateDeps,
+  type MigrateProgress,
+  type MigrateSettings,
+  type MigrateSummary,
+  type MigrationPlan,
+} from './core/operations/migrate-databases.js';
 import { openStoredToken } from './store/open-stored-token.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
@@ -509,6 +519,63 @@ export class Provisioner {
       signal,
       onProgress,
     );
+  }
+
+  /**
+   * `migrate`: every ready task database on the configured server (or those of `tasks`) moved to
+   * `target` with its app id and admin token; see core/operations/migrate-databases.ts. With
+   * `dryRun`, the plan only.
+   */
+  async migrate(
+    target: { apiUri: string; platformToken: string },
+    options: { tasks: readonly string[] | 'all'; sourceApp: 'keep' | 'delete'; dryRun: boolean },
+    signal: AbortSignal,
+    onProgress?: MigrateProgress,
+  ): Promise<MigrateSummary | MigrationPlan> {
+    const { config } = this;
+    const { clock, random, store } = this.ports;
+    const keys = this.tokenKeyList();
+    const data = new AppMigration({
+      sourceApiUri: config.apiUri,
+      targetApiUri: target.apiUri,
+      clock,
+      timeoutMs: Math.max(60_000, config.requestTimeoutMs),
+    });
+    const deps: MigrateDeps = {
+      store,
+      catalog: store,
+      data,
+      source: new HttpPlatformClient({
+        apiUri: config.apiUri,
+        token: config.platformToken,
+        orgId: config.orgId,
+        clock,
+      }),
+      target: new HttpPlatformClient({ apiUri: target.apiUri, token: target.platformToken, clock }),
+      sourcePause: data.sourcePause,
+      targetPause: data.targetPause,
+      openToken: (record, stored) => openStoredToken(record, stored, keys),
+      slots: new PQueue({ concurrency: config.concurrency }),
+      clock,
+      random,
+      logger: this.logger,
+      owner: this.owner,
+      requestTimeoutMs: config.requestTimeoutMs,
+    };
+    const settings: MigrateSettings = {
+      source: normalizeApiUri(config.apiUri),
+      target: normalizeApiUri(target.apiUri),
+      sourceApp: options.sourceApp,
+      tasks: options.tasks,
+      pageSize: config.windowSize,
+    };
+    try {
+      return options.dryRun
+        ? await planMigration(deps, settings, signal, onProgress)
+        : await migrateDatabases(deps, settings, signal, onProgress);
+    } finally {
+      data.close();
+    }
   }
 
   /** Every configured token key, the current one first: what opens stored admin tokens. */

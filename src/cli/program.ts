@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { backupCommand } from './backup.js';
 import { gcCommand } from './gc.js';
+import { migrateCommand } from './migrate.js';
 import { reconcileCommand } from './reconcile.js';
 import { restoreCommand } from './restore.js';
 import { retryCommand } from './retry.js';
@@ -27,7 +28,8 @@ export const program = new Command('instant-provisioner')
   .addCommand(rotateTokenKeyCommand())
   .addCommand(backupCommand())
   .addCommand(verifyArchiveCommand())
-  .addCommand(restoreCommand());
+  .addCommand(restoreCommand())
+  .addCommand(migrateCommand());
 const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

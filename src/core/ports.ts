@@ -95,7 +95,7 @@ export interface RecordCatalog {
   /** The task's record with the admin tokens stored on it (plain or sealed); null when it has none. */
   loadStoredTokens(taskId: string): Promise<StoredTokens | null>;
   /** Records that name no server (made before `apiUri` existed), oldest first. */
-  listRecordsWithoutApiUri(limit: number): Promise<DatabaseRecord[]>;
+  listRecordsWithoutApiUri(limit: number, offset?: number): Promise<DatabaseRecord[]>;
 }
 
 /** A record and the admin tokens stored on it, as stored (plain or sealed). */

@@ -252,8 +252,8 @@ export class InstantStore implements Store, RecordCatalog {
     return { record, adminToken: stored(entity.adminToken), pendingAdminToken: stored(entity.pendingAdminToken) };
   }
 
-  listRecordsWithoutApiUri(limit: number): Promise<DatabaseRecord[]> {
-    return this.queryRecords(recordsQuery({ apiUri: { $isNull: true } }, limit, 'asc'));
+  listRecordsWithoutApiUri(limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsQuery({ apiUri: { $isNull: true } }, limit, 'asc', offset));
   }
 
   listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {

@@ -4,7 +4,7 @@
  * kept (renamed, out of gc's reach) or deleted, a restore killed halfway and run again, a failure
  * that loses nothing, and bad input (exit 2, one line, nothing changed).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, open, readFile, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,40 @@ describe('instant-provisioner restore', () => {
     expect(await appContent(w.sandbox.url, restored)).toEqual(archived);
   });
 
+  it('a pending app that does not verify is given up for a new one; a pending id that is not ours is never touched', async () => {
+    const { w, env, first, second, archive, archived } = await backedUp();
+    // A pending app an earlier run filled from another archive: a person the archive does not have.
+    const stale = { appId: randomUUID(), adminToken: randomUUID() };
+    await createWithId(w, { id: stale.appId, adminToken: stale.adminToken, title: first.name });
+    await fillApp(w.sandbox.url, stale, 1, 0);
+    await w.db.transact(
+      w.db.tx.databases[first.recordId]!.update({ pendingAppId: stale.appId, pendingAdminToken: stale.adminToken }),
+    );
+    const run = await runCli(['restore', '--task', first.taskId, '--from', archive], env);
+    expect(run.code, run.stderr).toBe(0);
+    const restored = await taskApp(w, env, first.taskId);
+    expect(restored.appId).not.toBe(stale.appId);
+    expect(await appContent(w.sandbox.url, restored)).toEqual(archived);
+    expect(w.sandbox.apps().find((app) => app.id === stale.appId)!.deletedAt).not.toBeNull();
+
+    // A pending id that names another app (another title): a new id is chosen; that app is left alone.
+    const foreign = { appId: randomUUID(), adminToken: randomUUID() };
+    await createWithId(w, { id: foreign.appId, adminToken: foreign.adminToken, title: 'somebody else' });
+    await w.db.transact(
+      w.db.tx.databases[second.recordId]!.update({
+        pendingAppId: foreign.appId,
+        pendingAdminToken: foreign.adminToken,
+      }),
+    );
+    const other = await runCli(['restore', '--task', second.taskId, '--from', archive], env);
+    expect(other.code, other.stderr).toBe(0);
+    const replaced = await taskApp(w, env, second.taskId);
+    expect([foreign.appId, second.appId]).not.toContain(replaced.appId);
+    expect(await appContent(w.sandbox.url, replaced)).toEqual(archived);
+    const untouched = w.sandbox.apps().find((app) => app.id === foreign.appId)!;
+    expect([untouched.title, untouched.deletedAt]).toEqual(['somebody else', null]);
+  });
+
   it('bad input: exit 2 with one line, and nothing changes', async () => {
     const { w, env, first, second, archive } = await backedUp();
     const before = JSON.stringify(await w.db.query({ databases: {} }));
@@ -241,4 +275,14 @@ async function countPeople(w: World, appId: string, env: Record<string, string>)
   if (!response.ok) return 0;
   const body = (await response.json()) as { people?: unknown[] };
   return body.people?.length ?? 0;
+}
+
+/** Creates an app with a chosen id, as a restore does (POST /dash/apps with the platform token). */
+async function createWithId(w: World, app: { id: string; adminToken: string; title: string }): Promise<void> {
+  const response = await fetch(`${w.sandbox.url}/dash/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${w.sandbox.platformToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ id: app.id, admin_token: app.adminToken, title: app.title }),
+  });
+  expect(response.status).toBe(200);
 }

@@ -57,7 +57,7 @@ export async function fillApp(
   for (let start = 0; start < notes; start += 500)
     await db.transact(
       Array.from({ length: Math.min(500, notes - start) }, (_, k) =>
-        db.tx['notes']![id()]!.update({ text: `note ${start + k}` }).link({ person: personIds[(start + k) % people]! }),
+        db.tx['notes']![id()]!.update({ text: `note ${start + k}` }).link({ people: personIds[(start + k) % people]! }),
       ),
     );
 }
@@ -65,14 +65,14 @@ export async function fillApp(
 /** What an app holds, as the real admin SDK reads it with the given id and admin token on `apiURI`. */
 export async function appContent(apiURI: string, app: Pick<TaskApp, 'appId' | 'adminToken'>) {
   const db = init({ appId: app.appId, adminToken: app.adminToken, apiURI });
-  const { people, notes } = (await db.query({ people: {}, notes: { person: {} } })) as unknown as {
+  const { people, notes } = (await db.query({ people: {}, notes: { people: {} } })) as unknown as {
     people: Array<{ id: string; name: string }>;
-    notes: Array<{ id: string; text: string; person: Array<{ id: string }> | { id: string } }>;
+    notes: Array<{ id: string; text: string; people: Array<{ id: string }> | { id: string } }>;
   };
   const linked = (value: Array<{ id: string }> | { id: string } | undefined) =>
     Array.isArray(value) ? value.map((v) => v.id) : value ? [value.id] : [];
   return {
     people: people.map((p) => `${p.id}:${p.name}`).sort(),
-    notes: notes.map((n) => `${n.id}:${n.text}:${linked(n.person).join(',')}`).sort(),
+    notes: notes.map((n) => `${n.id}:${n.text}:${linked(n.people).join(',')}`).sort(),
   };
 }

@@ -265,12 +265,12 @@ export class FakeStore implements Store, RecordCatalog {
     };
   }
 
-  async listRecordsWithoutApiUri(limit: number): Promise<DatabaseRecord[]> {
+  async listRecordsWithoutApiUri(limit: number, offset = 0): Promise<DatabaseRecord[]> {
     await this.enter('list');
     return [...this.records.values()]
       .filter((record) => record.apiUri === null)
       .sort((a, b) => a.seq - b.seq)
-      .slice(0, limit)
+      .slice(offset, offset + limit)
       .map(toRecord);
   }
 
