@@ -10,11 +10,19 @@ import { measureSandboxCapacity } from './sandbox-capacity.js';
 import { measureAccountSize } from './account-size.js';
 import { measureBacklog } from './backlog.js';
 import { measureCopy, type CopyBenchResult } from './copy.js';
+import { measureMigrate, type MigrateBenchResult } from './migrate.js';
 import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './processes.js';
-import { copySection, formatMarkdown } from './report.js';
-import { checkTargets, copyTargets, type BenchResults, type Machine, type TimeToLinkSummary } from './results.js';
+import { copySection, formatMarkdown, migrateSection } from './report.js';
+import {
+  checkTargets,
+  copyTargets,
+  migrateTargets,
+  type BenchResults,
+  type Machine,
+  type TimeToLinkSummary,
+} from './results.js';
 import { minus, round2 } from './stats.js';
 import { cdfOf, chartRange, renderTimeToLinkSvg } from './svg.js';
 import { measureThroughput } from './throughput.js';
@@ -124,6 +132,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   }
 
   const copy = options.copy ? await runCopyPhase(options.copy, workDir) : null;
+  const migrate = options.migrate ? await runMigratePhase(options.migrate, workDir) : null;
 
   const [from, to] = chartRange(daemonTtl.samples, inlineTtl.samples);
   const summary = (result: TimeToLinkResult): TimeToLinkSummary => ({
@@ -168,6 +177,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     backlog,
     sandboxCapacity,
     copy,
+    migrate,
   };
   return { ...partial, targets: checkTargets(partial) };
 }
@@ -181,6 +191,37 @@ async function runCopyPhase(settings: NonNullable<BenchOptions['copy']>, workDir
   if (copy.memory)
     progress(`  ${copy.memory.entitiesPerSecond} entities/s verified, peak RSS ${copy.memory.peakRssMb} MB (big app)`);
   return copy;
+}
+
+/** Issue 19's migrate phase (bench/migrate.ts). */
+async function runMigratePhase(
+  settings: NonNullable<BenchOptions['migrate']>,
+  workDir: string,
+): Promise<MigrateBenchResult> {
+  progress(
+    `migrate: ${settings.apps} apps, C = ${settings.concurrency}, L = ${settings.latencyMs} ms, against as many creates`,
+  );
+  const migrate = await measureMigrate({ ...settings, workDir }, progress);
+  progress(
+    `  creates ${(migrate.createsWallMs / 1000).toFixed(1)} s, migrate ${(migrate.migrateWallMs / 1000).toFixed(1)} s: ${migrate.ratio}×`,
+  );
+  return migrate;
+}
+
+/** `--only-migrate`: the migrate phase alone; its results go to migrate-results.json. */
+async function runOnlyMigrate(options: BenchOptions): Promise<void> {
+  if (!options.migrate) throw new Error('--only-migrate and --skip-migrate contradict each other');
+  const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
+  const migrate = await runMigratePhase(options.migrate, workDir);
+  const targets = migrateTargets(migrate);
+  mkdirSync(options.outDir, { recursive: true });
+  const path = join(options.outDir, 'migrate-results.json');
+  writeFileSync(path, JSON.stringify({ machine: describeMachine(), migrate, targets }, null, 2) + '\n');
+  const lines = [...migrateSection(migrate), '', '| target | goal | measured | |', '|---|---|---|---|'];
+  for (const target of targets)
+    lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
+  process.stdout.write(lines.join('\n') + '\n');
+  progress(`wrote ${path}`);
 }
 
 /** `--only-copy`: the copy phase alone; its results go to copy-results.json. */
@@ -209,6 +250,10 @@ async function main(): Promise<number> {
   }
   if (options.onlyCopy) {
     await runOnlyCopy(options);
+    return 0;
+  }
+  if (options.onlyMigrate) {
+    await runOnlyMigrate(options);
     return 0;
   }
   const results = await runBench(options);

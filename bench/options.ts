@@ -19,6 +19,10 @@ export interface BenchOptions {
   copy: { entities: number; bigEntities: number | null } | null;
   /** Run the copy phase alone (its results in copy-results.json). */
   onlyCopy: boolean;
+  /** The migrate phase: apps moved between two sandboxes against as many creates; null: skip. */
+  migrate: { apps: number; latencyMs: number; concurrency: number } | null;
+  /** Run the migrate phase alone (its results in migrate-results.json). */
+  onlyMigrate: boolean;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
   /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
@@ -42,6 +46,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --copy-big N          entities of the copy phase's big app, copied app → archive (default 1,000,000; 0: none)
   --skip-copy           no copy phase
   --only-copy           only the copy phase
+  --migrate-apps N      apps moved in the migrate phase (default 1,000), at --concurrency C and L = --latency
+  --skip-migrate        no migrate phase
+  --only-migrate        only the migrate phase
   --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
@@ -66,6 +73,9 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'copy-big': { type: 'string' },
       'skip-copy': { type: 'boolean', default: false },
       'only-copy': { type: 'boolean', default: false },
+      'migrate-apps': { type: 'string' },
+      'skip-migrate': { type: 'boolean', default: false },
+      'only-migrate': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
       'daemon-node-options': { type: 'string', default: '' },
@@ -109,6 +119,10 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
           bigEntities: number('copy-big', values['copy-big'], smoke ? 10_000 : 1_000_000, 0) || null,
         },
     onlyCopy: values['only-copy'],
+    migrate: values['skip-migrate']
+      ? null
+      : { apps: number('migrate-apps', values['migrate-apps'], smoke ? 50 : 1_000), latencyMs, concurrency },
+    onlyMigrate: values['only-migrate'],
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };

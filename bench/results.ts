@@ -3,6 +3,7 @@ import type { CapacityResult } from './sandbox-capacity.js';
 import type { AccountSizeResult } from './account-size.js';
 import type { BacklogResult } from './backlog.js';
 import type { CopyBenchResult } from './copy.js';
+import type { MigrateBenchResult } from './migrate.js';
 import type { OnceBatchResult } from './once-batch.js';
 import type { Percentiles } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
@@ -71,6 +72,8 @@ export interface BenchResults {
   sandboxCapacity: CapacityResult | null;
   /** The copy engine (issue 19): null when skipped. */
   copy: CopyBenchResult | null;
+  /** `migrate` against as many creates (issue 19): null when skipped. */
+  migrate: MigrateBenchResult | null;
   targets: Target[];
 }
 
@@ -161,7 +164,20 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
     );
   }
   if (results.copy) targets.push(...copyTargets(results.copy));
+  if (results.migrate) targets.push(...migrateTargets(results.migrate));
   return targets;
+}
+
+/** Issue 19's migrate target: N apps moved within 1.5× of the time N creates take. */
+export function migrateTargets(m: MigrateBenchResult): Target[] {
+  return [
+    {
+      name: `migrate of ${m.apps.toLocaleString('en-US')} small apps at C = ${m.concurrency}, ÷ as many creates (L = ${m.latencyMs} ms on both)`,
+      target: '≤ 1.5×',
+      measured: `${m.ratio.toFixed(2)}× (${(m.migrateWallMs / 1000).toFixed(1)} s vs ${(m.createsWallMs / 1000).toFixed(1)} s)`,
+      met: m.ratio <= 1.5,
+    },
+  ];
 }
 
 /** Issue 19's targets: copy throughput on the sandbox, and the copying process's peak RSS. */

@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
- * 500-task backlog, an account of 2,000 apps), writing to a temporary directory. No timing assertions.
+ * 500-task backlog, an account of 2,000 apps, 50 apps migrated), writing to a temporary directory. No timing assertions.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -73,6 +73,8 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(stdout).toContain('**Backlog**');
   expect(stdout).toContain('**Account size**');
   expect(stdout).toContain('**Copy**');
+  expect(stdout).toContain('**Migrate**');
+  expect(results.migrate).toMatchObject({ apps: 50, moved: 50, concurrency: 16, latencyMs: 100 });
   expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -94,6 +96,20 @@ it('runs the copy phase alone: an app copied, a big app backed up by the CLI, an
   expect(copy.memory!.sizeBytes).toBeGreaterThan(0);
   expect(targets.map((target) => target.target)).toEqual(['≥ 20,000 entities/s', '≤ 150 MB']);
   expect(stdout).toContain('| peak RSS of the copying process |');
+}, 90_000);
+
+it('runs the migrate phase alone: apps moved between a Cloud sandbox and a self-hosted one, against as many creates', async () => {
+  const { code, stdout, stderr } = await run(['--only-migrate', '--smoke', '--out', out]);
+  expect(code, stderr).toBe(0);
+  const { migrate, targets } = JSON.parse(readFileSync(join(out, 'migrate-results.json'), 'utf8')) as {
+    migrate: NonNullable<BenchResults['migrate']>;
+    targets: BenchResults['targets'];
+  };
+  expect(migrate).toMatchObject({ apps: 50, moved: 50, entitiesPerApp: 6, concurrency: 16, latencyMs: 100 });
+  expect(migrate.createsWallMs).toBeGreaterThan(0);
+  expect(migrate.migrateWallMs).toBeGreaterThan(0);
+  expect(targets.map((target) => target.target)).toEqual(['≤ 1.5×']);
+  expect(stdout).toContain('| wall time |');
 }, 90_000);
 
 it('refuses a bad flag with exit 2 and the usage', async () => {
