@@ -198,6 +198,18 @@ describe('instant-provisioner migrate', () => {
     expect(liveApps(w.sandbox, [w.appId])).toEqual(apps.map((app) => app.appId).sort());
   });
 
+  it("waits out the target's 429s (creates and rules or schema pushes) and moves everything", async () => {
+    const { t, env, apps, contents, args } = await fleet(3);
+    t.faults.set({ p429: 0.5, pPush429: 0.5, retryAfter: 0 });
+    const run = await runCli(['migrate', ...args], env);
+    const faults = t.stats().faults;
+    t.faults.reset();
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^migrate: 3 moved, 0 already moved, 0 failed/);
+    expect((faults['create429'] ?? 0) + (faults['push429'] ?? 0)).toBeGreaterThan(0);
+    for (const [n, app] of apps.entries()) expect(await appContent(t.url, app)).toEqual(contents[n]);
+  });
+
   it('a kill after the move left the source frozen: the next run thaws it (keep) or deletes it (delete)', async () => {
     const { w, t, env, apps, contents, args } = await fleet(2);
     const rulesBefore = await Promise.all(apps.map((app) => rulesOf(w.sandbox.url, app)));
