@@ -9,11 +9,11 @@ import { init, id } from '@instantdb/admin';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { normalizeApiUri } from '../../src/api-uri.js';
-import { FROZEN_KEY, freezeRules } from '../../src/core/operations/frozen-rules.js';
+import { FROZEN_KEY, freezeRules, frozenMark } from '../../src/core/operations/frozen-rules.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FakeClock } from '../fakes/fake-clock.js';
-import { eventually, runCli, spawnDaemon, world, type World } from './helpers.js';
-import { appContent, fillApp, provisionTasks, type TaskApp } from './task-apps.js';
+import { eventually, runCli, world, type World } from './helpers.js';
+import { appContent, fillApp, provisionTasks, startCli, type TaskApp } from './task-apps.js';
 
 const KEY = randomBytes(32).toString('base64');
 /** Rules that let any client write notes: what a frozen source must stop. */
@@ -164,7 +164,7 @@ describe('instant-provisioner migrate', () => {
     const withGuest = await appContent(w.sandbox.url, apps[0]!);
     // Every write to the target waits until the test moves its clock: the copy stands still wherever we look.
     t.faults.set({ transactLatency: 1_000 });
-    const migrate = spawnDaemon(['migrate', ...args, '--concurrency', '1', '--task', apps[0]!.taskId], env);
+    const migrate = startCli(['migrate', ...args, '--concurrency', '1', '--task', apps[0]!.taskId], env);
     await eventually(async () => {
       if (t.stats().held === 0) return false;
       if ((await countOn(t, apps[0]!, 'people')) > 0) return true;
@@ -208,6 +208,33 @@ describe('instant-provisioner migrate', () => {
     expect(run.stdout).toMatch(/^migrate: 3 moved, 0 already moved, 0 failed/);
     expect((faults['create429'] ?? 0) + (faults['push429'] ?? 0)).toBeGreaterThan(0);
     for (const [n, app] of apps.entries()) expect(await appContent(t.url, app)).toEqual(contents[n]);
+  });
+
+  it('Ctrl-C during a copy: the source gets its rules back, the record stays, exit 130; a rerun moves it', async () => {
+    const clock = new FakeClock();
+    const { w, t, env, apps, contents, args } = await fleet(1, { targetClock: clock, people: 1_500 });
+    const rulesBefore = await rulesOf(w.sandbox.url, apps[0]!);
+    t.faults.set({ transactLatency: 1_000 });
+    const migrate = startCli(['migrate', ...args], env);
+    await eventually(async () => {
+      if (t.stats().held === 0) return false;
+      if ((await countOn(t, apps[0]!, 'people')) > 0) return true;
+      await clock.advanceToNextTimer();
+      return false;
+    });
+    expect(frozenMark(await rulesOf(w.sandbox.url, apps[0]!))).not.toBeNull();
+    migrate.signal('SIGINT');
+    expect(await migrate.exited).toBe(130);
+    expect(migrate.output().stdout).toMatch(
+      /^migrate: 0 moved, 0 already moved, 0 failed .*\nstopped early: interrupted; run it again to resume\n$/,
+    );
+    t.faults.reset();
+    expect(await rulesOf(w.sandbox.url, apps[0]!)).toEqual(rulesBefore);
+    expect((await records(w)).get(apps[0]!.taskId)!.apiUri).toBe(normalizeApiUri(w.sandbox.url));
+
+    const again = await runCli(['migrate', ...args], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await appContent(t.url, apps[0]!)).toEqual(contents[0]);
   });
 
   it('a kill after the move left the source frozen: the next run thaws it (keep) or deletes it (delete)', async () => {

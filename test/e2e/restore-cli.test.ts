@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeClock } from '../fakes/fake-clock.js';
-import { eventually, runCli, spawnDaemon, world, type World } from './helpers.js';
-import { appContent, fillApp, provisionTasks, taskApp } from './task-apps.js';
+import { eventually, runCli, world, type World } from './helpers.js';
+import { appContent, fillApp, provisionTasks, startCli, taskApp } from './task-apps.js';
 
 let current: World | undefined;
 afterEach(async () => {
@@ -105,7 +105,7 @@ describe('instant-provisioner restore', () => {
     const { w, env, first, archive, archived } = await backedUp({ people: 1_500, notes: 1_000, clock });
     // Every transaction now waits until the test moves the clock: the restore stands still wherever we look.
     w.sandbox.faults.set({ transactLatency: 1_000 });
-    const restore = spawnDaemon(['restore', '--task', first.taskId, '--from', archive, '--old-app', 'delete'], env);
+    const restore = startCli(['restore', '--task', first.taskId, '--from', archive, '--old-app', 'delete'], env);
     let pendingAppId: string | undefined;
     await eventually(async () => {
       if (w.sandbox.stats().held === 0) return false;

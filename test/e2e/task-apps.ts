@@ -3,9 +3,10 @@
  * with data through the real admin SDK, and read back through it (any server, any app).
  */
 import { id, init } from '@instantdb/admin';
+import { spawn } from 'node:child_process';
 import { expect } from 'vitest';
 import { openAdminToken, parseTokenKey } from '../../src/token-seal.js';
-import { createTasks, runCli, type World } from './helpers.js';
+import { CLI, createTasks, runCli, type World } from './helpers.js';
 
 /** A task's ready database as its record names it, with the admin token opened. */
 export interface TaskApp {
@@ -74,5 +75,22 @@ export async function appContent(apiURI: string, app: Pick<TaskApp, 'appId' | 'a
   return {
     people: people.map((p) => `${p.id}:${p.name}`).sort(),
     notes: notes.map((n) => `${n.id}:${n.text}:${linked(n.people).join(',')}`).sort(),
+  };
+}
+
+/** The built CLI running in the background (a command that prints a report, not a daemon's log lines). */
+export function startCli(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', LOG_FORMAT: 'json', ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    signal: (name: NodeJS.Signals) => child.kill(name),
+    exited,
+    output: () => ({ stdout, stderr }),
   };
 }
