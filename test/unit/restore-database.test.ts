@@ -115,6 +115,7 @@ describe('restoreDatabase', () => {
       null,
     ]);
     expect(record.adminToken).toBe(t.platform.apps.get(newAppId)!.adminToken);
+    expect(record.createdVia).toBe('chosen-id');
     expect(t.platform.apps.get(newAppId)!.template?.perms).toEqual(RULES);
     expect(t.platform.apps.get('old-app')).toMatchObject({
       deletedAt: null,

@@ -14,7 +14,7 @@
  *   4. keep: rename the old app "<name> (replaced <date>)", so no sweep takes it for a leftover;
  *   5. one fenced write moves the record: `instantAppId`, `adminToken` := the new app's, the pending
  *      fields cleared, `templateHash` cleared (the app has the archive's rules and schema, which may
- *      be no template: `template push` brings it to the current one);
+ *      be no template: `template push` brings it to the current one), `createdVia` := chosen-id;
  *   6. delete: the old app is deleted.
  *
  * A run that finds a pending app resumes it (same app, the copy written again). A resumed copy that
@@ -303,6 +303,8 @@ class Restore {
         {
           instantAppId: app.id,
           adminToken: app.adminToken,
+          // The new app was named on the record before it existed, as a chosen-id claim names its app.
+          createdVia: 'chosen-id',
           pendingAppId: null,
           pendingAdminToken: null,
           templateHash: null,
