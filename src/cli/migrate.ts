@@ -49,7 +49,7 @@ export function migrateCommand(): Command {
   command.addHelpText(
     'after',
     '\nExit codes: 0 every database moved (or already had); 1 some failed (each printed with its reason; run again to resume); ' +
-      '2 bad usage, a target that refuses chosen ids or rejects its token; 130 interrupted.',
+      '2 bad usage, a target that refuses chosen ids, rejects its token or does not answer; 130 interrupted.',
   );
   return command.action(async (options: MigrateOptions) => {
     process.exitCode = await withStopSignal((stopping) => migrate(options, stopping));
@@ -89,11 +89,16 @@ async function migrate(
   } finally {
     progress.stop();
   }
-  if (outcome.abortedBy) return usage(outcome.abortedBy);
   const elapsedMs = Date.now() - started;
-  process.stdout.write(
-    'toStamp' in outcome ? formatPlan(outcome, opened.config.apiUri, target) : formatSummary(outcome, elapsedMs),
-  );
+  const report =
+    'toStamp' in outcome ? formatPlan(outcome, opened.config.apiUri, target) : formatSummary(outcome, elapsedMs);
+  if (outcome.abortedBy) {
+    // Refused at the start: nothing was done, one line says why. Later: what was done, then that line.
+    if (!('toStamp' in outcome) && outcome.moved.length + outcome.alreadyMoved.length + outcome.stamped > 0)
+      process.stdout.write(report);
+    return usage(outcome.abortedBy);
+  }
+  process.stdout.write(report);
   if (stopping.aborted) return EXIT.interrupted;
   return outcome.failed.length > 0 ? EXIT.someFailed : EXIT.ok;
 }
