@@ -43,8 +43,9 @@ const rules = {
       unlink: { $default: 'false' },
     },
     fields: {
-      // The admin token of a task's database never leaves the server.
+      // The admin token of a task's database never leaves the server (nor that of a restore's new app).
       adminToken: 'false',
+      pendingAdminToken: 'false',
       leaseOwner: 'false',
     },
   },

@@ -59,6 +59,11 @@ const _schema = i.schema({
       // The Instant server the app lives on (its API URI); absent on older records, which
       // live on the daemon's own server. `migrate` moves it.
       apiUri: i.string().optional(),
+      // A restore in progress (`restore`): the new app's id and admin token (sealed like
+      // adminToken), written before the app exists and cleared by the write that moves the
+      // record to it. While set, the record names two apps: instantAppId (live) and this one.
+      pendingAppId: i.string().optional(),
+      pendingAdminToken: i.string().optional(),
       // Progress of a copy (a fork, a restore): entities copied so far, of how many.
       copiedEntities: i.number().optional(),
       totalEntities: i.number().optional(),

@@ -10,13 +10,15 @@ import { measureSandboxCapacity } from './sandbox-capacity.js';
 import { measureAccountSize } from './account-size.js';
 import { measureBacklog } from './backlog.js';
 import { measureCopy, type CopyBenchResult } from './copy.js';
+import { measureMigrate, type MigrateBenchResult } from './migrate.js';
 import { measureOnceBatch } from './once-batch.js';
 import { parseOptions, USAGE, type BenchOptions } from './options.js';
 import { repoRoot } from './processes.js';
-import { copySection, formatMarkdown, statusLatencySection } from './report.js';
+import { copySection, formatMarkdown, migrateSection, statusLatencySection } from './report.js';
 import {
   checkTargets,
   copyTargets,
+  migrateTargets,
   statusLatencyTargets,
   type BenchResults,
   type Machine,
@@ -134,6 +136,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
 
   const copy = options.copy ? await runCopyPhase(options.copy, workDir) : null;
   const statusLatency = options.statusLatency ? await runStatusLatencyPhase(options.statusLatency) : null;
+  const migrate = options.migrate ? await runMigratePhase(options.migrate, workDir) : null;
 
   const [from, to] = chartRange(daemonTtl.samples, inlineTtl.samples);
   const summary = (result: TimeToLinkResult): TimeToLinkSummary => ({
@@ -179,6 +182,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     sandboxCapacity,
     copy,
     statusLatency,
+    migrate,
   };
   return { ...partial, targets: checkTargets(partial) };
 }
@@ -192,6 +196,36 @@ async function runCopyPhase(settings: NonNullable<BenchOptions['copy']>, workDir
   if (copy.memory)
     progress(`  ${copy.memory.entitiesPerSecond} entities/s verified, peak RSS ${copy.memory.peakRssMb} MB (big app)`);
   return copy;
+}
+
+/** Issue 19's migrate phase (bench/migrate.ts). */
+async function runMigratePhase(
+  settings: NonNullable<BenchOptions['migrate']>,
+  workDir: string,
+): Promise<MigrateBenchResult> {
+  progress(
+    `migrate: ${settings.apps} apps, C = ${settings.concurrency}, L = ${settings.latencyMs} ms, against as many creates`,
+  );
+  const migrate = await measureMigrate({ ...settings, workDir }, progress);
+  progress(
+    `  creates ${(migrate.createsWallMs / 1000).toFixed(1)} s, migrate ${(migrate.migrateWallMs / 1000).toFixed(1)} s: ${migrate.ratio}×`,
+  );
+  return migrate;
+}
+
+/** `--only-migrate`: the migrate phase alone; its results go to migrate-results.json. */
+async function runOnlyMigrate(options: BenchOptions): Promise<void> {
+  if (!options.migrate) throw new Error('--only-migrate and --skip-migrate contradict each other');
+  const workDir = mkdtempSync(join(tmpdir(), 'instant-provisioner-bench-'));
+  const migrate = await runMigratePhase(options.migrate, workDir);
+  const targets = migrateTargets(migrate);
+  writeOnly(
+    options.outDir,
+    'migrate-results.json',
+    { machine: describeMachine(), migrate, targets },
+    migrateSection(migrate),
+    targets,
+  );
 }
 
 /** Issue 20's phase (bench/status-latency.ts). */
@@ -264,6 +298,10 @@ async function main(): Promise<number> {
   }
   if (options.onlyStatusLatency) {
     await runOnlyStatusLatency(options);
+    return 0;
+  }
+  if (options.onlyMigrate) {
+    await runOnlyMigrate(options);
     return 0;
   }
   const results = await runBench(options);

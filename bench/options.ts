@@ -24,6 +24,10 @@ export interface BenchOptions {
   statusLatency: StatusLatencySettings | null;
   /** Run the status-latency phase alone (its results in status-latency-results.json). */
   onlyStatusLatency: boolean;
+  /** The migrate phase: apps moved between two sandboxes against as many creates; null: skip. */
+  migrate: { apps: number; latencyMs: number; concurrency: number } | null;
+  /** Run the migrate phase alone (its results in migrate-results.json). */
+  onlyMigrate: boolean;
   /** Where results.json and time-to-link.svg go. */
   outDir: string;
   /** Extra node flags for every daemon process (default none: Node's own heap sizing). */
@@ -52,6 +56,9 @@ export const USAGE = `usage: npm run bench -- [flags]
   --status-rate R       status writes per second (default 50)
   --skip-status-latency no status-latency phase
   --only-status-latency only the status-latency phase
+  --migrate-apps N      apps moved in the migrate phase (default 1,000), at --concurrency C and L = --latency
+  --skip-migrate        no migrate phase
+  --only-migrate        only the migrate phase
   --daemon-node-options="FLAGS"   node flags for the daemon, e.g. "--max-old-space-size=128"
   --smoke               tiny sizes, to check that the benchmark works (CI)
   --out DIR             where results.json and time-to-link.svg go (default bench/)`;
@@ -81,6 +88,9 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'status-rate': { type: 'string' },
       'skip-status-latency': { type: 'boolean', default: false },
       'only-status-latency': { type: 'boolean', default: false },
+      'migrate-apps': { type: 'string' },
+      'skip-migrate': { type: 'boolean', default: false },
+      'only-migrate': { type: 'boolean', default: false },
       smoke: { type: 'boolean', default: false },
       out: { type: 'string' },
       'daemon-node-options': { type: 'string', default: '' },
@@ -133,6 +143,10 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
           idleSeconds: smoke ? 1 : 10,
         },
     onlyStatusLatency: values['only-status-latency'],
+    migrate: values['skip-migrate']
+      ? null
+      : { apps: number('migrate-apps', values['migrate-apps'], smoke ? 50 : 1_000), latencyMs, concurrency },
+    onlyMigrate: values['only-migrate'],
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };

@@ -2,6 +2,7 @@
 import type { AccountSizeResult, AccountSizeRun } from './account-size.js';
 import type { CopyBenchResult } from './copy.js';
 import type { StatusLatencyResult } from './status-latency.js';
+import type { MigrateBenchResult } from './migrate.js';
 import type { BenchResults } from './results.js';
 import type { Percentiles } from './stats.js';
 
@@ -65,10 +66,28 @@ export function formatMarkdown(r: BenchResults): string {
   }
   if (r.copy) lines.push('', ...copySection(r.copy));
   if (r.statusLatency) lines.push('', ...statusLatencySection(r.statusLatency));
+  if (r.migrate) lines.push('', ...migrateSection(r.migrate));
   lines.push('', '**Targets**', '', '| target | goal | measured | |', '|---|---|---|---|');
   for (const target of r.targets)
     lines.push(`| ${target.name} | ${target.target} | ${target.measured} | ${target.met ? 'met' : '**missed**'} |`);
   return lines.join('\n') + '\n';
+}
+
+/** The migrate phase's table. */
+export function migrateSection(m: MigrateBenchResult): string[] {
+  return [
+    `**Migrate** — ${n(m.apps)} task apps of ${m.entitiesPerApp} entities with links, from a sandbox answering as Instant Cloud ` +
+      `(chosen ids refused) to a self-hosted one, \`migrate --concurrency ${m.concurrency}\`; against \`reconcile --once ` +
+      `--concurrency ${m.concurrency}\` creating as many apps on the target. Create latency L = ${m.latencyMs} ms on both ` +
+      'sandboxes in both runs; each run is the whole CLI process, start to exit.',
+    '',
+    '| | creates | migrate |',
+    '|---|---:|---:|',
+    `| wall time | ${seconds(m.createsWallMs)} | ${seconds(m.migrateWallMs)} |`,
+    `| ÷ creates | 1 | ${m.ratio.toFixed(2)} |`,
+    `| N·L/C (the creates' floor) | ${seconds(m.idealMs)} | |`,
+    `| migrate CPU (whole process) | | ${seconds(m.migrateCpuMs)} |`,
+  ];
 }
 
 /** The copy phase's table. */

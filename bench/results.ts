@@ -3,6 +3,7 @@ import type { CapacityResult } from './sandbox-capacity.js';
 import type { AccountSizeResult } from './account-size.js';
 import type { BacklogResult } from './backlog.js';
 import type { CopyBenchResult } from './copy.js';
+import type { MigrateBenchResult } from './migrate.js';
 import type { OnceBatchResult } from './once-batch.js';
 import type { Percentiles } from './stats.js';
 import type { StatusLatencyResult } from './status-latency.js';
@@ -74,6 +75,8 @@ export interface BenchResults {
   copy: CopyBenchResult | null;
   /** Status changes reaching subscribed browsers (issue 20): null when skipped. */
   statusLatency: StatusLatencyResult | null;
+  /** `migrate` against as many creates (issue 19): null when skipped. */
+  migrate: MigrateBenchResult | null;
   targets: Target[];
 }
 
@@ -165,6 +168,7 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   }
   if (results.copy) targets.push(...copyTargets(results.copy));
   if (results.statusLatency) targets.push(...statusLatencyTargets(results.statusLatency));
+  if (results.migrate) targets.push(...migrateTargets(results.migrate));
   return targets;
 }
 
@@ -182,6 +186,18 @@ export function statusLatencyTargets(s: StatusLatencyResult): Target[] {
       target: '< 10% of a core',
       measured: `${(s.idle.sandboxCpuShare * 100).toFixed(1)}% over ${s.idle.seconds} s`,
       met: s.idle.sandboxCpuShare < 0.1,
+    },
+  ];
+}
+
+/** Issue 19's migrate target: N apps moved within 1.5× of the time N creates take. */
+export function migrateTargets(m: MigrateBenchResult): Target[] {
+  return [
+    {
+      name: `migrate of ${m.apps.toLocaleString('en-US')} small apps at C = ${m.concurrency}, ÷ as many creates (L = ${m.latencyMs} ms on both)`,
+      target: '≤ 1.5×',
+      measured: `${m.ratio.toFixed(2)}× (${(m.migrateWallMs / 1000).toFixed(1)} s vs ${(m.createsWallMs / 1000).toFixed(1)} s)`,
+      met: m.ratio <= 1.5,
     },
   ];
 }

@@ -37,6 +37,19 @@ import { retryAllFailed, retryTasks } from './core/operations/retry-failed.js';
 import { rotateTokenKey, type RotateSummary } from './core/operations/rotate-token-key.js';
 import { backupDatabases, type BackupProgress, type BackupSummary } from './core/operations/backup-databases.js';
 import { FileBackupArchives } from './copy/backup-archives.js';
+import type { CheckedArchive } from './copy/archive-restore.js';
+import { RatePause } from './copy/rate-pause.js';
+import { restoreDatabase, type RestoreOutcome } from './core/operations/restore-database.js';
+import { AppMigration } from './copy/app-migration.js';
+import {
+  migrateDatabases,
+  planMigration,
+  type MigrateDeps,
+  type MigrateProgress,
+  type MigrateSettings,
+  type MigrateSummary,
+  type MigrationPlan,
+} from './core/operations/migrate-databases.js';
 import { openStoredToken } from './store/open-stored-token.js';
 import { buildStatusReport, type DaemonState, type StatusReport } from './core/operations/status-report.js';
 import { runOnce, type OnceProgressListener, type OnceSummary } from './core/run-once.js';
@@ -467,6 +480,118 @@ export class Provisioner {
     } finally {
       archives.close();
     }
+  }
+
+  /**
+   * `restore`: the task's database becomes a new app holding `archive` (checked whole already), on
+   * the configured server; see core/operations/restore-database.ts.
+   */
+  async restore(
+    taskId: string,
+    archive: CheckedArchive,
+    oldApp: 'keep' | 'delete',
+    signal: AbortSignal,
+    onProgress?: (entities: number, total: number) => void,
+  ): Promise<RestoreOutcome> {
+    const { config } = this;
+    const { clock, random, newId, store } = this.ports;
+    const pause = new RatePause(clock);
+    const keys = this.tokenKeyList();
+    return restoreDatabase(
+      {
+        store,
+        platform: new HttpPlatformClient({
+          apiUri: config.apiUri,
+          token: config.platformToken,
+          orgId: config.orgId,
+          clock,
+        }),
+        openToken: (record, stored) => openStoredToken(record, stored, keys),
+        home: normalizeApiUri(config.apiUri),
+        pause,
+        clock,
+        random,
+        newId,
+        logger: this.logger,
+        owner: this.owner,
+        requestTimeoutMs: config.requestTimeoutMs,
+      },
+      {
+        taskId,
+        archive: archive.into({
+          apiUri: config.apiUri,
+          pause,
+          clock,
+          timeoutMs: Math.max(60_000, config.requestTimeoutMs),
+        }),
+        oldApp,
+      },
+      signal,
+      onProgress,
+    );
+  }
+
+  /**
+   * `migrate`: every ready task database on the configured server (or those of `tasks`) moved to
+   * `target` with its app id and admin token; see core/operations/migrate-databases.ts. With
+   * `dryRun`, the plan only.
+   */
+  async migrate(
+    target: { apiUri: string; platformToken: string },
+    options: { tasks: readonly string[] | 'all'; sourceApp: 'keep' | 'delete'; dryRun: boolean },
+    signal: AbortSignal,
+    onProgress?: MigrateProgress,
+  ): Promise<MigrateSummary | MigrationPlan> {
+    const { config } = this;
+    const { clock, random, store } = this.ports;
+    const keys = this.tokenKeyList();
+    const data = new AppMigration({
+      sourceApiUri: config.apiUri,
+      targetApiUri: target.apiUri,
+      clock,
+      timeoutMs: Math.max(60_000, config.requestTimeoutMs),
+    });
+    const deps: MigrateDeps = {
+      store,
+      catalog: store,
+      data,
+      source: new HttpPlatformClient({
+        apiUri: config.apiUri,
+        token: config.platformToken,
+        orgId: config.orgId,
+        clock,
+      }),
+      target: new HttpPlatformClient({ apiUri: target.apiUri, token: target.platformToken, clock }),
+      sourcePause: data.sourcePause,
+      targetPause: data.targetPause,
+      openToken: (record, stored) => openStoredToken(record, stored, keys),
+      slots: new PQueue({ concurrency: config.concurrency }),
+      clock,
+      random,
+      logger: this.logger,
+      owner: this.owner,
+      requestTimeoutMs: config.requestTimeoutMs,
+    };
+    const settings: MigrateSettings = {
+      source: normalizeApiUri(config.apiUri),
+      target: normalizeApiUri(target.apiUri),
+      sourceApp: options.sourceApp,
+      tasks: options.tasks,
+      pageSize: config.windowSize,
+    };
+    try {
+      return options.dryRun
+        ? await planMigration(deps, settings, signal, onProgress)
+        : await migrateDatabases(deps, settings, signal, onProgress);
+    } finally {
+      data.close();
+    }
+  }
+
+  /** Every configured token key, the current one first: what opens stored admin tokens. */
+  private tokenKeyList() {
+    const { current, previous } = tokenKeys(this.config);
+    return current ? [current, ...previous] : previous;
   }
 
   private retryDeps() {

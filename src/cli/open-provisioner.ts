@@ -25,6 +25,8 @@ export async function openProvisioner(
   logTo: 'stdout' | 'stderr' = 'stdout',
   /** The telemetry to build the provisioner with, once the configuration is known. */
   telemetryFor: (config: Config, logger: Logger) => Telemetry | undefined = () => undefined,
+  /** Secrets beyond the configuration's (another server's token) that must never appear in a log. */
+  moreSecrets: readonly string[] = [],
 ): Promise<Opened | number> {
   let config: Config;
   try {
@@ -39,7 +41,7 @@ export async function openProvisioner(
     if (!(error instanceof TemplateError)) throw error;
     return usage(error.message);
   }
-  const logger = createConfiguredLogger(config, configSecrets(config), logTo);
+  const logger = createConfiguredLogger(config, [...configSecrets(config), ...moreSecrets], logTo);
   const telemetry = telemetryFor(config, logger);
   const provisioner = new Provisioner(config, connectPorts(config, logger, telemetry), logger, {
     template,

@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { EXIT } from './exit-codes.js';
 import { backupCommand } from './backup.js';
 import { gcCommand } from './gc.js';
+import { migrateCommand } from './migrate.js';
 import { reconcileCommand } from './reconcile.js';
+import { restoreCommand } from './restore.js';
 import { retryCommand } from './retry.js';
 import { rotateTokenKeyCommand } from './rotate-token-key.js';
 import { sandboxCommand } from './sandbox.js';
@@ -25,7 +27,9 @@ export const program = new Command('instant-provisioner')
   .addCommand(templateCommand())
   .addCommand(rotateTokenKeyCommand())
   .addCommand(backupCommand())
-  .addCommand(verifyArchiveCommand());
+  .addCommand(verifyArchiveCommand())
+  .addCommand(restoreCommand())
+  .addCommand(migrateCommand());
 const allCommands = (command: Command): Command[] => command.commands.flatMap((sub) => [sub, ...allCommands(sub)]);
 for (const command of allCommands(program)) command.exitOverride().showHelpAfterError('(add --help for usage)');
 

@@ -105,6 +105,18 @@ export interface RecordCatalog {
   listNewestRecords(limit: number): Promise<DatabaseRecord[]>;
   /** Records that hold an admin token, with the token as stored (plain or sealed), oldest first. */
   listStoredTokens(limit: number, offset?: number): Promise<Array<{ record: DatabaseRecord; adminToken: string }>>;
+  /** The task's record with the admin tokens stored on it (plain or sealed); null when it has none. */
+  loadStoredTokens(taskId: string): Promise<StoredTokens | null>;
+  /** Records that name no server (made before `apiUri` existed), oldest first. */
+  listRecordsWithoutApiUri(limit: number, offset?: number): Promise<DatabaseRecord[]>;
+}
+
+/** A record and the admin tokens stored on it, as stored (plain or sealed). */
+export interface StoredTokens {
+  record: DatabaseRecord;
+  adminToken: string | null;
+  /** A restore's new app's admin token (see `pendingAppId`). */
+  pendingAdminToken: string | null;
 }
 
 export interface UpdateOptions {
@@ -230,7 +242,8 @@ export type PlatformOperation =
   | 'schema-push'
   | 'indexing-jobs'
   | 'perms-read'
-  | 'perms-push';
+  | 'perms-push'
+  | 'rename';
 
 /** Whether creates flow, are paced by a 429, or are paused by a global condition. Times are epoch ms. */
 export type GateState =

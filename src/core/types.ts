@@ -55,6 +55,12 @@ export interface DatabaseRecord {
   /** When the daemon last honoured a retry its task's owner asked for (epoch ms). */
   retryHonouredAt: number | null;
   /**
+   * A restore in progress (`restore`): the new app, named before it exists, on the same server as
+   * `instantAppId`, which stays the live app until the restore moves the record to this one. Null
+   * (or absent) when no restore is under way.
+   */
+  pendingAppId?: string | null;
+  /**
    * Epoch ms of its last backup (`backup`), and what that backup measured: entities and archive
    * bytes. Null (or absent, in records made before backups) when it was never backed up.
    */
@@ -162,7 +168,11 @@ export interface RecordChanges {
   leaseOwner?: string | null;
   leaseExpiresAt?: number | null;
   detachedAt?: number | null;
-  templateHash?: string;
+  /** null: the app's template is unknown (a restore gave it the archive's rules and schema). */
+  templateHash?: string | null;
+  /** A restore's new app and its admin token (sealed as `adminToken` is); null clears them. */
+  pendingAppId?: string | null;
+  pendingAdminToken?: string | null;
   /** Written by `backup` once an archive of the app verified. */
   lastBackupAt?: number;
   entityCount?: number;

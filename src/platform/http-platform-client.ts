@@ -96,6 +96,16 @@ export class HttpPlatformClient implements PlatformClient, TemplateClient {
     return this.measured('perms-push', () => this.sendPushPerms(appId, perms, signal));
   }
 
+  /**
+   * POST /superadmin/apps/:id with a new title (superadmin/routes.clj app-update-post: a personal
+   * access token with the admin role). A restore renames the old app it keeps, so that nothing
+   * takes it for a leftover of the record whose name it carried.
+   */
+  renameApp(appId: string, title: string, signal: AbortSignal): Promise<void> {
+    // The server answers the UPDATE's count, not the row (`{"app": {"next.jdbc/update-count": 1}}`): a 200 is all there is to check.
+    return this.measured('rename', async () => void (await this.post(appPath(appId), { title }, signal)));
+  }
+
   listApps(filter: ListingFilter, signal: AbortSignal): Promise<ListedApp[]> {
     return this.measured('list', () => this.sendListApps(filter, signal));
   }

@@ -29,7 +29,8 @@ export interface SandboxAppInfo {
 /** One sandbox app. */
 export interface SandboxApp extends TransactTarget {
   readonly id: string;
-  readonly title: string;
+  /** Changed only through `AppRegistry.rename` (the listing caches rows). */
+  title: string;
   readonly adminToken: string;
   readonly createdAtMs: number;
   deletedAtMs: number | null;
@@ -176,6 +177,13 @@ export class AppRegistry {
     return [...this.apps.values()];
   }
 
+  /** A new title (the Platform API's app update). */
+  rename(app: SandboxApp, title: string): void {
+    app.title = title;
+    this.rowText.delete(app);
+    this.version++;
+  }
+
   markDeleted(app: SandboxApp): void {
     app.deletedAtMs = this.now();
     this.version++;
@@ -254,7 +262,7 @@ class RegisteredApp implements SandboxApp {
 
   constructor(
     readonly id: string,
-    readonly title: string,
+    public title: string,
     readonly adminToken: string,
     readonly createdAtMs: number,
     readonly via: AppOrigin,

@@ -127,6 +127,14 @@ export function addPlatformRoutes(router: Router, ctx: SandboxContext): void {
     sendJson(res, { rules: storeRules(app, code as Json) });
   });
 
+  // app-update-post: a rename (title required, non-blank); the server answers the UPDATE's row count.
+  router.add('POST', '/superadmin/apps/:id', async ({ req, res, params }) => {
+    const app = authPlatformApp(req, ctx.platformToken, ctx.apps, params['id']!);
+    const title = requireTitle(asFields(await readJson(req)));
+    ctx.apps.rename(app, title);
+    sendJson(res, { app: { 'next.jdbc/update-count': 1 } });
+  });
+
   router.add('DELETE', '/superadmin/apps/:id', ({ req, res, params }) => {
     authPlatform(req, ctx.platformToken);
     const id = normalizeUuid(params['id']);

@@ -11,6 +11,7 @@ import {
   type ClaimInput,
   type RecordCatalog,
   type Store,
+  type StoredTokens,
   type Telemetry,
   type UpdateOptions,
 } from '../core/ports.js';
@@ -168,6 +169,8 @@ export class InstantStore implements Store, RecordCatalog {
     const task = tx.tasks[version.taskId]!;
     if (typeof changes.adminToken === 'string')
       changes = { ...changes, adminToken: this.seal(changes.adminToken, version.id) };
+    if (typeof changes.pendingAdminToken === 'string')
+      changes = { ...changes, pendingAdminToken: this.seal(changes.pendingAdminToken, version.id) };
     const own = fence(this.db, version.id, generation, owner, this.options.clock.now());
     await this.commits.write({
       entities: [own.id, version.id, version.taskId],
@@ -305,6 +308,22 @@ export class InstantStore implements Store, RecordCatalog {
       const token = (entity as { adminToken?: unknown }).adminToken;
       return record && typeof token === 'string' ? [{ record, adminToken: token }] : [];
     });
+  }
+
+  async loadStoredTokens(taskId: string): Promise<StoredTokens | null> {
+    const query = recordsQuery({ taskId }, 1, 'asc', 0, ['adminToken', 'pendingAdminToken']);
+    const result = (await this.call(() => this.db.query(untyped(query)))) as { databases?: unknown[] };
+    const entity = result.databases?.[0] as { adminToken?: unknown; pendingAdminToken?: unknown } | undefined;
+    if (entity === undefined) return null;
+    const record = parseRecord(entity);
+    if (record === null)
+      throw new StoreError('rejected', `the database record of task ${taskId} is missing required fields`);
+    const stored = (value: unknown) => (typeof value === 'string' && value !== '' ? value : null);
+    return { record, adminToken: stored(entity.adminToken), pendingAdminToken: stored(entity.pendingAdminToken) };
+  }
+
+  listRecordsWithoutApiUri(limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    return this.queryRecords(recordsQuery({ apiUri: { $isNull: true } }, limit, 'asc', offset));
   }
 
   listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {

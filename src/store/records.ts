@@ -46,6 +46,11 @@ const databaseEntity = z.object({
   ownerId: optionalString,
   retryHonouredAt: optionalNumber,
   originIteration: z.unknown().optional().transform(linkedIdOf),
+  pendingAppId: z
+    .string()
+    .nullish()
+    .catch(null)
+    .transform((value) => value ?? undefined),
   firstAttemptAt: optionalNumber,
   // A value that is not a time means no backup (not one in 1970).
   lastBackupAt: z
@@ -107,6 +112,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   const apiUri = e.apiUri ?? null;
   const ownerId = e.ownerId ?? null;
   const retryHonouredAt = e.retryHonouredAt ?? null;
+  const pendingAppId = e.pendingAppId ?? null;
   const lastBackupAt = e.lastBackupAt ?? null;
   const entityCount = e.entityCount ?? null;
   const sizeBytes = e.sizeBytes ?? null;
@@ -116,7 +122,7 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
   if (detachedAt !== null && !isFiniteNumber(detachedAt)) return null;
   if (readyAt !== null && !isFiniteNumber(readyAt)) return null;
   if (firstAttemptAt !== null && !isFiniteNumber(firstAttemptAt)) return null;
-  if (!isStringOrNull(apiUri) || !isStringOrNull(ownerId)) return null;
+  if (!isStringOrNull(apiUri) || !isStringOrNull(ownerId) || !isStringOrNull(pendingAppId)) return null;
   if (retryHonouredAt !== null && !isFiniteNumber(retryHonouredAt)) return null;
   if (lastBackupAt !== null && !isFiniteNumber(lastBackupAt)) return null;
   if (entityCount !== null && !isFiniteNumber(entityCount)) return null;
@@ -142,6 +148,8 @@ function parseWellFormed(entity: unknown): DatabaseRecord | null {
     ownerId,
     retryHonouredAt,
     originIterationId: linkedIdOf(e.originIteration),
+    // Only while a restore is under way: most records never have one.
+    ...(pendingAppId === null ? {} : { pendingAppId }),
     lastBackupAt,
     entityCount,
     sizeBytes,
@@ -282,6 +290,7 @@ export const RECORD_FIELDS = [
   'apiUri',
   'ownerId',
   'retryHonouredAt',
+  'pendingAppId',
   'lastBackupAt',
   'entityCount',
   'sizeBytes',

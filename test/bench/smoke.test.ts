@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
- * 500-task backlog, an account of 2,000 apps, 10 subscribed browser sessions), writing to a
+ * 500-task backlog, an account of 2,000 apps, 10 subscribed browser sessions, 50 apps migrated), writing to a
  * temporary directory. No timing assertions.
  */
 import { spawn } from 'node:child_process';
@@ -49,9 +49,9 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two, plus
-  // the status-latency phase's two.
-  expect(results.targets.map((target) => target.name)).toHaveLength(16);
+  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two, the
+  // status-latency phase's two and the migrate phase's one.
+  expect(results.targets.map((target) => target.name)).toHaveLength(17);
   // Every status write reached its owner's session, and no other session heard of it.
   expect(results.statusLatency).toMatchObject({ clients: 10, writes: 40, missed: 0, strayRefreshes: 0 });
   expect(results.statusLatency!.latency.count).toBe(40);
@@ -81,6 +81,8 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(stdout).toContain('**Account size**');
   expect(stdout).toContain('**Copy**');
   expect(stdout).toContain('**Status to browsers**');
+  expect(stdout).toContain('**Migrate**');
+  expect(results.migrate).toMatchObject({ apps: 50, moved: 50, concurrency: 16, latencyMs: 100 });
   expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -102,6 +104,20 @@ it('runs the copy phase alone: an app copied, a big app backed up by the CLI, an
   expect(copy.memory!.sizeBytes).toBeGreaterThan(0);
   expect(targets.map((target) => target.target)).toEqual(['≥ 20,000 entities/s', '≤ 150 MB']);
   expect(stdout).toContain('| peak RSS of the copying process |');
+}, 90_000);
+
+it('runs the migrate phase alone: apps moved between a Cloud sandbox and a self-hosted one, against as many creates', async () => {
+  const { code, stdout, stderr } = await run(['--only-migrate', '--smoke', '--out', out]);
+  expect(code, stderr).toBe(0);
+  const { migrate, targets } = JSON.parse(readFileSync(join(out, 'migrate-results.json'), 'utf8')) as {
+    migrate: NonNullable<BenchResults['migrate']>;
+    targets: BenchResults['targets'];
+  };
+  expect(migrate).toMatchObject({ apps: 50, moved: 50, entitiesPerApp: 6, concurrency: 16, latencyMs: 100 });
+  expect(migrate.createsWallMs).toBeGreaterThan(0);
+  expect(migrate.migrateWallMs).toBeGreaterThan(0);
+  expect(targets.map((target) => target.target)).toEqual(['≤ 1.5×']);
+  expect(stdout).toContain('| wall time |');
 }, 90_000);
 
 it('refuses a bad flag with exit 2 and the usage', async () => {

@@ -212,6 +212,17 @@ export const PROBES: readonly Probe[] = [
   },
   {
     who: 'user A',
+    what: "read pendingAdminToken (a restore's new app) directly",
+    expected: 'denied',
+    run: async ({ db, world }) =>
+      field(
+        (await rowsOf(db, 'databases', { $: { where: { id: world.databases.a } } }))[0],
+        'pendingAdminToken',
+        'own database',
+      ),
+  },
+  {
+    who: 'user A',
     what: 'read adminToken nested under tasks { mainDatabase }',
     expected: 'denied',
     run: async ({ db, world }) => {

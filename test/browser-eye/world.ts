@@ -1,7 +1,7 @@
 /**
  * The data the browser-eye probes run against, made with the admin SDK (as the daemon and the
  * operator's server would): users A and B, each with two tasks, a ready database holding an admin
- * token, its fences and an iteration. `checkWorld` proves it is all there before any probe runs,
+ * token (and the admin token of a restore in progress), its fences and an iteration. `checkWorld` proves it is all there before any probe runs,
  * so that no "denied" row can pass on empty data.
  *
  * No Node import: the Chromium test's Node side uses it too, and hands the world to the page.
@@ -48,6 +48,9 @@ export async function buildWorld(admin: AdminDb, newId: () => string): Promise<W
       status: 'ready',
       instantAppId: newId(),
       adminToken: token,
+      // A restore in progress: its new app's admin token is as secret as the live one.
+      pendingAppId: newId(),
+      pendingAdminToken: `pending-${token}`,
       leaseOwner: 'daemon-1',
       generation: 2,
       createdAt: now,
@@ -95,6 +98,8 @@ export async function checkWorld(admin: AdminDb, world: World): Promise<void> {
     const record = databases!.find((d) => d.id === world.databases[side]);
     if (record?.status !== 'ready' || record.adminToken !== world.adminTokens[side])
       missing.push(`ready database ${side} with its admin token`);
+    if (record?.pendingAdminToken !== `pending-${world.adminTokens[side]}`)
+      missing.push(`database ${side}'s pending admin token`);
     if (one(tasks!.find((t) => t.id === world.tasks[side])?.mainDatabase)?.id !== world.databases[side])
       missing.push(`task ${side} linked to database ${side}`);
     if (!databaseFences!.some((f) => String(f.key).startsWith(`${world.databases[side]}/`)))

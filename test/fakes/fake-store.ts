@@ -1,4 +1,4 @@
-import type { ClaimInput, RecordCatalog, Store, UpdateOptions } from '../../src/core/ports.js';
+import type { ClaimInput, RecordCatalog, Store, StoredTokens, UpdateOptions } from '../../src/core/ports.js';
 import {
   addToBackupTotals,
   emptyBackupTotals,
@@ -14,6 +14,7 @@ import { StoreError } from '../../src/errors.js';
 
 export interface StoredRecord extends DatabaseRecord {
   adminToken: string | null;
+  pendingAdminToken?: string | null;
   readyAt: number | null;
 }
 
@@ -339,6 +340,26 @@ export class FakeStore implements Store, RecordCatalog {
       .map((record) => ({ record: toRecord(record), adminToken: record.adminToken! }));
   }
 
+  async loadStoredTokens(taskId: string): Promise<StoredTokens | null> {
+    await this.enter('loadTask');
+    const record = this.recordOf(taskId);
+    if (!record) return null;
+    return {
+      record: toRecord(record),
+      adminToken: record.adminToken,
+      pendingAdminToken: record.pendingAdminToken ?? null,
+    };
+  }
+
+  async listRecordsWithoutApiUri(limit: number, offset = 0): Promise<DatabaseRecord[]> {
+    await this.enter('list');
+    return [...this.records.values()]
+      .filter((record) => record.apiUri === null)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(offset, offset + limit)
+      .map(toRecord);
+  }
+
   async listRecordsOffTemplate(hash: string, limit: number, offset = 0): Promise<DatabaseRecord[]> {
     await this.enter('list');
     return [...this.records.values()]
@@ -420,6 +441,7 @@ function toRecord(record: StoredRecord): DatabaseRecord {
     ownerId: record.ownerId,
     originIterationId: record.originIterationId,
     retryHonouredAt: record.retryHonouredAt,
+    ...(record.pendingAppId ? { pendingAppId: record.pendingAppId } : {}),
     lastBackupAt: record.lastBackupAt ?? null,
     entityCount: record.entityCount ?? null,
     sizeBytes: record.sizeBytes ?? null,

@@ -200,6 +200,34 @@ describe('on the wire', () => {
   });
 });
 
+describe('rename', () => {
+  test('POST /superadmin/apps/:id with a title renames the app (the listing follows); as the server does, it answers a row count', async () => {
+    const { app } = await api.createApp({ title: 'calm-blue-river' });
+    const renamed = await platformFetch(`/superadmin/apps/${app.id}`, {
+      method: 'POST',
+      body: JSON.stringify({ title: 'calm-blue-river (replaced 2026-12-05)' }),
+    });
+    expect(renamed.status).toBe(200);
+    expect(await renamed.json()).toEqual({ app: { 'next.jdbc/update-count': 1 } });
+    expect((await api.getApp(app.id)).app.title).toBe('calm-blue-river (replaced 2026-12-05)');
+    expect((await api.getApps()).apps.map((a) => a.title)).toEqual(['calm-blue-river (replaced 2026-12-05)']);
+    // The platform SDK's updateApp sends the same request.
+    await api.updateApp(app.id, { title: 'again' });
+    expect((await api.getApp(app.id)).app.title).toBe('again');
+
+    const blank = await platformFetch(`/superadmin/apps/${app.id}`, {
+      method: 'POST',
+      body: JSON.stringify({ title: ' ' }),
+    });
+    expect([blank.status, ((await blank.json()) as { type: string }).type]).toEqual([400, 'param-malformed']);
+    const missing = await platformFetch(`/superadmin/apps/${id()}`, {
+      method: 'POST',
+      body: JSON.stringify({ title: 'x' }),
+    });
+    expect([missing.status, ((await missing.json()) as { type: string }).type]).toEqual([400, 'record-not-found']);
+  });
+});
+
 describe('inspection', () => {
   test('lists every app ever created, deleted ones included, with how it was made', async () => {
     const main = sandbox.createApp({ title: 'main', schema });

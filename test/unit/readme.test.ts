@@ -26,6 +26,8 @@ describe('README', () => {
       'rotate-token-key',
       'backup',
       'verify-archive',
+      'restore',
+      'migrate',
       'start',
       'sandbox',
     ])

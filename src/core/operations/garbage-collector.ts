@@ -7,7 +7,7 @@
  * Attributable, and deleted with --delete:
  * - titled with a record's name, created after the record, and not its app
  *   (a lost create's leftover), unless the record is still provisioning (its
- *   daemon is on it);
+ *   daemon is on it) or names it as a restore's pending app;
  * - the app of a detached record whose grace has passed (its task is gone);
  * - with --match-names only: titled like our names (three lowercase words) when
  *   no record has that name (its record was deleted by hand).
@@ -89,7 +89,8 @@ export async function planGc(deps: GcDeps, settings: GcSettings, excludeAppIds: 
     } else if (!madeAfter(app, record.createdAt)) {
       plan.unattributable.push(entry(`older than the record named ${record.name}`));
     } else if (app.id !== record.instantAppId) {
-      if (record.status === 'provisioning') plan.inFlight++;
+      // A restore's new app is named by its record before it becomes the record's app.
+      if (record.status === 'provisioning' || app.id === record.pendingAppId) plan.inFlight++;
       else plan.attributable.push(entry(`titled ${record.name} but not its record's app (a lost create's leftover)`));
     } else if (record.status === 'detached' && pastGrace(record, now, settings)) {
       plan.attributable.push(entry('the app of a detached record whose grace has passed'));
