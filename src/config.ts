@@ -224,7 +224,7 @@ export const SETTINGS = {
     default: 'delete',
   },
   ownerLink: {
-    help: "the link from a task to the $users who owns it (none: tasks have no owner): a re-created task gets its database back only with the same owner, and --max-databases-per-owner counts by it",
+    help: 'the link from a task to the $users who owns it (none: tasks have no owner): a re-created task gets its database back only with the same owner, and --max-databases-per-owner counts by it',
     env: ['PROVISIONER_OWNER_LINK'],
     flag: 'ownerLink',
     schema: z
