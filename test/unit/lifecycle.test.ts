@@ -47,6 +47,27 @@ describe('a task deleted after its database is ready', () => {
     await daemon.stop();
   });
 
+  for (const createVia of ['server-id', 'chosen-id'] as const) {
+    it(`retiring a record that names a restore's pending app deletes that app too (${createVia})`, async () => {
+      const h = harness({ deleteGraceMs: HOUR, createVia });
+      const daemon = h.daemon();
+      daemon.start();
+      const { taskId, record, app } = await readyTask(h);
+      // What `restore` writes before it creates its new app (src/core/operations/restore-database.ts).
+      const pending = { id: '00000000-0000-4000-8000-00000000abcd', adminToken: 'pending-token', title: record.name };
+      await h.platform.createAppWithId(pending, { hash: '', schema: null, perms: {} }, new AbortController().signal);
+      await h.store.update(record, 'operator', { pendingAppId: pending.id, pendingAdminToken: pending.adminToken });
+
+      h.store.deleteTask(taskId);
+      await h.publish();
+      await h.clock.until(() => !h.store.records.has(record.id), 2 * HOUR + h.config.settleMarginMs);
+      expect(app.deletedAt).not.toBeNull();
+      expect(h.platform.apps.get(pending.id)!.deletedAt).not.toBeNull();
+      expect(h.platform.liveApps()).toEqual([]);
+      await daemon.stop();
+    });
+  }
+
   it('gives a task re-created with the same id inside the grace its own record and app back', async () => {
     const h = harness({ deleteGraceMs: HOUR });
     const daemon = h.daemon();

@@ -121,12 +121,15 @@ describe('reconcile --once', () => {
     const kept = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
     const orphan = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
     const unrelated = await h.platform.createApp('my-own-app', testTemplate, new AbortController().signal);
+    // A restore under way names its new app, titled as the record, before creating it.
+    const pending = await h.platform.createApp('calm-red-heron', testTemplate, new AbortController().signal);
     h.store.putRecord({
       id: 'rec-1',
       taskId,
       name: 'calm-red-heron',
       status: 'ready',
       instantAppId: kept.id,
+      pendingAppId: pending.id,
       createdAt: h.clock.now() - 1_000,
     });
     const summary = await runOnceToEnd(h);
@@ -137,7 +140,7 @@ describe('reconcile --once', () => {
         .liveApps()
         .map((app) => app.id)
         .sort(),
-    ).toEqual([older.id, kept.id, unrelated.id].sort());
+    ).toEqual([older.id, kept.id, unrelated.id, pending.id].sort());
     expect(h.platform.apps.get(orphan.id)!.deletedAt).not.toBeNull();
   });
 });

@@ -210,6 +210,8 @@ export class ChosenIdCreator implements AppCreator {
     // Deleting before a create of ours can no longer land would let it land afterwards.
     if (holding?.recordId === record.id && holding.mayLandUntil > now) return holding.mayLandUntil - now;
     if (record.instantAppId) await this.deps.calls.deleteApp(record.instantAppId);
+    // A restore's new app, named on the record before it exists (src/core/operations/restore-database.ts).
+    if (record.pendingAppId) await this.deps.calls.deleteApp(record.pendingAppId);
     return 0;
   }
 

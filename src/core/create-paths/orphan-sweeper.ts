@@ -60,7 +60,9 @@ export class OrphanSweeper {
     for (const app of apps) {
       const record = records.get(app.title);
       if (!record || record.status === 'provisioning') continue;
-      if (app.id === record.instantAppId || !madeAfter(app, record.createdAt)) continue;
+      // A restore names its new app (titled as the record) before creating it, and the records are read after the listing.
+      if (app.id === record.instantAppId || app.id === record.pendingAppId) continue;
+      if (!madeAfter(app, record.createdAt)) continue;
       await withDeadline(
         this.clock,
         this.settings.requestTimeoutMs,

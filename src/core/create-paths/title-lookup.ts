@@ -118,6 +118,8 @@ export class TitleLookupCreator implements AppCreator {
       custody.appsRemoved();
     }
     if (record.instantAppId) await this.calls.deleteApp(record.instantAppId);
+    // A restore's new app, named on the record before it exists (src/core/operations/restore-database.ts).
+    if (record.pendingAppId) await this.calls.deleteApp(record.pendingAppId);
     return 0;
   }
 

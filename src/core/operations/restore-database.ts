@@ -319,8 +319,10 @@ class Restore {
       );
     } catch (error) {
       if (error instanceof Outcome && error.outcome.kind === 'failed' && error.cause instanceof RecordMovedError) {
-        // No record names the new app any more: it would be an orphan.
-        if (error.cause.latest === null) await this.discard(app.id);
+        // Gone, retiring (its task went) or naming another restore's app: no ready record will take this
+        // one, and a retire that deleted the pending id before our create landed would leave it an orphan.
+        const { latest } = error.cause;
+        if (latest === null || latest.pendingAppId !== app.id || latest.status !== 'ready') await this.discard(app.id);
       }
       throw error;
     }
@@ -335,11 +337,11 @@ class Restore {
 
   private async discard(appId: string): Promise<void> {
     const deleted = await this.attempt((signal) => this.deps.platform.deleteApp(appId, signal));
-    if (deleted.ok) this.log.warn({ appId }, 'the record is gone; deleted the new app');
+    if (deleted.ok) this.log.warn({ appId }, 'no ready record will take the new app; deleted it');
     else
       this.log.error(
         { appId, error: deleted.error.message },
-        'the record is gone and its new app could not be deleted',
+        'no ready record will take the new app, and it could not be deleted',
       );
   }
 
