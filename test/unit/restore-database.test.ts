@@ -133,17 +133,17 @@ describe('restoreDatabase', () => {
     expect(t.platform.liveApps().map((app) => app.id)).toEqual(['old-app']);
   });
 
-  it('the record retiring by the time of the move (its task went): the new app is deleted, never orphaned', async () => {
+  it('the record detached by the time of the move (its task went): the new app is deleted, never orphaned', async () => {
     const t = setup();
     // A daemon that retires the record deletes the pending app, but a create in flight can land after that.
     t.onCopy(() => {
       const record = t.store.recordOf(t.taskId)!;
       void t.store.update({ id: record.id, taskId: t.taskId, generation: record.generation }, 'daemon', {
-        status: 'retiring',
+        status: 'detached',
       });
     });
     const outcome = await t.run();
-    expect(outcome).toMatchObject({ kind: 'failed', reason: expect.stringContaining('it is retiring') });
+    expect(outcome).toMatchObject({ kind: 'failed', reason: expect.stringContaining('it is detached') });
     expect(t.platform.liveApps().map((app) => app.id)).toEqual(['old-app']);
     expect(t.log.messages('warn')).toContain('no ready record will take the new app; deleted it');
   });

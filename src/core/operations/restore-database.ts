@@ -319,7 +319,7 @@ class Restore {
       );
     } catch (error) {
       if (error instanceof Outcome && error.outcome.kind === 'failed' && error.cause instanceof RecordMovedError) {
-        // Gone, retiring (its task went) or naming another restore's app: no ready record will take this
+        // Gone, detached (its task went) or naming another restore's app: no ready record will take this
         // one, and a retire that deleted the pending id before our create landed would leave it an orphan.
         const { latest } = error.cause;
         if (latest === null || latest.pendingAppId !== app.id || latest.status !== 'ready') await this.discard(app.id);
