@@ -63,6 +63,8 @@ function formatSummary(summary: BackupSummary, elapsedMs: number): string {
   const lines = [
     `backup: ${summary.backedUp.length} backed up, ${summary.alreadyComplete.length} already complete, ${summary.failed.length} failed in ${(elapsedMs / 1000).toFixed(1)} s (${entities} entities, ${bytes} bytes)`,
   ];
+  if (summary.elsewhere > 0)
+    lines.push(`  ${summary.elsewhere} on another server, left alone: run backup with that server's INSTANT_API_URI`);
   for (const failure of summary.failed) lines.push(`  failed: task ${failure.taskId}: ${failure.reason}`);
   if (summary.interrupted) lines.push('stopped early: interrupted');
   return lines.join('\n') + '\n';

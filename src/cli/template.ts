@@ -53,6 +53,7 @@ function formatPush(summary: TemplatePushSummary): string {
   const lines = [
     `template push: ${summary.updated} updated, ${summary.current} already current, ${summary.failed.length} failed in ${(summary.elapsedMs / 1000).toFixed(1)} s`,
   ];
+  if (summary.elsewhere > 0) lines.push(elsewhere(summary.elsewhere));
   for (const app of summary.failed)
     lines.push(`  failed: task ${app.taskId} ${app.name} (${app.appId ?? 'no app'}): ${app.reason}`);
   if (summary.abortedBy) lines.push(`stopped early: ${summary.abortedBy}`);
@@ -60,7 +61,10 @@ function formatPush(summary: TemplatePushSummary): string {
 }
 
 function formatPlan(plan: TemplatePlan): string {
-  const lines = [`template push --dry-run: ${plan.total} apps to update, ${plan.current} already current`];
+  const lines = [
+    `template push --dry-run: ${plan.total - plan.elsewhere} apps to update, ${plan.current} already current`,
+  ];
+  if (plan.elsewhere > 0) lines.push(elsewhere(plan.elsewhere));
   for (const app of plan.apps) {
     const changes = app.steps.map((step) => `${step.action} ${step.target}`);
     if (app.rulesChange) changes.push('rules');
@@ -71,4 +75,8 @@ function formatPlan(plan: TemplatePlan): string {
   for (const app of plan.failed) lines.push(`  could not plan: task ${app.taskId} ${app.name}: ${app.reason}`);
   if (plan.abortedBy) lines.push(`stopped early: ${plan.abortedBy}`);
   return lines.join('\n') + '\n';
+}
+
+function elsewhere(count: number): string {
+  return `  ${count} on another server, left alone: run template push with that server's INSTANT_API_URI`;
 }

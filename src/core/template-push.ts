@@ -9,8 +9,10 @@
  * Requests go through the same gate as creates (a 429 paces every request) and
  * at most `concurrency` apps are worked on at once. A retryable failure (5xx,
  * no answer) is retried with backoff; a refusal (4xx) fails that app with its
- * reason; a global condition (a rejected token) ends the run.
+ * reason; a global condition (a rejected token) ends the run. Records whose apps live
+ * on another server (`apiUri`, e.g. not yet migrated) are left alone and counted.
  */
+import { livesOn } from '../api-uri.js';
 import { AbortedError, sleep, type Clock } from '../clock.js';
 import { PlatformError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
@@ -40,6 +42,8 @@ export interface TemplatePushSettings {
   maxAttempts: number;
   backoff: BackoffPolicy;
   pageSize: number;
+  /** The configured server (normalized): records whose apps live on another one are left alone. */
+  home: string;
 }
 
 export interface FailedApp {
@@ -53,6 +57,8 @@ export interface TemplatePushSummary {
   updated: number;
   /** Ready records that already had the template when the run started. */
   current: number;
+  /** Ready records off the template whose apps live on another server (left alone). */
+  elsewhere: number;
   failed: FailedApp[];
   /** Why the run ended early, if it did. */
   abortedBy: string | null;
@@ -74,6 +80,8 @@ export interface TemplatePlan {
   /** Ready records on another template, planned or failed. */
   total: number;
   current: number;
+  /** Of `total`, those whose apps live on another server: not planned. */
+  elsewhere: number;
   apps: PlannedApp[];
   failed: FailedApp[];
   abortedBy: string | null;
@@ -96,27 +104,37 @@ export async function pushTemplate(
   const summary: TemplatePushSummary = {
     updated: 0,
     current: counts.onTemplate,
+    elsewhere: 0,
     failed: [],
     abortedBy: null,
     elapsedMs: 0,
   };
-  const failedIds = new Set<string>();
+  // Records this run does not mark (failed, or on another server): they stay in the query.
+  const passedOver = new Set<string>();
   const run = new AppRun(deps, settings, signal);
   onProgress(0, total);
   while (!run.abortedBy) {
     // Marked records leave this query, so every page starts over; failed ones stay and are skipped.
-    const page = (await deps.store.listRecordsOffTemplate(template.hash, pageSize + failedIds.size)).filter(
-      (record) => !failedIds.has(record.id),
+    const page = (await deps.store.listRecordsOffTemplate(template.hash, pageSize + passedOver.size)).filter(
+      (record) => !passedOver.has(record.id),
     );
     if (page.length === 0) break;
-    await run.each(page, async (record) => {
+    const done = () => summary.updated + summary.failed.length + summary.elsewhere;
+    const here = page.filter((record) => livesOn(record.apiUri, settings.home));
+    for (const record of page) {
+      if (here.includes(record)) continue;
+      passedOver.add(record.id);
+      summary.elsewhere++;
+    }
+    onProgress(done(), Math.max(total, done()));
+    await run.each(here, async (record) => {
       const failure = await run.pushOne(record);
       if (failure === 'aborted') return;
       if (failure) {
-        failedIds.add(record.id);
+        passedOver.add(record.id);
         summary.failed.push(failure);
       } else summary.updated++;
-      onProgress(summary.updated + summary.failed.length, Math.max(total, summary.updated + summary.failed.length));
+      onProgress(done(), Math.max(total, done()));
     });
   }
   summary.abortedBy = run.abortedBy;
@@ -134,18 +152,21 @@ export async function planTemplate(
   const { template, pageSize } = settings;
   const counts = await deps.store.countRecords(template.hash);
   const total = (counts.byStatus['ready'] ?? 0) - counts.onTemplate;
-  const plan: TemplatePlan = { total, current: counts.onTemplate, apps: [], failed: [], abortedBy: null };
+  const plan: TemplatePlan = { total, current: counts.onTemplate, elsewhere: 0, apps: [], failed: [], abortedBy: null };
   const run = new AppRun(deps, settings, signal);
   onProgress(0, total);
   for (let offset = 0; !run.abortedBy; offset += pageSize) {
     const page = await deps.store.listRecordsOffTemplate(template.hash, pageSize, offset);
     if (page.length === 0) break;
-    await run.each(page, async (record) => {
+    const here = page.filter((record) => livesOn(record.apiUri, settings.home));
+    plan.elsewhere += page.length - here.length;
+    await run.each(here, async (record) => {
       const planned = await run.planOne(record);
       if (planned === 'aborted') return;
       if ('reason' in planned) plan.failed.push(planned);
       else plan.apps.push(planned);
-      onProgress(plan.apps.length + plan.failed.length, Math.max(total, plan.apps.length + plan.failed.length));
+      const done = plan.apps.length + plan.failed.length + plan.elsewhere;
+      onProgress(done, Math.max(total, done));
     });
   }
   plan.abortedBy = run.abortedBy;

@@ -12,6 +12,8 @@ import { silentLogger } from '../../src/core/logger.js';
 import { CopyError, StoreError } from '../../src/errors.js';
 import { FakeStore } from '../fakes/fake-store.js';
 
+const HOME = 'https://instant.example.com';
+
 class FakeArchives implements BackupArchives {
   readonly complete_ = new Map<string, ArchiveSummary>();
   readonly written: string[] = [];
@@ -87,8 +89,11 @@ describe('backupDatabases', () => {
   it('archives every ready database, at most `concurrency` at once, and records the figures fenced', async () => {
     const { store, archives, deps } = world();
     const progress: number[] = [];
-    const result = await backupDatabases(deps, { tasks: 'all', pageSize: 2 }, new AbortController().signal, (p) =>
-      progress.push(p.done),
+    const result = await backupDatabases(
+      deps,
+      { tasks: 'all', pageSize: 2, home: HOME },
+      new AbortController().signal,
+      (p) => progress.push(p.done),
     );
     expect(result.backedUp.map((entry) => entry.taskId)).toEqual(['task-0', 'task-1', 'task-2', 'task-4']);
     expect(result.failed).toEqual([
@@ -117,7 +122,7 @@ describe('backupDatabases', () => {
     archives.complete_.set('task-2', summary('app-other', 600)); // of the app the task had before: stale
     const result = await backupDatabases(
       deps,
-      { tasks: ['task-1', 'task-2'], pageSize: 10 },
+      { tasks: ['task-1', 'task-2'], pageSize: 10, home: HOME },
       new AbortController().signal,
     );
     expect(result.alreadyComplete.map((entry) => entry.taskId)).toEqual(['task-1']);
@@ -128,7 +133,7 @@ describe('backupDatabases', () => {
     // A third run changes nothing at all: no copy, no write.
     const again = await backupDatabases(
       deps,
-      { tasks: ['task-1', 'task-2'], pageSize: 10 },
+      { tasks: ['task-1', 'task-2'], pageSize: 10, home: HOME },
       new AbortController().signal,
     );
     expect(again.alreadyComplete).toHaveLength(2);
@@ -145,7 +150,7 @@ describe('backupDatabases', () => {
     store.failNext('update', new StoreError('unique-violation', 'fence', { etype: 'databaseFences', label: 'key' }));
     const result = await backupDatabases(
       deps,
-      { tasks: ['task-0', 'task-1', 'nope'], pageSize: 10 },
+      { tasks: ['task-0', 'task-1', 'nope'], pageSize: 10, home: HOME },
       new AbortController().signal,
     );
     expect(result.failed).toEqual([
@@ -155,5 +160,35 @@ describe('backupDatabases', () => {
     // The fence conflict was read again and written on the fresh generation.
     expect(result.backedUp.map((entry) => entry.taskId)).toEqual(['task-1']);
     expect(store.recordOf('task-1')).toMatchObject({ entityCount: 10 });
+  });
+
+  it('leaves databases on another server to a backup run against that server', async () => {
+    const { store, archives, deps } = world();
+    store.recordOf('task-1')!.apiUri = 'https://api.instantdb.com';
+    store.recordOf('task-2')!.apiUri = `${HOME}/`; // the same server, written another way
+    const progress: number[] = [];
+    const all = await backupDatabases(
+      deps,
+      { tasks: 'all', pageSize: 10, home: HOME },
+      new AbortController().signal,
+      (p) => progress.push(p.done),
+    );
+    expect(all.elsewhere).toBe(1);
+    expect(archives.written.sort()).toEqual(['task-0', 'task-2', 'task-4']);
+    expect(store.recordOf('task-1')!.lastBackupAt).toBeNull();
+    expect(progress.at(-1)).toBe(5);
+
+    const one = await backupDatabases(
+      deps,
+      { tasks: ['task-1'], pageSize: 10, home: HOME },
+      new AbortController().signal,
+    );
+    expect(one.failed).toEqual([
+      {
+        taskId: 'task-1',
+        reason: `its database lives on https://api.instantdb.com, not on ${HOME}: back it up with that server's INSTANT_API_URI`,
+      },
+    ]);
+    expect(archives.written).toHaveLength(3);
   });
 });

@@ -148,4 +148,28 @@ describe('template push', () => {
     expect(h.platform.templateCalls).toMatchObject({ push: 0, pushPerms: 0 });
     expect(tasks.every((taskId) => h.store.recordOf(taskId)!.templateHash !== 'template-v2')).toBe(true);
   });
+
+  it('leaves databases that live on another server alone (not yet migrated), and says how many', async () => {
+    const { h, tasks, pusher } = await fleet(4, { concurrency: 1 });
+    const away = tasks.slice(0, 2);
+    for (const taskId of away) h.store.recordOf(taskId)!.apiUri = 'https://api.instantdb.com';
+
+    const plan = await settled(h, pusher.planTemplate(new AbortController().signal));
+    expect(plan).toMatchObject({ total: 4, elsewhere: 2, failed: [] });
+    expect(plan.apps.map((app) => app.taskId).sort()).toEqual(tasks.slice(2).sort());
+
+    const progress: Array<[number, number]> = [];
+    const summary = await settled(
+      h,
+      pusher.pushTemplate(new AbortController().signal, (done, total) => progress.push([done, total])),
+    );
+    expect(summary).toMatchObject({ updated: 2, elsewhere: 2, failed: [] });
+    expect(progress.at(-1)).toEqual([4, 4]);
+    expect(h.platform.templateCalls.pushPerms).toBe(2);
+    for (const taskId of away) {
+      const record = h.store.recordOf(taskId)!;
+      expect(record.templateHash).not.toBe('template-v2');
+      expect(h.platform.apps.get(record.instantAppId!)!.template).not.toMatchObject({ perms: v2.perms });
+    }
+  });
 });

@@ -7,8 +7,11 @@
  * came between the archive and the record; an incomplete archive is written again from scratch.
  * At most `concurrency` apps are copied at once (the slots); the archives adapter paces every
  * request after a 429. A failure ends that task only; every failure is returned with its reason.
+ * Databases that live on another server (`apiUri`: not yet migrated, or already moved) are left
+ * to a backup run against that server: the same app id may exist on both, and only one is live.
  */
 import type PQueue from 'p-queue';
+import { livesOn } from '../../api-uri.js';
 import type { Logger } from '../logger.js';
 import type { RecordCatalog, Store } from '../ports.js';
 import { errorMessage, isUniqueViolation } from '../reconcile-context.js';
@@ -67,12 +70,16 @@ export interface BackupSettings {
   /** The tasks to back up, or every ready database. */
   tasks: readonly string[] | 'all';
   pageSize: number;
+  /** The configured server (normalized): the one the archives are read from. */
+  home: string;
 }
 
 export interface BackupSummary {
   backedUp: BackupEntry[];
   /** Complete archives of the current app found from an earlier run. */
   alreadyComplete: BackupEntry[];
+  /** Ready databases of `--all` that live on another server: not backed up by this run. */
+  elsewhere: number;
   failed: BackupFailure[];
   interrupted: boolean;
 }
@@ -86,13 +93,13 @@ export async function backupDatabases(
   signal: AbortSignal,
   onProgress: BackupProgress = () => {},
 ): Promise<BackupSummary> {
-  const summary: BackupSummary = { backedUp: [], alreadyComplete: [], failed: [], interrupted: false };
+  const summary: BackupSummary = { backedUp: [], alreadyComplete: [], elsewhere: 0, failed: [], interrupted: false };
   const wanted = settings.tasks === 'all' ? null : new Set(settings.tasks);
   const total = wanted ? wanted.size : ((await deps.store.countRecords()).byStatus['ready'] ?? 0);
   const seen = new Set<string>();
   let copied = 0;
   const progress = () => {
-    const done = summary.backedUp.length + summary.alreadyComplete.length + summary.failed.length;
+    const done = summary.backedUp.length + summary.alreadyComplete.length + summary.failed.length + summary.elsewhere;
     onProgress({ done, total: Math.max(total, done), entities: copied });
   };
   progress();
@@ -143,6 +150,18 @@ export async function backupDatabases(
       if (wanted && !wanted.has(record.taskId)) continue;
       if (seen.has(record.taskId)) continue;
       seen.add(record.taskId);
+      if (!livesOn(record.apiUri, settings.home)) {
+        if (wanted)
+          fail(
+            record.taskId,
+            `its database lives on ${record.apiUri}, not on ${settings.home}: back it up with that server's INSTANT_API_URI`,
+          );
+        else {
+          summary.elsewhere++;
+          progress();
+        }
+        continue;
+      }
       void deps.slots.add(() => backUp(record, adminToken));
       // Hold at most a few pages of work: memory stays flat whatever the number of records.
       await deps.slots.onSizeLessThan(deps.slots.concurrency * 2);
