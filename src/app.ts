@@ -408,6 +408,7 @@ export class Provisioner {
       maxAttempts: config.maxAttempts ?? TEMPLATE_PUSH_TRIES,
       backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
       pageSize: config.windowSize,
+      home: normalizeApiUri(config.apiUri),
     };
   }
 
@@ -473,7 +474,7 @@ export class Provisioner {
           logger: this.logger,
           owner: this.owner,
         },
-        { tasks, pageSize: this.config.windowSize },
+        { tasks, pageSize: this.config.windowSize, home: normalizeApiUri(this.config.apiUri) },
         signal,
         onProgress,
       );
@@ -595,7 +596,12 @@ export class Provisioner {
   }
 
   private retryDeps() {
-    return { store: this.ports.store, logger: this.logger, owner: this.owner };
+    return {
+      store: this.ports.store,
+      logger: this.logger,
+      owner: this.owner,
+      home: normalizeApiUri(this.config.apiUri),
+    };
   }
 
   /** `gc`: the account's apps sorted into attributable and not; see core/operations/garbage-collector.ts. */

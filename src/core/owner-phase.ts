@@ -55,6 +55,8 @@ export async function honourRetryRequest(
   record: DatabaseRecord,
   requestedAt: number,
   log: Logger,
+  /** A record failed on another server is brought to this one (it has no app anywhere). */
+  home?: string,
 ): Promise<Outcome> {
   const now = ctx.now;
   const nextAllowed = (record.retryHonouredAt ?? -Infinity) + RETRY_REQUEST_INTERVAL_MS;
@@ -69,12 +71,17 @@ export async function honourRetryRequest(
       leaseOwner: null,
       leaseExpiresAt: null,
       retryHonouredAt: now,
+      ...(home === undefined ? {} : { apiUri: home }),
     },
     { clearRetryRequest: true },
   );
   if (typeof written === 'string') return retry(0);
   log.info(
-    { requestedAt: new Date(requestedAt).toISOString(), previousError: record.error },
+    {
+      requestedAt: new Date(requestedAt).toISOString(),
+      previousError: record.error,
+      ...(home === undefined ? {} : { from: record.apiUri, apiUri: home }),
+    },
     'retrying at the task owner’s request',
   );
   return retry(0);

@@ -160,6 +160,9 @@ export class TaskReconciler {
    * daemon configured for that server does the rest.
    */
   private async elsewhere(state: TaskState, record: DatabaseRecord, log: Logger): Promise<Outcome> {
+    // A failed record has no app anywhere: its owner's retry brings it here.
+    if (record.status === 'failed' && state.task && state.task.retryRequestedAt !== null)
+      return honourRetryRequest(this.ctx, record, state.task.retryRequestedAt, log, this.ctx.settings.apiUri);
     log.debug({ apiUri: record.apiUri, status: record.status }, 'its app lives on another server; leaving it alone');
     return this.settled(state, record, log);
   }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PlatformError } from '../../src/errors.js';
+import { retryTasks } from '../../src/core/operations/retry-failed.js';
 import { harness } from '../fakes/harness.js';
 
 const HOUR = 3_600_000;
@@ -184,5 +185,56 @@ describe('records whose app lives on another server', () => {
     expect(h.store.records.get('r1')).toMatchObject({ status: 'provisioning' });
     expect(h.store.records.get('r2')).toMatchObject({ status: 'detached' });
     await daemon.stop();
+  });
+
+  it('a failed one comes here when its owner asks for a retry: it has no app anywhere', async () => {
+    const h = harness({ apiUri: 'https://instant.internal', createVia: 'chosen-id' });
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask(undefined, { ownerId: ALICE });
+    h.store.putRecord({
+      id: 'r1',
+      taskId,
+      name: 'calm-red-heron',
+      status: 'failed',
+      error: 'app-creation-disabled',
+      firstAttemptAt: 0,
+      apiUri: 'https://api.instantdb.com',
+    });
+    await h.publish();
+    await h.clock.advance(60_000);
+    expect(h.store.records.get('r1')).toMatchObject({ status: 'failed', apiUri: 'https://api.instantdb.com' });
+
+    h.store.requestRetry(taskId, h.clock.now());
+    await h.publish();
+    await h.clock.until(() => h.store.records.get('r1')?.status === 'ready');
+    expect(h.store.records.get('r1')).toMatchObject({ apiUri: 'https://instant.internal', attempts: 1 });
+    expect(h.platform.liveApps().map((app) => app.id)).toEqual([h.store.records.get('r1')!.instantAppId]);
+    await daemon.stop();
+  });
+
+  it('`retry` brings failed ones here with a fresh time budget', async () => {
+    const h = harness({ apiUri: 'https://instant.internal' });
+    const taskId = h.store.addTask();
+    h.store.putRecord({
+      id: 'r1',
+      taskId,
+      name: 'calm-red-heron',
+      status: 'failed',
+      attempts: 7,
+      firstAttemptAt: 0,
+      apiUri: 'https://api.instantdb.com',
+    });
+    const results = await retryTasks(
+      { store: h.store, logger: h.log, owner: 'operator', home: 'https://instant.internal' },
+      [taskId],
+    );
+    expect(results).toEqual([{ taskId, outcome: 'retried' }]);
+    expect(h.store.records.get('r1')).toMatchObject({
+      status: 'provisioning',
+      attempts: 0,
+      firstAttemptAt: null,
+      apiUri: 'https://instant.internal',
+    });
   });
 });

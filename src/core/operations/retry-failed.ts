@@ -3,7 +3,12 @@
  * fenced write to `provisioning` with its attempts reset and no lease, so the
  * next daemon (or `reconcile --once`) takes it over like any unleased record:
  * it looks for apps under its name first, then creates.
+ *
+ * A failed record has no app anywhere (the daemon deletes every app it may have before failing it),
+ * so a retry also brings a record failed on another server (Instant Cloud, before a move) to this
+ * one: its next create is sent here.
  */
+import { livesOn } from '../../api-uri.js';
 import type { Logger } from '../logger.js';
 import type { RecordCatalog, Store } from '../ports.js';
 import { isUniqueViolation } from '../reconcile-context.js';
@@ -16,6 +21,8 @@ export interface RetryDeps {
   logger: Logger;
   /** Who writes (fences record the writer). */
   owner: string;
+  /** The configured server (normalized): where a retried record's next create goes. */
+  home: string;
 }
 
 /** Retries the failed records of `taskIds`; each gets its outcome. */
@@ -55,8 +62,11 @@ async function retryRecord(deps: RetryDeps, record: DatabaseRecord): Promise<Ret
       status: 'provisioning',
       attempts: 0,
       error: null,
+      // A fresh --give-up-after budget, counted from the next attempt.
+      firstAttemptAt: null,
       leaseOwner: null,
       leaseExpiresAt: null,
+      ...(livesOn(record.apiUri, deps.home) ? {} : { apiUri: deps.home }),
     });
   } catch (error) {
     // Someone else moved it first (another retry, or its task was deleted): read it again.
@@ -65,7 +75,13 @@ async function retryRecord(deps: RetryDeps, record: DatabaseRecord): Promise<Ret
     return latest ? retryRecord(deps, latest) : 'not-found';
   }
   deps.logger.info(
-    { taskId: record.taskId, databaseId: record.id, databaseName: record.name, previousError: record.error },
+    {
+      taskId: record.taskId,
+      databaseId: record.id,
+      databaseName: record.name,
+      previousError: record.error,
+      ...(livesOn(record.apiUri, deps.home) ? {} : { from: record.apiUri, apiUri: deps.home }),
+    },
     'retrying failed database',
   );
   return 'retried';
