@@ -3,11 +3,16 @@
  * that already have 50,000 and 100,000 provisioned tasks (apps, ready records, linked tasks;
  * see seed-account.ts), to see which of the daemon's costs grow with the account.
  *
- * Each size gets a fresh sandbox, seeded before the daemon starts; the daemon runs as an
- * operator would start it, `node dist/src/cli/main.js reconcile` with no node flags and the
- * defaults, plus `--resync-interval 20000`. The time-to-link observer and the final count read
- * only the newest tasks, so the benchmark's own reads do not grow with the account.
+ * Each size runs once per create path (issue 18): `chosen-id` against a sandbox answering as a
+ * self-hosted server does, `server-id` against one answering as Instant Cloud does today
+ * (`sandbox --cloud`: chosen ids refused, so the daemon finds lost answers by listing apps). Each
+ * run gets a fresh sandbox, seeded before the daemon starts; the daemon runs as an operator would
+ * start it, `node dist/src/cli/main.js reconcile` with no node flags and the defaults (so
+ * `--create-via auto` picks the path from the server), plus `--resync-interval 20000`. The
+ * time-to-link observer and the final count read only the newest tasks, so the benchmark's own
+ * reads do not grow with the account.
  */
+import type { CreatePath } from '../src/core/types.js';
 import { seedAccount } from './seed-account.js';
 import { round1, round2, type Percentiles } from './stats.js';
 import { measureTimeToLink } from './time-to-link.js';
@@ -15,6 +20,8 @@ import { measureTimeToLink } from './time-to-link.js';
 export interface AccountSizeSettings {
   /** Apps (and tasks) already provisioned, per run; the first is the reference (0). */
   sizes: number[];
+  /** The create paths, each run at every size. */
+  paths: CreatePath[];
   tasks: number;
   /** Arrivals per second. */
   rate: number;
@@ -26,6 +33,7 @@ export interface AccountSizeSettings {
 }
 
 export interface AccountSizeRun {
+  createPath: CreatePath;
   seededApps: number;
   /** Seeding the sandbox and the main app (before the daemon starts). */
   seedSeconds: number;
@@ -42,7 +50,9 @@ export interface AccountSizeRun {
   wallSeconds: number;
   /** Sandbox CPU over the same interval (share of one core). */
   sandboxCpuShare: number;
-  /** This run ÷ the reference run (1 for the reference itself). */
+  /** App listings the daemon asked for over the same interval. */
+  platformListings: number;
+  /** This run ÷ the reference run of its path (1 for the reference itself). */
   ratio: { cpuPerTask: number; peakRss: number; p50: number; p99: number };
 }
 
@@ -55,65 +65,84 @@ export interface AccountSizeResult {
   runs: AccountSizeRun[];
 }
 
-/** Runs the workload once per size, in order; `progress` hears each run's headline. */
+/** Runs the workload once per path and size, in order; `progress` hears each run's headline. */
 export async function measureAccountSize(
   settings: AccountSizeSettings,
   progress: (line: string) => void = () => {},
 ): Promise<AccountSizeResult> {
-  const runs: Omit<AccountSizeRun, 'ratio'>[] = [];
-  for (const size of settings.sizes) {
-    let seedMs = 0;
-    const result = await measureTimeToLink('daemon', {
-      tasks: settings.tasks,
-      rate: settings.rate,
-      latencyMs: settings.latencyMs,
-      concurrency: 0, // unused: daemonArgs replaces the flags
-      window: 0,
-      workDir: settings.workDir,
-      nodeArgs: [],
-      faultArgs: ['--p-lost', String(settings.pLost)],
-      daemonArgs: ['--resync-interval', String(settings.resyncIntervalMs)],
-      name: `account-size-${size}`,
-      seed: async (sandbox, db) => {
-        if (size > 0) seedMs = await seedAccount(sandbox, db, size);
-      },
-    });
-    const cost = result.daemon!;
-    const run = {
-      seededApps: size,
-      seedSeconds: round1(seedMs / 1000),
-      ready: result.ready,
-      failed: result.failed,
-      cpuMsPerTask: round2(cost.cpuMs / settings.tasks),
-      startupCpuMsPerTask: round2(cost.startupCpuMs / settings.tasks),
-      peakRssMb: cost.peakRssMb,
-      timeToLink: result.timeToLink,
-      unseen: result.unseen,
-      wallSeconds: round1(cost.wallMs / 1000),
-      sandboxCpuShare: cost.sandboxCpuShare,
-    };
-    runs.push(run);
-    progress(
-      `  ${size.toLocaleString('en-US')} apps (seeded in ${run.seedSeconds} s): ${run.cpuMsPerTask} ms CPU per task, ` +
-        `peak RSS ${run.peakRssMb} MB, p50 ${run.timeToLink.p50} ms, p99 ${run.timeToLink.p99} ms, sandbox ${run.sandboxCpuShare}`,
-    );
+  const runs: AccountSizeRun[] = [];
+  for (const path of settings.paths) {
+    const ofPath: Omit<AccountSizeRun, 'ratio'>[] = [];
+    for (const size of settings.sizes) ofPath.push(await measureOne(settings, path, size, progress));
+    runs.push(...withRatios(ofPath));
   }
-  const reference = runs[0]!;
-  const ratio = (value: number, of: number) => round2(value / Math.max(of, Number.MIN_VALUE));
   return {
     tasks: settings.tasks,
     ratePerSecond: settings.rate,
     latencyMs: settings.latencyMs,
     pLost: settings.pLost,
     resyncIntervalMs: settings.resyncIntervalMs,
-    runs: runs.map((run) => ({
-      ...run,
-      ratio: {
-        cpuPerTask: ratio(run.cpuMsPerTask, reference.cpuMsPerTask),
-        peakRss: ratio(run.peakRssMb, reference.peakRssMb),
-        p50: ratio(run.timeToLink.p50, reference.timeToLink.p50),
-        p99: ratio(run.timeToLink.p99, reference.timeToLink.p99),
-      },
-    })),
+    runs,
   };
+}
+
+async function measureOne(
+  settings: AccountSizeSettings,
+  path: CreatePath,
+  size: number,
+  progress: (line: string) => void,
+): Promise<Omit<AccountSizeRun, 'ratio'>> {
+  let seedMs = 0;
+  const result = await measureTimeToLink('daemon', {
+    tasks: settings.tasks,
+    rate: settings.rate,
+    latencyMs: settings.latencyMs,
+    concurrency: 0, // unused: daemonArgs replaces the flags
+    window: 0,
+    workDir: settings.workDir,
+    nodeArgs: [],
+    faultArgs: ['--p-lost', String(settings.pLost), ...(path === 'server-id' ? ['--cloud'] : [])],
+    daemonArgs: ['--resync-interval', String(settings.resyncIntervalMs)],
+    name: `account-size-${path}-${size}`,
+    seed: async (sandbox, db) => {
+      if (size > 0) seedMs = await seedAccount(sandbox, db, size, path);
+    },
+  });
+  const cost = result.daemon!;
+  const run = {
+    createPath: path,
+    seededApps: size,
+    seedSeconds: round1(seedMs / 1000),
+    ready: result.ready,
+    failed: result.failed,
+    cpuMsPerTask: round2(cost.cpuMs / settings.tasks),
+    startupCpuMsPerTask: round2(cost.startupCpuMs / settings.tasks),
+    peakRssMb: cost.peakRssMb,
+    timeToLink: result.timeToLink,
+    unseen: result.unseen,
+    wallSeconds: round1(cost.wallMs / 1000),
+    sandboxCpuShare: cost.sandboxCpuShare,
+    platformListings: cost.platformListings,
+  };
+  progress(
+    `  ${path}, ${size.toLocaleString('en-US')} apps (seeded in ${run.seedSeconds} s): ${run.cpuMsPerTask} ms CPU per task, ` +
+      `peak RSS ${run.peakRssMb} MB, p50 ${run.timeToLink.p50} ms, p99 ${run.timeToLink.p99} ms, ` +
+      `${run.platformListings} listings, sandbox ${run.sandboxCpuShare}`,
+  );
+  return run;
+}
+
+/** Each run against the first (the empty account) of the same path. */
+function withRatios(runs: Omit<AccountSizeRun, 'ratio'>[]): AccountSizeRun[] {
+  const reference = runs[0]!;
+  const ratio = (value: number, of: number) => round2(value / Math.max(of, Number.MIN_VALUE));
+  return runs.map((run) => ({
+    ...run,
+    ratio: {
+      cpuPerTask: ratio(run.cpuMsPerTask, reference.cpuMsPerTask),
+      peakRss: ratio(run.peakRssMb, reference.peakRssMb),
+      p50: ratio(run.timeToLink.p50, reference.timeToLink.p50),
+      p99: ratio(run.timeToLink.p99, reference.timeToLink.p99),
+    },
+  }));
 }

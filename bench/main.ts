@@ -90,10 +90,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
   // Issue 11's batch: N tasks waiting, `reconcile --once` at L = 100 ms, C = 16, the whole process counted.
   const batch = { tasks: options.tasks <= 50 ? 50 : 2_000, latencyMs: 100, concurrency: 16 };
   progress(`reconcile --once batch: ${batch.tasks} tasks, L = ${batch.latencyMs} ms, C = ${batch.concurrency}`);
-  const onceBatch = await measureOnceBatch({ ...batch, workDir });
-  progress(
-    `  ${onceBatch.cpuMsPerTask} ms CPU per task, ${onceBatch.transactsPerTask} transacts per task, ${onceBatch.wallMs} ms`,
-  );
+  const onceBatch = [];
+  for (const createPath of options.createPaths) {
+    const result = await measureOnceBatch({ ...batch, createPath, workDir });
+    onceBatch.push(result);
+    progress(
+      `  ${createPath}: ${result.cpuMsPerTask} ms CPU per task, ${result.transactsPerTask} transacts per task, ${result.wallMs} ms`,
+    );
+  }
 
   let accountSize = null;
   if (options.accountSizes) {
@@ -103,6 +107,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
     accountSize = await measureAccountSize(
       {
         sizes: options.accountSizes,
+        paths: options.createPaths,
         tasks: lost.tasks,
         rate: lost.rate,
         latencyMs: lost.latencyMs,
@@ -158,6 +163,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
       backlog: options.backlog,
       capacity: options.capacity,
       accountSizes: options.accountSizes,
+      createPaths: options.createPaths,
     },
     throughput: {
       daemon: daemonThroughput,

@@ -2,15 +2,18 @@
  * A `reconcile --once` batch, counted whole: N tasks already waiting, the built CLI started,
  * run to its exit. CPU is the process's own user + system time from start to exit (bash's
  * `times` reports it for finished children), so startup, SDK connection and the final sweep
- * all count, as they would for an operator's backfill.
+ * all count, as they would for an operator's backfill. On the `server-id` path the sandbox
+ * answers as Instant Cloud does today (`--cloud`), and the daemon picks its path itself.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { cliPath } from './processes.js';
+import type { CreatePath } from '../src/core/types.js';
 import { startSandbox } from './setup.js';
 import { connect, countLinks, createTaskBatches, now } from './workload.js';
 
 export interface OnceBatchSettings {
+  createPath: CreatePath;
   tasks: number;
   latencyMs: number;
   concurrency: number;
@@ -18,6 +21,7 @@ export interface OnceBatchSettings {
 }
 
 export interface OnceBatchResult {
+  createPath: CreatePath;
   tasks: number;
   ready: number;
   wallMs: number;
@@ -28,12 +32,12 @@ export interface OnceBatchResult {
 }
 
 export async function measureOnceBatch(settings: OnceBatchSettings): Promise<OnceBatchResult> {
-  const sandbox = await startSandbox(settings.latencyMs);
+  const sandbox = await startSandbox(settings.latencyMs, settings.createPath === 'server-id' ? ['--cloud'] : []);
   const db = connect(sandbox.env);
   try {
     await createTaskBatches(db, settings.tasks, 250);
     const transactsBefore = (await sandbox.stats()).transacts ?? 0;
-    const log = join(settings.workDir, `once-${settings.tasks}.log`);
+    const log = join(settings.workDir, `once-${settings.createPath}-${settings.tasks}.log`);
     const startedAt = now();
     const script = `"$0" "$1" reconcile --once --concurrency "$2" > "$3" 2>&1; code=$?; times; exit $code`;
     const stdout = await new Promise<string>((resolve, reject) =>
@@ -50,6 +54,7 @@ export async function measureOnceBatch(settings: OnceBatchSettings): Promise<Onc
     const transacts = ((await sandbox.stats()).transacts ?? 0) - transactsBefore;
     const { ready } = await countLinks(db);
     return {
+      createPath: settings.createPath,
       tasks: settings.tasks,
       ready,
       wallMs: Math.round(wallMs),

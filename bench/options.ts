@@ -1,5 +1,6 @@
 /** `npm run bench` flags → the settings of a run. */
 import { parseArgs } from 'node:util';
+import { CREATE_PATHS, type CreatePath } from '../src/core/types.js';
 import type { StatusLatencySettings } from './status-latency.js';
 
 export interface BenchOptions {
@@ -16,6 +17,8 @@ export interface BenchOptions {
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
   /** Apps already provisioned per account-size run (the first, 0, is the reference); null: skip. */
   accountSizes: number[] | null;
+  /** The create paths the account-size and `--once` phases run on, each. */
+  createPaths: CreatePath[];
   /** The copy phase: entities copied app → app, and of the big app copied app → archive; null: skip. */
   copy: { entities: number; bigEntities: number | null } | null;
   /** Run the copy phase alone (its results in copy-results.json). */
@@ -47,6 +50,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --skip-backlog        no backlog phase
   --skip-capacity       no sandbox capacity measurement
   --skip-account-size   no account-size phase (0, 50,000 and 100,000 apps already provisioned)
+  --create-paths LIST   the create paths of the account-size and --once phases (default chosen-id,server-id)
   --copy-entities N     entities of the copy phase's app, copied app → app (default 100,000)
   --copy-big N          entities of the copy phase's big app, copied app → archive (default 1,000,000; 0: none)
   --skip-copy           no copy phase
@@ -79,6 +83,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'skip-backlog': { type: 'boolean', default: false },
       'skip-capacity': { type: 'boolean', default: false },
       'skip-account-size': { type: 'boolean', default: false },
+      'create-paths': { type: 'string', default: CREATE_PATHS.join(',') },
       'copy-entities': { type: 'string' },
       'copy-big': { type: 'string' },
       'skip-copy': { type: 'boolean', default: false },
@@ -127,6 +132,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
         ? { tasks: 1_000, seconds: 1, concurrency: 4 }
         : { tasks: 100_000, seconds: 10, concurrency: 16 },
     accountSizes: values['skip-account-size'] ? null : smoke ? [0, 2_000] : [0, 50_000, 100_000],
+    createPaths: createPaths(values['create-paths']),
     copy: values['skip-copy']
       ? null
       : {
@@ -150,4 +156,12 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
     outDir: values.out ?? defaultOutDir,
     daemonNodeArgs: values['daemon-node-options'].split(/\s+/).filter(Boolean),
   };
+}
+
+function createPaths(raw: string): CreatePath[] {
+  const paths = [...new Set(raw.split(',').map((path) => path.trim()))];
+  for (const path of paths)
+    if (!(CREATE_PATHS as readonly string[]).includes(path))
+      throw new Error(`--create-paths takes ${CREATE_PATHS.join(' and/or ')}, comma-separated (got "${raw}")`);
+  return paths as CreatePath[];
 }

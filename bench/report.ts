@@ -142,15 +142,17 @@ function accountSizeTable(a: AccountSizeResult): string[] {
       `${Math.round(a.pLost * 100)}% of creates committed with their answer lost, ` +
       `plain \`reconcile --resync-interval ${a.resyncIntervalMs}\` (no node flags, default settings).`,
     '',
-    `| apps already provisioned | ${a.runs.map((run) => n(run.seededApps)).join(' | ')} |`,
+    `| create path | ${a.runs.map((run) => run.createPath).join(' | ')} |`,
     `|---|${a.runs.map(() => '---:').join('|')}|`,
+    row('apps already provisioned', (run) => n(run.seededApps)),
     row('daemon CPU per new task (start → last link)', (run) => `${run.cpuMsPerTask} ms`),
     row('… of which startup (before the subscriptions)', (run) => `${run.startupCpuMsPerTask} ms`),
     row('daemon peak RSS', (run) => `${run.peakRssMb} MB`),
     row('time-to-link p50 / p95 / p99', (run) => pct(run.timeToLink)),
-    row('÷ empty account: CPU / RSS / p99', (run) =>
+    row('÷ empty account (same path): CPU / RSS / p99', (run) =>
       [run.ratio.cpuPerTask, run.ratio.peakRss, run.ratio.p99].map((x) => x.toFixed(2)).join(' / '),
     ),
+    row('app listings (account or organisation)', (run) => n(run.platformListings)),
     row('sandbox CPU (share of one core)', (run) => String(run.sandboxCpuShare)),
     row('daemon start → last link', (run) => `${run.wallSeconds} s`),
     row('new tasks linked ready / failed', (run) => `${n(run.ready)} / ${run.failed}`),

@@ -11,6 +11,7 @@
 import { id } from '@instantdb/admin';
 import { ADJECTIVES, COLOURS, NATURE_NOUNS } from '../src/names/generate-name.js';
 import { lockedTemplate } from '../src/template/app-template.js';
+import type { CreatePath } from '../src/core/types.js';
 import type { SandboxProcess } from './processes.js';
 import type { BenchDb } from './workload.js';
 
@@ -37,8 +38,13 @@ export function seededName(index: number): string {
   return `${adjective}-${colour}-${noun}`;
 }
 
-/** Seeds `count` provisioned tasks; resolves with how long it took (ms). */
-export async function seedAccount(sandbox: SandboxProcess, db: BenchDb, count: number): Promise<number> {
+/** Seeds `count` provisioned tasks, made the way `createdVia` says; resolves with how long it took (ms). */
+export async function seedAccount(
+  sandbox: SandboxProcess,
+  db: BenchDb,
+  count: number,
+  createdVia: CreatePath,
+): Promise<number> {
   const started = performance.now();
   const createdAt = Date.now() - SEEDED_AGE_MS;
   const templateHash = lockedTemplate().hash;
@@ -68,6 +74,7 @@ export async function seedAccount(sandbox: SandboxProcess, db: BenchDb, count: n
             leaseExpiresAt: null as unknown as number,
             generation: 2,
             templateHash,
+            createdVia,
           }),
           db.tx.databaseFences[id()]!.create({ key: `${recordId}/2`, owner: OWNER, createdAt: taskCreatedAt + 60 }),
           db.tx.tasks[taskId]!.link({ mainDatabase: recordId }),

@@ -51,6 +51,8 @@ export interface DaemonCost {
   wallMs: number;
   /** Sandbox CPU over the same interval, as a share of one core. */
   sandboxCpuShare: number;
+  /** App listings the sandbox answered over the same interval (account or organisation). */
+  platformListings: number;
 }
 
 export interface TimeToLinkResult {
@@ -81,6 +83,7 @@ export async function measureTimeToLink(
     await settings.seed?.(sandbox, db);
     const sandboxCpu = new ProcSampler(sandbox.pid, 1000);
     const sandboxBefore = sandboxCpu.sample();
+    const listingsBefore = (await sandbox.stats()).lists ?? 0;
     const started = now();
     let daemonCpu: ProcSampler | undefined;
     let startupCpuMs = 0;
@@ -105,6 +108,7 @@ export async function measureTimeToLink(
     const lastLink = await waitUntilFinished(db, [...created.keys()], 20, 10 * 60_000);
     const cost = daemonCpu?.stop();
     const sandboxAfter = sandboxCpu.stop();
+    const listings = ((await sandbox.stats()).lists ?? 0) - listingsBefore;
     await sleep(250); // the last refreshes
     const samples: number[] = [];
     for (const [taskId, ackedAt] of created) {
@@ -129,6 +133,7 @@ export async function measureTimeToLink(
               peakRssMb: toMb(cost.peakRssBytes),
               wallMs: Math.round(wallMs),
               sandboxCpuShare: round2((sandboxAfter.cpuMs - sandboxBefore.cpuMs) / wallMs),
+              platformListings: listings,
             },
           }
         : {}),

@@ -49,9 +49,10 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.backlog).toMatchObject({ tasks: 500, ready: 500, failed: 0 });
   expect(results.backlog!.heapAtEnd.heapUsedMb).toBeGreaterThan(0);
   expect(results.sandboxCapacity!.transactsPerSecond).toBeGreaterThan(0);
-  // 9, plus CPU, RSS and p99 for the one non-empty account-size run (2,000 apps), plus the copy's two, the
-  // status-latency phase's two and the migrate phase's one.
-  expect(results.targets.map((target) => target.name)).toHaveLength(17);
+  // 10 (the --once batch on each create path), plus CPU, RSS and p99 for each path's non-empty account-size
+  // run (2,000 apps), plus no listings for both chosen-id runs, plus the copy's two, the status-latency
+  // phase's two and the migrate phase's one.
+  expect(results.targets.map((target) => target.name)).toHaveLength(23);
   // Every status write reached its owner's session, and no other session heard of it.
   expect(results.statusLatency).toMatchObject({ clients: 10, writes: 40, missed: 0, strayRefreshes: 0 });
   expect(results.statusLatency!.latency.count).toBe(40);
@@ -61,18 +62,33 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.copy!.memory).toMatchObject({ entities: 10_000, target: 'archive', verified: true });
   expect(results.parameters.accountSizes).toEqual([0, 2_000]);
   expect(results.accountSize).toMatchObject({ tasks: 30, ratePerSecond: 15, latencyMs: 50, pLost: 0.1 });
-  const [empty, seeded] = results.accountSize!.runs;
-  expect(empty).toMatchObject({ seededApps: 0, ready: 30, failed: 0, unseen: 0, ratio: { cpuPerTask: 1, p99: 1 } });
-  expect(seeded).toMatchObject({ seededApps: 2_000, ready: 30, failed: 0, unseen: 0 });
-  for (const run of [empty!, seeded!]) {
+  const runs = results.accountSize!.runs;
+  expect(runs.map((run) => [run.createPath, run.seededApps])).toEqual([
+    ['chosen-id', 0],
+    ['chosen-id', 2_000],
+    ['server-id', 0],
+    ['server-id', 2_000],
+  ]);
+  for (const empty of [runs[0]!, runs[2]!])
+    expect(empty).toMatchObject({ ready: 30, failed: 0, unseen: 0, ratio: { cpuPerTask: 1, p99: 1 } });
+  for (const seeded of [runs[1]!, runs[3]!]) expect(seeded).toMatchObject({ ready: 30, failed: 0, unseen: 0 });
+  // Chosen ids never look an app up by its title; with one create in ten answered lost, server ids must.
+  expect(runs[0]!.platformListings + runs[1]!.platformListings).toBe(0);
+  expect(runs[3]!.platformListings).toBeGreaterThan(0);
+  for (const run of runs) {
     expect(run.cpuMsPerTask).toBeGreaterThan(0);
     expect(run.peakRssMb).toBeGreaterThan(0);
     expect(run.timeToLink.count).toBe(30);
     expect(run.sandboxCpuShare).toBeGreaterThanOrEqual(0);
   }
-  expect(results.targets.map((target) => target.name)).toContain('daemon peak RSS with 2,000 apps already provisioned');
-  expect(results.onceBatch).toMatchObject({ tasks: 50, ready: 50 });
-  expect(results.onceBatch.cpuMsPerTask).toBeGreaterThan(0);
+  expect(results.targets.map((target) => target.name)).toContain(
+    'daemon peak RSS with 2,000 apps already provisioned (chosen-id)',
+  );
+  expect(results.onceBatch.map((batch) => [batch.createPath, batch.tasks, batch.ready])).toEqual([
+    ['chosen-id', 50, 50],
+    ['server-id', 50, 50],
+  ]);
+  for (const batch of results.onceBatch) expect(batch.cpuMsPerTask).toBeGreaterThan(0);
   expect(results.lostAnswers).toMatchObject({ tasks: 30, pLost: 0.1 });
   expect(results.lostAnswers.timeToLink.p50).toBeGreaterThanOrEqual(50);
 
@@ -83,7 +99,7 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(stdout).toContain('**Status to browsers**');
   expect(stdout).toContain('**Migrate**');
   expect(results.migrate).toMatchObject({ apps: 50, moved: 50, concurrency: 16, latencyMs: 100 });
-  expect(stdout).toContain('| apps already provisioned | 0 | 2,000 |');
+  expect(stdout).toContain('| apps already provisioned | 0 | 2,000 | 0 | 2,000 |');
   const svg = readFileSync(join(out, 'time-to-link.svg'), 'utf8');
   expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
   expect(svg.match(/<polyline /g)).toHaveLength(2);
