@@ -47,7 +47,7 @@ export interface AppCreator {
   /**
    * After a `failed` attempt was recorded on the record (fenced): how long the next try must wait
    * at least (a create that may still land), or 'at-once' when it may go right away whatever the
-   * backoff says (the lost app was found and deleted).
+   * backoff says (the lost app was found and deleted, or an idempotent create is resent once).
    */
   afterFailedAttempt(record: DatabaseRecord, error: PlatformError, log: Logger): Promise<number | 'at-once'>;
 

@@ -49,12 +49,34 @@ describe('chosen ids', () => {
     await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready');
 
     expect(h.platform.calls).toMatchObject({ createWithId: 2, get: 1, list: 0, delete: 0 });
+    // Sent again at once, not after a backoff: the same create cannot make a second app.
+    const [first, second] = h.platform.createTimes;
+    expect(second! - first!).toBeLessThan(h.config.backoffBaseMs / 2);
     expect(h.platform.templateCalls.getPerms).toBe(1);
     expect(h.platform.templateCalls.pushPerms).toBe(0);
     expect(h.exactlyOneAppPerTask()).toEqual([]);
     expect(h.log.messages('info')).toContain(
       'the app already exists (an earlier create landed); checking its rules and schema',
     );
+    await daemon.stop();
+  });
+
+  it('creates that keep getting no answer are resent at once only once, then back off', async () => {
+    const h = harness(chosen);
+    const unanswered = () => ({ kind: 'fail' as const, error: new PlatformError('network', 'connect ECONNREFUSED') });
+    h.platform.then(unanswered(), unanswered(), unanswered());
+    const daemon = h.daemon();
+    daemon.start();
+    const taskId = h.store.addTask();
+    h.feed.pushTasks([taskId]);
+    await h.clock.until(() => h.store.recordOf(taskId)?.status === 'ready', 600_000, 50);
+
+    const gaps = h.platform.createTimes.slice(1).map((at, i) => at - h.platform.createTimes[i]!);
+    expect(gaps).toHaveLength(3);
+    expect(gaps[0]).toBeLessThan(h.config.backoffBaseMs / 2);
+    expect(gaps[1]).toBeGreaterThanOrEqual(h.config.backoffBaseMs / 2);
+    expect(gaps[2]).toBeGreaterThanOrEqual(h.config.backoffBaseMs / 2);
+    expect(h.exactlyOneAppPerTask()).toEqual([]);
     await daemon.stop();
   });
 
@@ -195,13 +217,14 @@ describe('chosen ids', () => {
   it('a task deleted while a create of its app may still land: the app is deleted only once it cannot land any more', async () => {
     const h = harness(chosen);
     // The connection drops at once; the request lands 8 s later (inside timeout + settle margin).
-    h.platform.then({ kind: 'dropped', landsAfterMs: 8_000 });
+    // The resend at once meets a 500, so the record is backing off when its task goes.
+    h.platform.then({ kind: 'dropped', landsAfterMs: 8_000 }, { kind: 'fail', error: serverError() });
     h.platform.latencyMs = 10;
     const daemon = h.daemon();
     daemon.start();
     const taskId = h.store.addTask();
     h.feed.pushTasks([taskId]);
-    await h.clock.until(() => h.store.recordOf(taskId)?.attempts === 1);
+    await h.clock.until(() => h.store.recordOf(taskId)?.attempts === 2, 600_000, 10);
     h.store.deleteTask(taskId);
     await h.publish();
     await h.clock.until(() => h.store.recordOf(taskId) === undefined, 120_000);

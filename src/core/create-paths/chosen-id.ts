@@ -36,6 +36,8 @@ interface Holding {
   mayLandUntil: number;
   /** The app exists because of us (or we found it ours). */
   made: boolean;
+  /** The one immediate resend after an unanswered create is spent (until a create answers). */
+  resent?: boolean;
 }
 
 export interface ChosenIdCreatorDeps {
@@ -199,9 +201,17 @@ export class ChosenIdCreator implements AppCreator {
     return { kind: 'app', app };
   }
 
-  async afterFailedAttempt(): Promise<number> {
-    // The same create is sent again: nothing to clear up, nothing to wait out beyond the backoff.
-    return 0;
+  async afterFailedAttempt(record: DatabaseRecord, error: PlatformError): Promise<number | 'at-once'> {
+    // The same create is sent again: nothing to clear up. It is idempotent, so a create that got no
+    // answer (most often one that landed) is resent at once, once; the backoff is for what repeats.
+    const holding = this.held.get(record.taskId);
+    if (error.answered || !holding || holding.recordId !== record.id) {
+      if (holding) holding.resent = false;
+      return 0;
+    }
+    if (holding.resent) return 0;
+    holding.resent = true;
+    return 'at-once';
   }
 
   async removeApps(record: DatabaseRecord): Promise<number> {
