@@ -27,7 +27,7 @@ export interface DaemonOptions {
 
 /**
  * Starts the daemon as the built CLI (JSON logs at the default level, info) and resolves once
- * both of its subscriptions are open, so the phase measures work, not startup.
+ * its four live queries are open, so the phase measures work, not startup.
  */
 export async function startDaemon(sandbox: SandboxProcess, options: DaemonOptions): Promise<DaemonProcess> {
   const before = (await sandbox.stats()).openSubscriptions ?? 0;
@@ -45,7 +45,7 @@ export async function startDaemon(sandbox: SandboxProcess, options: DaemonOption
     nodeArgs: [...(options.exposeGc ? ['--expose-gc'] : []), ...(options.nodeArgs ?? [])],
     watch: ['memory usage'],
   });
-  await waitForSubscriptions(sandbox, before + 2, 30_000);
+  await waitForSubscriptions(sandbox, before + 4, 30_000);
   return daemon;
 }
 

@@ -69,6 +69,8 @@ export interface SeededApp {
 /** Every app of one sandbox, by id; creates, soft-deletes and describes them. */
 export class AppRegistry {
   private readonly apps = new Map<string, SandboxApp>();
+  /** Live apps by admin token: every admin request and every chosen-token create looks one up. */
+  private readonly byToken = new Map<string, SandboxApp>();
   /** Bumped by every create, seed and delete: the cached listing is stale once it moves. */
   private version = 0;
   private listing: { version: number; text: string } | null = null;
@@ -136,8 +138,7 @@ export class AppRegistry {
           return { catalog, store: new EntityStore(catalog, this.now) };
         },
       );
-      this.apps.set(app.id, app);
-      this.version++;
+      this.add(app);
       return app;
     });
   }
@@ -155,9 +156,14 @@ export class AppRegistry {
       this.newId,
       () => ({ catalog, store }),
     );
-    this.apps.set(app.id, app);
-    this.version++;
+    this.add(app);
     return app;
+  }
+
+  private add(app: SandboxApp): void {
+    this.apps.set(app.id, app);
+    this.byToken.set(app.adminToken, app);
+    this.version++;
   }
 
   /** A live (not deleted) app. */
@@ -168,8 +174,7 @@ export class AppRegistry {
 
   /** The live app whose admin token this is. */
   byAdminToken(token: string): SandboxApp | undefined {
-    for (const app of this.apps.values()) if (app.adminToken === token && app.deletedAtMs === null) return app;
-    return undefined;
+    return this.byToken.get(token);
   }
 
   /** Every app ever created, deleted ones included, oldest first. */
@@ -186,6 +191,7 @@ export class AppRegistry {
 
   markDeleted(app: SandboxApp): void {
     app.deletedAtMs = this.now();
+    if (this.byToken.get(app.adminToken) === app) this.byToken.delete(app.adminToken);
     this.version++;
   }
 

@@ -69,6 +69,28 @@ describe('POST /dash/apps', () => {
     );
   });
 
+  test("a live app's admin token is taken; once the app is deleted the token opens nothing and is free", async () => {
+    const adminToken = randomUUID();
+    const first = randomUUID();
+    expect((await post('/dash/apps', { title: 'a', id: first, admin_token: adminToken })).status).toBe(200);
+    const taken = await post('/dash/apps', { title: 'b', id: randomUUID(), admin_token: adminToken });
+    expect(taken).toMatchObject({ status: 400, body: { type: 'record-not-unique' } });
+    await fetch(`${sandbox.url}/superadmin/apps/${first}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${sandbox.platformToken}` },
+    });
+    const byToken = await fetch(`${sandbox.url}/superadmin/apps/${first}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(byToken.status).toBe(400);
+    const second = randomUUID();
+    expect((await post('/dash/apps', { title: 'c', id: second, admin_token: adminToken })).status).toBe(200);
+    const reads = await fetch(`${sandbox.url}/superadmin/apps/${second}`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(reads.status).toBe(200);
+  });
+
   test('the token first, then the sign-up stage, then title, id and admin_token in that order', async () => {
     expect((await post('/dash/apps', {}, 'per_' + '0'.repeat(64))).body).toMatchObject({
       type: 'record-not-found',
