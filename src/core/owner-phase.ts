@@ -6,7 +6,7 @@
  */
 import type { Logger } from './logger.js';
 import { done, retry, type Outcome, type ReconcileContext } from './reconcile-context.js';
-import type { DatabaseRecord, TaskState } from './types.js';
+import { backToWork, type DatabaseRecord, type TaskState } from './types.js';
 
 /** A retry an owner asks for is honoured at most this often per task. */
 export const RETRY_REQUEST_INTERVAL_MS = 60_000;
@@ -61,20 +61,7 @@ export async function honourRetryRequest(
   const now = ctx.now;
   const nextAllowed = (record.retryHonouredAt ?? -Infinity) + RETRY_REQUEST_INTERVAL_MS;
   if (now < nextAllowed) return retry(nextAllowed - now);
-  const written = await ctx.write(
-    record,
-    {
-      status: 'provisioning',
-      attempts: 0,
-      error: null,
-      firstAttemptAt: null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      retryHonouredAt: now,
-      ...(home === undefined ? {} : { apiUri: home }),
-    },
-    { clearRetryRequest: true },
-  );
+  const written = await ctx.write(record, { ...backToWork(home), retryHonouredAt: now }, { clearRetryRequest: true });
   if (typeof written === 'string') return retry(0);
   log.info(
     {

@@ -179,6 +179,22 @@ export interface RecordChanges {
   sizeBytes?: number;
 }
 
+/**
+ * A failed record sent back to work: no attempts, no error, a fresh --give-up-after budget and no
+ * lease, so the next pass takes it like any unleased record; `home`: its next create goes there.
+ */
+export function backToWork(home?: string): RecordChanges {
+  return {
+    status: 'provisioning',
+    attempts: 0,
+    error: null,
+    firstAttemptAt: null,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+    ...(home === undefined ? {} : { apiUri: home }),
+  };
+}
+
 /** What the ready databases' last backups add up to (`status --json`, the live page). */
 export interface BackupTotals {
   /** Ready databases with a backup, and without one. */

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { hostAllowed } from '../ops/host-check.js';
 import type { OperatorPageConfig } from '../web/operator-page/page-config.js';
+import { listen } from '../ops/listen.js';
 
 export interface OperatorPageServerOptions {
   port: number;
@@ -95,16 +96,6 @@ async function serve(
 function send(response: ServerResponse, status: number, type: string, body: string | Buffer): void {
   response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   response.end(body);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 const PAGE_HTML = `<!doctype html>

@@ -19,6 +19,7 @@ import { readiness, type LiveState } from './live-state.js';
 import type { PrometheusTelemetry } from './metrics.js';
 import type { SnapshotSource } from './snapshot.js';
 import type { SnapshotStream } from './snapshot-stream.js';
+import { listen } from './listen.js';
 
 export interface HttpServerDeps {
   state: LiveState;
@@ -157,14 +158,4 @@ function json(response: ServerResponse, status: number, value: unknown): void {
 function text(response: ServerResponse, status: number, type: string, body: string): void {
   response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   response.end(body);
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }

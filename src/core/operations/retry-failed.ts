@@ -12,7 +12,7 @@ import { livesOn } from '../../api-uri.js';
 import type { Logger } from '../logger.js';
 import type { RecordCatalog, Store } from '../ports.js';
 import { isUniqueViolation } from '../reconcile-context.js';
-import type { DatabaseRecord } from '../types.js';
+import { backToWork, type DatabaseRecord } from '../types.js';
 
 export type RetryOutcome = 'retried' | 'not-failed' | 'not-found';
 
@@ -58,16 +58,7 @@ export async function retryAllFailed(deps: RetryDeps, pageSize = 100): Promise<n
 async function retryRecord(deps: RetryDeps, record: DatabaseRecord): Promise<RetryOutcome> {
   if (record.status !== 'failed') return 'not-failed';
   try {
-    await deps.store.update(record, deps.owner, {
-      status: 'provisioning',
-      attempts: 0,
-      error: null,
-      // A fresh --give-up-after budget, counted from the next attempt.
-      firstAttemptAt: null,
-      leaseOwner: null,
-      leaseExpiresAt: null,
-      ...(livesOn(record.apiUri, deps.home) ? {} : { apiUri: deps.home }),
-    });
+    await deps.store.update(record, deps.owner, backToWork(livesOn(record.apiUri, deps.home) ? undefined : deps.home));
   } catch (error) {
     // Someone else moved it first (another retry, or its task was deleted): read it again.
     if (!isUniqueViolation(error, 'databaseFences', 'key')) throw error;
