@@ -84,6 +84,12 @@ export interface BenchResults {
   targets: Target[];
 }
 
+/**
+ * The title-lookup path before chosen ids existed, as issue 18 measured it on the account-size
+ * workload (300 new tasks at 15/s, L = 50 ms, 10% lost answers, plain `reconcile`).
+ */
+export const TITLE_PATH_BEFORE_CHOSEN_IDS = { apps: 50_000, cpuMsPerTask: 24.7, p99Ms: 4_673, peakRssMb: 162 };
+
 /** The targets of issue 5 that this run can check. */
 export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
   const { throughput, timeToLink, backlog, parameters } = results;
@@ -160,6 +166,32 @@ export function checkTargets(results: Omit<BenchResults, 'targets'>): Target[] {
         target: '≤ 1.5×',
         measured: `${run.ratio.p99.toFixed(2)}× (${run.timeToLink.p99} ms)`,
         met: run.ratio.p99 <= 1.5,
+      },
+    );
+  }
+  const before = TITLE_PATH_BEFORE_CHOSEN_IDS;
+  const titleRun = results.accountSize?.runs.find((r) => r.createPath === 'server-id' && r.seededApps === before.apps);
+  if (titleRun) {
+    // Issue 18: the title-lookup path, moved behind the create-path port, must not regress.
+    const apps = `${before.apps.toLocaleString('en-US')} apps already provisioned (server-id)`;
+    targets.push(
+      {
+        name: `no regression: daemon CPU per new task with ${apps}`,
+        target: `≤ ${before.cpuMsPerTask} ms (before)`,
+        measured: `${titleRun.cpuMsPerTask} ms`,
+        met: titleRun.cpuMsPerTask <= before.cpuMsPerTask,
+      },
+      {
+        name: `no regression: time-to-link p99 with ${apps}`,
+        target: `≤ ${before.p99Ms.toLocaleString('en-US')} ms (before)`,
+        measured: `${titleRun.timeToLink.p99} ms`,
+        met: titleRun.timeToLink.p99 <= before.p99Ms,
+      },
+      {
+        name: `no regression: daemon peak RSS with ${apps}`,
+        target: `≤ ${before.peakRssMb} MB (before)`,
+        measured: `${titleRun.peakRssMb} MB`,
+        met: titleRun.peakRssMb <= before.peakRssMb,
       },
     );
   }
