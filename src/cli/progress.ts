@@ -4,7 +4,11 @@
  * seconds, which reads well in CI logs and `kubectl logs`. stdout stays free
  * for the command's summary.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
+
+// Loaded only when a bar is drawn (stderr is a terminal).
+const require = createRequire(import.meta.url);
 
 export interface ProgressUpdate {
   done: number;
@@ -35,11 +39,12 @@ export function progressReporter(options: ReporterOptions): ProgressReporter {
 }
 
 class BarReporter implements ProgressReporter {
-  private readonly bar: cliProgress.SingleBar;
+  private readonly bar: CliProgress.SingleBar;
   private started = false;
   private startedAt = Date.now();
 
   constructor(label: string, stream: NodeJS.WriteStream) {
+    const cliProgress = require('cli-progress') as typeof CliProgress;
     this.bar = new cliProgress.SingleBar(
       {
         stream,

@@ -7,7 +7,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createJiti } from 'jiti';
 
 const MODULE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
@@ -45,6 +44,7 @@ export async function readTemplateFile(file: string): Promise<unknown> {
   let exported: unknown;
   try {
     await readFile(path); // a missing file reads better as such than as a failed import
+    const { createJiti } = await import('jiti'); // only for a module template: ~30 ms to load
     const jiti = createJiti(pathToFileURL(path).href, { moduleCache: false, fsCache: false });
     const namespace = await jiti.import<Record<string, unknown>>(path);
     // jiti hands back the namespace itself as `default` when there is none; only an own key is one.

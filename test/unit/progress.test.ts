@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatProgressLine, LineReporter } from '../../src/cli/progress.js';
+import { formatProgressLine, LineReporter, progressReporter } from '../../src/cli/progress.js';
 
 describe('progress lines (not a terminal)', () => {
   it('writes at most one line per interval and a last one at the end', () => {
@@ -26,5 +26,25 @@ describe('progress lines (not a terminal)', () => {
       'reconcile --once: 50/80+ (62%), 5.0/s',
     );
     expect(formatProgressLine('x', { done: 0, total: 0 }, 0)).toBe('x: 0/0 (100%), 0.0/s');
+  });
+});
+
+describe('progress bar (a terminal)', () => {
+  it('draws a bar with the label and the count, and stops', () => {
+    const out = Object.assign(new PassThrough(), {
+      isTTY: true,
+      columns: 100,
+      cursorTo() {},
+      clearLine() {},
+      moveCursor() {},
+    });
+    let written = '';
+    out.on('data', (chunk: Buffer) => (written += chunk.toString()));
+    const reporter = progressReporter({ label: 'backup', stream: out });
+    reporter.update({ done: 3, total: 10 });
+    reporter.update({ done: 10, total: 10 });
+    reporter.stop();
+    expect(written).toContain('backup [');
+    expect(written).toContain('10/10');
   });
 });
