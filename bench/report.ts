@@ -54,7 +54,7 @@ export function formatMarkdown(r: BenchResults): string {
   if (s) {
     lines.push(
       '',
-      `**Sandbox capacity** — ${n(s.tasks)} tasks, the daemon's two live subscriptions, ${s.concurrency} clients ` +
+      `**Sandbox capacity** — ${n(s.tasks)} tasks, the daemon's four live queries, ${s.concurrency} clients ` +
         `doing the daemon's claim → read → fenced update cycle for ${s.seconds} s (sandbox on ${s.sandboxThread === 'worker' ? 'its own thread' : 'the client thread'}).`,
       '',
       '| transacts/s | queries/s | sandbox busy | transacts/s at 100% busy | transact p50 / p99 |',

@@ -1,6 +1,6 @@
 /**
  * How much daemon-shaped traffic one sandbox process serves. Seeds `tasks` tasks (most of the
- * older ones linked to a database), opens the daemon's two live subscriptions, then for
+ * older ones linked to a database), opens the daemon's four live queries, then for
  * `seconds` (or for a fixed number of `cycles`) runs `concurrency` workers through the daemon's
  * cycle with the real admin SDK over HTTP: claim (create database + link), read back (task by id,
  * database by taskId), fenced update, and now and then a name lookup and a delete (which unlinks
@@ -20,6 +20,12 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import schema from '../instant.schema.js';
 import { startSandbox, type SandboxStats } from '../src/sandbox/index.js';
+import {
+  detachedRecordsQuery,
+  retryRequestsQuery,
+  unfinishedRecordsQuery,
+  unlinkedTasksQuery,
+} from '../src/store/records.js';
 
 /** What to measure. */
 export interface CapacityOptions {
@@ -60,7 +66,7 @@ export interface CapacityResult {
   queriesPerSecond: number;
   transactLatencyMs: { p50: number; p99: number };
   queryLatencyMs: { p50: number; p99: number };
-  /** Payloads the two subscriptions delivered during the measured phase. */
+  /** Payloads the four subscriptions delivered during the measured phase. */
   subscriptionPayloads: number;
   /** Sandbox-side subscription recomputations and refresh-ok messages during the measured phase. */
   recomputes: number;
@@ -90,21 +96,16 @@ export async function measureSandboxCapacity(opts: CapacityOptions): Promise<Cap
 
     let payloads = 0;
     const count = () => payloads++;
+    // The daemon's four live queries, as it opens them (src/feed/instant-feed.ts).
     subs.push(
-      db.subscribeQuery(
-        {
-          tasks: {
-            $: { where: { 'mainDatabase.id': { $isNull: true } }, limit: 256, order: { serverCreatedAt: 'asc' } },
-          },
-        },
-        count,
-      ),
-      db.subscribeQuery(
-        { databases: { $: { where: { status: 'provisioning' }, limit: 256, order: { serverCreatedAt: 'asc' } } } },
-        count,
-      ),
+      ...[
+        unlinkedTasksQuery(256, null),
+        unfinishedRecordsQuery(256, 'another-daemon'),
+        detachedRecordsQuery(256),
+        retryRequestsQuery(256),
+      ].map((query) => db.subscribeQuery(query as never, count)),
     );
-    while (payloads < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (payloads < 4) await new Promise((resolve) => setTimeout(resolve, 10));
 
     const before = await sandbox.stats();
     const eluBefore = await sandbox.elu();
