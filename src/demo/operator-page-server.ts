@@ -6,7 +6,7 @@
  * server, a request naming another host (DNS rebinding) is refused.
  */
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { hostAllowed } from '../ops/host-check.js';

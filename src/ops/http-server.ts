@@ -8,7 +8,7 @@
  * out and every mutating request is refused with 403. A request whose `Host`
  * names another server (DNS rebinding) is refused with 421 before anything else.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../core/logger.js';
