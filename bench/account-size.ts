@@ -3,7 +3,10 @@
  * that already have 50,000 and 100,000 provisioned tasks (apps, ready records, linked tasks;
  * see seed-account.ts), to see which of the daemon's costs grow with the account.
  *
- * Each size runs once per create path (issue 18): `chosen-id` against a sandbox answering as a
+ * Each size runs `repeats` times per create path (issue 18), the sizes interleaved so that a
+ * slow minute of this shared machine does not land on one size; each figure is the median of its
+ * runs (one 20-second run is noisy: the chosen path's CPU ratio, which nothing grows, ranged
+ * 0.92–1.23 over single runs). The paths: `chosen-id` against a sandbox answering as a
  * self-hosted server does, `server-id` against one answering as Instant Cloud does today
  * (`sandbox --cloud`: chosen ids refused, so the daemon finds lost answers by listing apps). Each
  * run gets a fresh sandbox, seeded before the daemon starts; the daemon runs as an operator would
@@ -14,7 +17,7 @@
  */
 import type { CreatePath } from '../src/core/types.js';
 import { seedAccount } from './seed-account.js';
-import { round1, round2, type Percentiles } from './stats.js';
+import { median, round1, round2, type Percentiles } from './stats.js';
 import { measureTimeToLink } from './time-to-link.js';
 
 export interface AccountSizeSettings {
@@ -29,6 +32,8 @@ export interface AccountSizeSettings {
   /** Share of creates committed with their answer lost (`--p-lost`). */
   pLost: number;
   resyncIntervalMs: number;
+  /** Runs per path and size; the figures are their medians. */
+  repeats: number;
   workDir: string;
 }
 
@@ -52,9 +57,16 @@ export interface AccountSizeRun {
   sandboxCpuShare: number;
   /** App listings the daemon asked for over the same interval. */
   platformListings: number;
+  /** Runs behind these figures (each figure is the median of its runs). */
+  samples: number;
+  /** Each run's CPU per new task and time-to-link p99, in the order run. */
+  cpuMsPerTaskSamples: number[];
+  p99Samples: number[];
   /** This run ÷ the reference run of its path (1 for the reference itself). */
   ratio: { cpuPerTask: number; peakRss: number; p50: number; p99: number };
 }
+
+type OneRun = Omit<AccountSizeRun, 'ratio' | 'samples' | 'cpuMsPerTaskSamples' | 'p99Samples'>;
 
 export interface AccountSizeResult {
   tasks: number;
@@ -62,19 +74,22 @@ export interface AccountSizeResult {
   latencyMs: number;
   pLost: number;
   resyncIntervalMs: number;
+  repeats: number;
   runs: AccountSizeRun[];
 }
 
-/** Runs the workload once per path and size, in order; `progress` hears each run's headline. */
+/** Runs the workload `repeats` times per path and size, sizes interleaved; `progress` hears each run. */
 export async function measureAccountSize(
   settings: AccountSizeSettings,
   progress: (line: string) => void = () => {},
 ): Promise<AccountSizeResult> {
   const runs: AccountSizeRun[] = [];
   for (const path of settings.paths) {
-    const ofPath: Omit<AccountSizeRun, 'ratio'>[] = [];
-    for (const size of settings.sizes) ofPath.push(await measureOne(settings, path, size, progress));
-    runs.push(...withRatios(ofPath));
+    const bySize = settings.sizes.map((): OneRun[] => []);
+    for (let repeat = 0; repeat < settings.repeats; repeat++)
+      for (const [i, size] of settings.sizes.entries())
+        bySize[i]!.push(await measureOne(settings, path, size, progress));
+    runs.push(...withRatios(bySize.map(medianRun)));
   }
   return {
     tasks: settings.tasks,
@@ -82,7 +97,38 @@ export async function measureAccountSize(
     latencyMs: settings.latencyMs,
     pLost: settings.pLost,
     resyncIntervalMs: settings.resyncIntervalMs,
+    repeats: settings.repeats,
     runs,
+  };
+}
+
+/** One size's runs as one: each figure the median of its runs; ready the fewest, failed the most. */
+function medianRun(samples: OneRun[]): Omit<AccountSizeRun, 'ratio'> {
+  const first = samples[0]!;
+  const mid = (figure: (run: OneRun) => number) => round2(median(samples.map(figure)));
+  return {
+    createPath: first.createPath,
+    seededApps: first.seededApps,
+    seedSeconds: mid((run) => run.seedSeconds),
+    ready: Math.min(...samples.map((run) => run.ready)),
+    failed: Math.max(...samples.map((run) => run.failed)),
+    cpuMsPerTask: mid((run) => run.cpuMsPerTask),
+    startupCpuMsPerTask: mid((run) => run.startupCpuMsPerTask),
+    peakRssMb: round1(median(samples.map((run) => run.peakRssMb))),
+    timeToLink: {
+      count: first.timeToLink.count,
+      p50: round1(median(samples.map((run) => run.timeToLink.p50))),
+      p95: round1(median(samples.map((run) => run.timeToLink.p95))),
+      p99: round1(median(samples.map((run) => run.timeToLink.p99))),
+      max: Math.max(...samples.map((run) => run.timeToLink.max)),
+    },
+    unseen: Math.max(...samples.map((run) => run.unseen)),
+    wallSeconds: round1(median(samples.map((run) => run.wallSeconds))),
+    sandboxCpuShare: mid((run) => run.sandboxCpuShare),
+    platformListings: Math.round(median(samples.map((run) => run.platformListings))),
+    samples: samples.length,
+    cpuMsPerTaskSamples: samples.map((run) => run.cpuMsPerTask),
+    p99Samples: samples.map((run) => run.timeToLink.p99),
   };
 }
 
@@ -91,7 +137,7 @@ async function measureOne(
   path: CreatePath,
   size: number,
   progress: (line: string) => void,
-): Promise<Omit<AccountSizeRun, 'ratio'>> {
+): Promise<OneRun> {
   let seedMs = 0;
   const result = await measureTimeToLink('daemon', {
     tasks: settings.tasks,

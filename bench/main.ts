@@ -113,6 +113,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResults> {
         latencyMs: lost.latencyMs,
         pLost: lost.pLost,
         resyncIntervalMs: 20_000,
+        repeats: options.accountRepeats,
         workDir,
       },
       progress,

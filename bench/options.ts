@@ -17,6 +17,8 @@ export interface BenchOptions {
   capacity: { tasks: number; seconds: number; concurrency: number } | null;
   /** Apps already provisioned per account-size run (the first, 0, is the reference); null: skip. */
   accountSizes: number[] | null;
+  /** Runs per path and size in the account-size phase; its figures are their medians. */
+  accountRepeats: number;
   /** The create paths the account-size and `--once` phases run on, each. */
   createPaths: CreatePath[];
   /** The copy phase: entities copied app → app, and of the big app copied app → archive; null: skip. */
@@ -50,6 +52,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --skip-backlog        no backlog phase
   --skip-capacity       no sandbox capacity measurement
   --skip-account-size   no account-size phase (0, 50,000 and 100,000 apps already provisioned)
+  --account-repeats N   runs per path and size in the account-size phase, medians reported (default 1; 3 with --large)
   --create-paths LIST   the create paths of the account-size and --once phases (default chosen-id,server-id)
   --copy-entities N     entities of the copy phase's app, copied app → app (default 100,000)
   --copy-big N          entities of the copy phase's big app, copied app → archive (default 1,000,000; 0: none)
@@ -83,6 +86,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
       'skip-backlog': { type: 'boolean', default: false },
       'skip-capacity': { type: 'boolean', default: false },
       'skip-account-size': { type: 'boolean', default: false },
+      'account-repeats': { type: 'string' },
       'create-paths': { type: 'string', default: CREATE_PATHS.join(',') },
       'copy-entities': { type: 'string' },
       'copy-big': { type: 'string' },
@@ -132,6 +136,7 @@ export function parseOptions(argv: string[], defaultOutDir: string): BenchOption
         ? { tasks: 1_000, seconds: 1, concurrency: 4 }
         : { tasks: 100_000, seconds: 10, concurrency: 16 },
     accountSizes: values['skip-account-size'] ? null : smoke ? [0, 2_000] : [0, 50_000, 100_000],
+    accountRepeats: number('account-repeats', values['account-repeats'], values.large ? 3 : 1),
     createPaths: createPaths(values['create-paths']),
     copy: values['skip-copy']
       ? null

@@ -140,15 +140,18 @@ function accountSizeTable(a: AccountSizeResult): string[] {
   return [
     `**Account size** — ${n(a.tasks)} new tasks at ${a.ratePerSecond}/s, L = ${a.latencyMs} ms, ` +
       `${Math.round(a.pLost * 100)}% of creates committed with their answer lost, ` +
-      `plain \`reconcile --resync-interval ${a.resyncIntervalMs}\` (no node flags, default settings).`,
+      `plain \`reconcile --resync-interval ${a.resyncIntervalMs}\` (no node flags, default settings)` +
+      (a.repeats > 1 ? `; each figure the median of ${a.repeats} runs, the sizes interleaved.` : '.'),
     '',
     `| create path | ${a.runs.map((run) => run.createPath).join(' | ')} |`,
     `|---|${a.runs.map(() => '---:').join('|')}|`,
     row('apps already provisioned', (run) => n(run.seededApps)),
     row('daemon CPU per new task (start → last link)', (run) => `${run.cpuMsPerTask} ms`),
+    ...(a.repeats > 1 ? [row('… each run', (run) => run.cpuMsPerTaskSamples.join(' / '))] : []),
     row('… of which startup (before the subscriptions)', (run) => `${run.startupCpuMsPerTask} ms`),
     row('daemon peak RSS', (run) => `${run.peakRssMb} MB`),
     row('time-to-link p50 / p95 / p99', (run) => pct(run.timeToLink)),
+    ...(a.repeats > 1 ? [row('… p99 of each run', (run) => run.p99Samples.join(' / '))] : []),
     row('÷ empty account (same path): CPU / RSS / p99', (run) =>
       [run.ratio.cpuPerTask, run.ratio.peakRss, run.ratio.p99].map((x) => x.toFixed(2)).join(' / '),
     ),

@@ -26,6 +26,13 @@ export function minus(p: Percentiles, ms: number): Percentiles {
   };
 }
 
+/** The middle of `values` (the mean of the two middles for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function round1(n: number): number {
   return Math.round(n * 10) / 10;
 }

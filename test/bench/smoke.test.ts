@@ -1,6 +1,6 @@
 /**
  * Keeps `npm run bench` working: the built benchmark, end to end at smoke size (N = 50, a
- * 500-task backlog, an account of 2,000 apps, 10 subscribed browser sessions, 50 apps migrated), writing to a
+ * 500-task backlog, an account of 2,000 apps run twice per size, 10 subscribed browser sessions, 50 apps migrated), writing to a
  * temporary directory. No timing assertions.
  */
 import { spawn } from 'node:child_process';
@@ -27,7 +27,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 it('runs every phase and writes the table, results.json and the chart', async () => {
-  const { code, stdout, stderr } = await run(['--smoke', '--out', out]);
+  const { code, stdout, stderr } = await run(['--smoke', '--account-repeats', '2', '--out', out]);
   expect(code, stderr).toBe(0);
 
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as BenchResults;
@@ -61,7 +61,14 @@ it('runs every phase and writes the table, results.json and the chart', async ()
   expect(results.copy!.throughput).toMatchObject({ entities: 2_000, target: 'app', verified: true });
   expect(results.copy!.memory).toMatchObject({ entities: 10_000, target: 'archive', verified: true });
   expect(results.parameters.accountSizes).toEqual([0, 2_000]);
-  expect(results.accountSize).toMatchObject({ tasks: 30, ratePerSecond: 15, latencyMs: 50, pLost: 0.1 });
+  expect(results.accountSize).toMatchObject({ tasks: 30, ratePerSecond: 15, latencyMs: 50, pLost: 0.1, repeats: 2 });
+  // Two runs per path and size; each figure is their median (the mean of the two).
+  for (const run of results.accountSize!.runs) {
+    expect(run.samples).toBe(2);
+    const [a, b] = run.cpuMsPerTaskSamples;
+    expect(run.cpuMsPerTask).toBeCloseTo((a! + b!) / 2, 1);
+    expect(run.p99Samples).toHaveLength(2);
+  }
   const runs = results.accountSize!.runs;
   expect(runs.map((run) => [run.createPath, run.seededApps])).toEqual([
     ['chosen-id', 0],
