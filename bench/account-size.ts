@@ -105,27 +105,28 @@ export async function measureAccountSize(
 /** One size's runs as one: each figure the median of its runs; ready the fewest, failed the most. */
 function medianRun(samples: OneRun[]): Omit<AccountSizeRun, 'ratio'> {
   const first = samples[0]!;
-  const mid = (figure: (run: OneRun) => number) => round2(median(samples.map(figure)));
+  const med = (figure: (run: OneRun) => number) => median(samples.map(figure));
+  const most = (figure: (run: OneRun) => number) => Math.max(...samples.map(figure));
   return {
     createPath: first.createPath,
     seededApps: first.seededApps,
-    seedSeconds: mid((run) => run.seedSeconds),
+    seedSeconds: round2(med((run) => run.seedSeconds)),
     ready: Math.min(...samples.map((run) => run.ready)),
-    failed: Math.max(...samples.map((run) => run.failed)),
-    cpuMsPerTask: mid((run) => run.cpuMsPerTask),
-    startupCpuMsPerTask: mid((run) => run.startupCpuMsPerTask),
-    peakRssMb: round1(median(samples.map((run) => run.peakRssMb))),
+    failed: most((run) => run.failed),
+    cpuMsPerTask: round2(med((run) => run.cpuMsPerTask)),
+    startupCpuMsPerTask: round2(med((run) => run.startupCpuMsPerTask)),
+    peakRssMb: round1(med((run) => run.peakRssMb)),
     timeToLink: {
       count: first.timeToLink.count,
-      p50: round1(median(samples.map((run) => run.timeToLink.p50))),
-      p95: round1(median(samples.map((run) => run.timeToLink.p95))),
-      p99: round1(median(samples.map((run) => run.timeToLink.p99))),
-      max: Math.max(...samples.map((run) => run.timeToLink.max)),
+      p50: round1(med((run) => run.timeToLink.p50)),
+      p95: round1(med((run) => run.timeToLink.p95)),
+      p99: round1(med((run) => run.timeToLink.p99)),
+      max: most((run) => run.timeToLink.max),
     },
-    unseen: Math.max(...samples.map((run) => run.unseen)),
-    wallSeconds: round1(median(samples.map((run) => run.wallSeconds))),
-    sandboxCpuShare: mid((run) => run.sandboxCpuShare),
-    platformListings: Math.round(median(samples.map((run) => run.platformListings))),
+    unseen: most((run) => run.unseen),
+    wallSeconds: round1(med((run) => run.wallSeconds)),
+    sandboxCpuShare: round2(med((run) => run.sandboxCpuShare)),
+    platformListings: Math.round(med((run) => run.platformListings)),
     samples: samples.length,
     cpuMsPerTaskSamples: samples.map((run) => run.cpuMsPerTask),
     p99Samples: samples.map((run) => run.timeToLink.p99),

@@ -26,6 +26,7 @@ import {
   unfinishedRecordsQuery,
   unlinkedTasksQuery,
 } from '../src/store/records.js';
+import { untyped } from '../src/store/instant-db.js';
 
 /** What to measure. */
 export interface CapacityOptions {
@@ -103,7 +104,7 @@ export async function measureSandboxCapacity(opts: CapacityOptions): Promise<Cap
         unfinishedRecordsQuery(256, 'another-daemon'),
         detachedRecordsQuery(256),
         retryRequestsQuery(256),
-      ].map((query) => db.subscribeQuery(query as never, count)),
+      ].map((query) => db.subscribeQuery(untyped(query), count)),
     );
     while (payloads < 4) await new Promise((resolve) => setTimeout(resolve, 10));
 
